@@ -1,0 +1,53 @@
+// Matrix products that stay fast on every backend. tfjs-wasm runs matMul with transposeA/B
+// 10-20x slower than a plain one (ENGINE-NOTES), so in 'explicit' mode transposes are
+// materialised and BatchMatMul's gradient is re-registered to use plain products only.
+import { tf, type Tensor } from './tf.ts';
+
+export type MatmulMode = 'native' | 'explicit';
+
+let mode: MatmulMode = 'native';
+
+/** Swaps the last two axes. */
+export function swapLast(x: Tensor): Tensor {
+  const perm = [...Array(x.rank).keys()];
+  perm[x.rank - 2] = x.rank - 1;
+  perm[x.rank - 1] = x.rank - 2;
+  return tf.transpose(x, perm);
+}
+
+/** a @ b with optional transposes; operands must share batch dims (no broadcasting). */
+export function mm(a: Tensor, b: Tensor, transposeA = false, transposeB = false): Tensor {
+  if (mode === 'explicit' && (transposeA || transposeB)) {
+    return tf.matMul(transposeA ? swapLast(a) : a, transposeB ? swapLast(b) : b);
+  }
+  return tf.matMul(a, b, transposeA, transposeB);
+}
+
+export function matmulMode(): MatmulMode {
+  return mode;
+}
+
+export function setMatmulMode(next: MatmulMode): void {
+  mode = next;
+  if (next !== 'explicit') return;
+  const warn = console.warn;
+  console.warn = () => {}; // tfjs warns when a gradient is overridden; that is the point here
+  try {
+    tf.registerGradient({
+      kernelName: 'BatchMatMul',
+      inputsToSave: ['a', 'b'],
+      gradFunc: (dy, saved, attrs) => {
+        const [a, b] = saved as [Tensor, Tensor];
+        const { transposeA, transposeB } = attrs as { transposeA: boolean; transposeB: boolean };
+        const g = dy as Tensor;
+        const P = (x: Tensor, y: Tensor) => tf.matMul(x, y);
+        if (!transposeA && !transposeB) return { a: () => P(g, swapLast(b)), b: () => P(swapLast(a), g) };
+        if (!transposeA && transposeB) return { a: () => P(g, b), b: () => P(swapLast(g), a) };
+        if (transposeA && !transposeB) return { a: () => P(b, swapLast(g)), b: () => P(a, g) };
+        return { a: () => P(swapLast(b), swapLast(g)), b: () => P(swapLast(g), swapLast(a)) };
+      },
+    });
+  } finally {
+    console.warn = warn;
+  }
+}

@@ -1,0 +1,12 @@
+// The one TensorFlow.js instance every module uses. Loaded through require because the
+// union package's Node bundle is what registers the gradients (tfjs-core alone has none).
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+
+export type Tf = typeof import('@tensorflow/tfjs');
+export type Tensor = import('@tensorflow/tfjs').Tensor;
+export type Variable = import('@tensorflow/tfjs').Variable;
+export type Rank = import('@tensorflow/tfjs').Rank;
+
+export const tf: Tf = require('@tensorflow/tfjs') as Tf;

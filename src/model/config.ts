@@ -1,0 +1,91 @@
+// Model configuration: a GPT-2 layout (nanoGPT) whose residual connections are one of the
+// hyper-connection family (SPEC §1). Validation names the offending value.
+import { ConfigError, shown } from '../errors.ts';
+
+export type Connection =
+  | { kind: 'residual' }
+  | { kind: 'hc'; dynamic: boolean; dynamicNorm: 'rms' | 'layer' }
+  | { kind: 'mhc'; sinkhornIters: number }
+  | { kind: 'mhc-lite' };
+
+export type ConnectionKind = Connection['kind'];
+export const CONNECTION_KINDS: readonly ConnectionKind[] = ['residual', 'hc', 'mhc', 'mhc-lite'];
+
+export type StreamInit =
+  | { kind: 'copy' }
+  | { kind: 'lss'; center: number }
+  | { kind: 'stream-embed' }
+  | { kind: 'noise'; sigma: number };
+
+export type StreamInitKind = StreamInit['kind'];
+export const STREAM_INIT_KINDS: readonly StreamInitKind[] = ['copy', 'lss', 'stream-embed', 'noise'];
+
+export type ReadStream = 'modulo' | 'random';
+
+export interface ModelConfig {
+  vocabSize: number;
+  /** Longest sequence: rows of the position embedding. */
+  blockSize: number;
+  nLayers: number;
+  nHeads: number;
+  dModel: number;
+  /** Biases in linear layers and LayerNorms, as GPT-2. */
+  bias: boolean;
+  nStreams: number;
+  connection: Connection;
+  streamInit: StreamInit;
+  /** Which stream each module reads at init (SPEC §1.5). */
+  readStream: ReadStream;
+}
+
+/** Defaults of the model family, each with its reason. */
+export const MODEL_DEFAULTS: ModelConfig = {
+  vocabSize: 256, // byte-level tokenizer
+  blockSize: 128, // enough context for the synthetic corpus' long-distance agreement
+  nLayers: 4,
+  nHeads: 4,
+  dModel: 128,
+  bias: true, // GPT-2 and the reference code's default
+  nStreams: 4, // the HC and stream-collapse papers' usual n
+  connection: { kind: 'mhc-lite' }, // the stream-collapse paper's main setting
+  streamInit: { kind: 'copy' }, // no symmetry breaking: the collapse-prone baseline
+  readStream: 'modulo', // the HC paper's choice; reproducible without a seed
+};
+
+/** Maximum streams per connection kind: mHC-lite enumerates n! permutations. */
+export function maxStreams(kind: ConnectionKind): number {
+  if (kind === 'residual') return 1;
+  return kind === 'mhc-lite' ? 6 : 8;
+}
+
+export function validateModelConfig(c: ModelConfig): ModelConfig {
+  const positiveInt = (name: string, v: number) => {
+    if (!Number.isInteger(v) || v < 1) throw new ConfigError(`${name} must be a positive integer, got ${shown(v)}`);
+  };
+  positiveInt('vocabSize', c.vocabSize);
+  positiveInt('blockSize', c.blockSize);
+  positiveInt('nLayers', c.nLayers);
+  positiveInt('nHeads', c.nHeads);
+  positiveInt('dModel', c.dModel);
+  positiveInt('nStreams', c.nStreams);
+  if (c.dModel % c.nHeads !== 0) {
+    throw new ConfigError(`dModel (${c.dModel}) must be divisible by nHeads (${c.nHeads})`);
+  }
+  const kind = c.connection.kind;
+  if (!CONNECTION_KINDS.includes(kind)) throw new ConfigError(`unknown connection ${shown(kind)}`);
+  if (c.nStreams > maxStreams(kind)) {
+    throw new ConfigError(`connection ${kind} supports 1 to ${maxStreams(kind)} streams, got ${shown(c.nStreams)}`);
+  }
+  if (!STREAM_INIT_KINDS.includes(c.streamInit.kind)) throw new ConfigError(`unknown stream init ${shown(c.streamInit.kind)}`);
+  if (kind === 'residual' && c.streamInit.kind !== 'copy') {
+    throw new ConfigError(`stream init ${shown(c.streamInit.kind)} needs several streams; the residual model has one`);
+  }
+  if (c.readStream !== 'modulo' && c.readStream !== 'random') throw new ConfigError(`unknown read stream ${shown(c.readStream)}`);
+  if (c.connection.kind === 'mhc') positiveInt('sinkhornIters', c.connection.sinkhornIters);
+  return c;
+}
+
+/** Number of connection modules: one per attention and one per MLP sublayer. */
+export function nModules(c: ModelConfig): number {
+  return 2 * c.nLayers;
+}

@@ -1,0 +1,157 @@
+// Parameter inventory of the model: names and layouts of the reference PyTorch code
+// (nanoGPT + hyper_conn), shapes, initial values (SPEC §1) and optimizer groups.
+import { rngFor, type Rng } from '../engine/random.ts';
+import { tf, type Variable } from '../engine/tf.ts';
+import { type ModelConfig, nModules } from './config.ts';
+import { factorial } from './permutations.ts';
+
+export interface ParamSpec {
+  name: string;
+  shape: number[];
+  init: (rng: Rng) => Float32Array;
+  /** AdamW weight decay applies (SPEC: ≥2-D weights and LSS scales; not static HC, norms, biases). */
+  decay: boolean;
+  /** False for fixed buffers such as the `noise` stream init. */
+  trainable: boolean;
+}
+
+/** Model parameters by reference name; linear weights in PyTorch's [out, in] layout. */
+export type Params = Map<string, Variable>;
+
+const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+const fill = (shape: number[], v: number) => () => new Float32Array(size(shape)).fill(v);
+const normal = (shape: number[], std: number) => (rng: Rng) => Float32Array.from({ length: size(shape) }, () => rng.normal() * std);
+
+/** Module k (attention of layer l is 2l, its MLP 2l+1) and its name prefix. */
+export function modulePrefix(layer: number, module: 'attn' | 'mlp'): string {
+  return `transformer.h.${layer}.hc_${module}`;
+}
+
+export function branchPrefix(layer: number, module: 'attn' | 'mlp'): string {
+  return `transformer.h.${layer}.branch_${module}`;
+}
+
+/** The stream each module reads at init (SPEC §1.5). */
+export function readStreams(c: ModelConfig, seed: number): number[] {
+  const rng = rngFor(seed, 'read-stream');
+  return Array.from({ length: nModules(c) }, (_, k) => (c.readStream === 'modulo' ? k % c.nStreams : rng.int(c.nStreams)));
+}
+
+export function paramSpecs(c: ModelConfig, seed: number): ParamSpec[] {
+  const { vocabSize: V, blockSize, dModel: d, nLayers: L, nStreams: n, bias } = c;
+  const specs: ParamSpec[] = [];
+  const add = (name: string, shape: number[], init: ParamSpec['init'], decay = shape.length >= 2, trainable = true) =>
+    specs.push({ name, shape, init, decay, trainable });
+  const linear = (name: string, out: number, inp: number, std: number) => {
+    add(`${name}.weight`, [out, inp], normal([out, inp], std));
+    if (bias) add(`${name}.bias`, [out], fill([out], 0));
+  };
+  const layerNorm = (name: string) => {
+    add(`${name}.weight`, [d], fill([d], 1));
+    if (bias) add(`${name}.bias`, [d], fill([d], 0));
+  };
+  const projStd = 0.02 / Math.sqrt(2 * L); // GPT-2's scaled init of residual projections
+
+  add('transformer.wte.weight', [V, d], normal([V, d], 0.02));
+  add('transformer.wpe.weight', [blockSize, d], normal([blockSize, d], 0.02));
+  streamInitSpecs(c).forEach((s) => specs.push(s));
+  const reads = readStreams(c, seed);
+  for (let l = 0; l < L; l++) {
+    const attn = branchPrefix(l, 'attn');
+    layerNorm(`${attn}.0`);
+    linear(`${attn}.1.c_attn`, 3 * d, d, 0.02);
+    linear(`${attn}.1.c_proj`, d, d, projStd);
+    const mlp = branchPrefix(l, 'mlp');
+    layerNorm(`${mlp}.0`);
+    linear(`${mlp}.1.c_fc`, 4 * d, d, 0.02);
+    linear(`${mlp}.1.c_proj`, d, 4 * d, projStd);
+    for (const m of ['attn', 'mlp'] as const) {
+      connectionSpecs(c, modulePrefix(l, m), reads[2 * l + (m === 'attn' ? 0 : 1)] as number).forEach((s) => specs.push(s));
+    }
+  }
+  layerNorm('transformer.ln_f');
+  return specs;
+}
+
+function streamInitSpecs(c: ModelConfig): ParamSpec[] {
+  const { nStreams: n, dModel: d } = c;
+  const s = c.streamInit;
+  if (s.kind === 'lss') {
+    const b = Math.sqrt(6 / (n + d)); // Xavier-uniform bound of an [n, d] matrix
+    return [{ name: 'expand_stream.lss', shape: [n, d], init: (r) => Float32Array.from({ length: n * d }, () => s.center + (2 * r.next() - 1) * b), decay: true, trainable: true }];
+  }
+  if (s.kind === 'stream-embed') return [{ name: 'expand_stream.stream_embed', shape: [n, d], init: fill([n, d], 0), decay: true, trainable: true }];
+  if (s.kind === 'noise') {
+    // Stored as 1 + σ·ε so the forward is the same product as LSS, but never trained.
+    return [{ name: 'expand_stream.noise', shape: [n, d], init: (r) => Float32Array.from({ length: n * d }, () => 1 + s.sigma * r.normal()), decay: false, trainable: false }];
+  }
+  return [];
+}
+
+function connectionSpecs(c: ModelConfig, p: string, read: number): ParamSpec[] {
+  const { nStreams: n, dModel: d } = c;
+  const conn = c.connection;
+  const out: ParamSpec[] = [];
+  const add = (name: string, shape: number[], init: ParamSpec['init'], decay: boolean) =>
+    out.push({ name: `${p}.${name}`, shape, init, decay, trainable: true });
+  const oneAt = (len: number, at: number, on: number, off: number) => () =>
+    Float32Array.from({ length: len }, (_, i) => (i === at ? on : off));
+  if (conn.kind === 'residual') return out;
+  if (conn.kind === 'hc') {
+    // [A_m | A_r]: read e_read, mixing identity — equal to pre-norm at init (HC paper).
+    add('static_alpha', [n, n + 1], () => Float32Array.from({ length: n * (n + 1) }, (_, i) => {
+      const s = Math.floor(i / (n + 1)), t = i % (n + 1);
+      return t === 0 ? (s === read ? 1 : 0) : (t - 1 === s ? 1 : 0);
+    }), false);
+    add('static_beta', [n], fill([n], 1), false);
+    if (conn.dynamic) {
+      add('norm.gamma', [d], fill([d], 0), false);
+      add('dynamic_alpha_fn', [d, n + 1], fill([d, n + 1], 0), true);
+      add('dynamic_alpha_scale', [], fill([], 0.01), false);
+      add('dynamic_beta_fn', [d], fill([d], 0), false);
+      add('dynamic_beta_scale', [], fill([], 0.01), false);
+    }
+    return out;
+  }
+  add('norm.gamma', [n * d], fill([n * d], 0), false);
+  if (conn.kind === 'mhc') {
+    // Read logits ±1 (σ picks the read stream), mixing logits 0 on the diagonal, −8 off: A_r ≈ I.
+    add('static_alpha', [n, n + 1], () => Float32Array.from({ length: n * (n + 1) }, (_, i) => {
+      const s = Math.floor(i / (n + 1)), t = i % (n + 1);
+      return t === 0 ? (s === read ? 1 : -1) : (t - 1 === s ? 0 : -8);
+    }), false);
+    add('dynamic_alpha_fn', [n * d, n * (n + 1)], fill([n * d, n * (n + 1)], 0), true);
+  } else {
+    const nPerm = factorial(n);
+    // [read logits (n) | permutation logits (n!)], identity permutation first at 0, others −8.
+    add('static_alpha', [n + nPerm], () => Float32Array.from({ length: n + nPerm }, (_, i) =>
+      i < n ? (i === read ? 1 : -1) : i === n ? 0 : -8), false);
+    add('dynamic_alpha_fn', [n * d, n + nPerm], fill([n * d, n + nPerm], 0), true);
+  }
+  add('pre_branch_scale', [1], fill([1], 0.01), false);
+  add('residual_scale', [1], fill([1], 0.01), false);
+  add('static_beta', [n], oneAt(n, read, 1, -1), false);
+  add('dynamic_beta_fn', [n * d, n], fill([n * d, n], 0), true);
+  add('h_post_scale', [], fill([], 0.01), false);
+  return out;
+}
+
+/** Fresh parameters, deterministic in `seed` on every backend. */
+export function initParams(c: ModelConfig, seed: number): Params {
+  const params: Params = new Map();
+  for (const spec of paramSpecs(c, seed)) {
+    const values = spec.init(rngFor(seed, spec.name));
+    params.set(spec.name, tf.variable(tf.tensor(values, spec.shape, 'float32'), spec.trainable));
+  }
+  return params;
+}
+
+export function disposeParams(params: Params): void {
+  for (const v of params.values()) v.dispose();
+}
+
+export function param(params: Params, name: string): Variable {
+  const v = params.get(name);
+  if (!v) throw new Error(`model has no parameter ${name}`);
+  return v;
+}

@@ -1,0 +1,22 @@
+// Expansion of the embedding into n streams (SPEC §1.1, §1.6): copies, learned stream scaling
+// (LSS, the stream-collapse paper), a learned additive stream embedding, or fixed noise.
+import { tf, type Tensor } from '../engine/tf.ts';
+import type { ModelConfig } from './config.ts';
+import { param, type Params } from './params.ts';
+
+/** h0: [B, T, d] → H⁰: [B, T, n, d]. */
+export function expandStreams(p: Params, c: ModelConfig, h0: Tensor): Tensor {
+  const [B, T, d] = h0.shape as [number, number, number];
+  const n = c.nStreams;
+  const h = tf.reshape(h0, [B, T, 1, d]);
+  switch (c.streamInit.kind) {
+    case 'copy':
+      return n === 1 ? h : tf.tile(h, [1, 1, n, 1]); // [B, T, n, d]
+    case 'lss':
+      return tf.mul(h, param(p, 'expand_stream.lss')); // [B, T, n, d]
+    case 'noise':
+      return tf.mul(h, param(p, 'expand_stream.noise')); // [B, T, n, d]
+    case 'stream-embed':
+      return tf.add(h, param(p, 'expand_stream.stream_embed')); // [B, T, n, d]
+  }
+}
