@@ -53,6 +53,7 @@ export function shutdownBackend(): void {
 }
 
 async function startCpu(): Promise<BackendInfo> {
+  tf.env().set('IS_TEST', true); // silences tfjs' banner recommending tfjs-node on stdout
   await tf.setBackend('cpu');
   await tf.ready();
   setMatmulMode('native');
