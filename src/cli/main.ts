@@ -1,0 +1,35 @@
+// The hcprobe command-line program. Commander parses; each command's parse function turns
+// its options into typed arguments (pure, testable); runCommand maps errors to exit codes.
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { registerForward } from './commands/forward.ts';
+import { EXIT_USAGE } from './run-command.ts';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+export function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command('hcprobe')
+    .description('Train hyper-connection language models, capture per-stream activations, probe, train SAEs and report whether the streams collapse.')
+    .version(pkg.version)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerForward(program, setExit);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let code = 0;
+  const program = buildProgram((c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Help and version exit 0; every usage error is the user's to fix: exit 2.
+      return e.exitCode === 0 ? 0 : EXIT_USAGE;
+    }
+    throw e;
+  }
+  return code;
+}

@@ -1,0 +1,24 @@
+// The boundary between the CLI and the library: maps ConfigError to exit 2 and anything
+// else to exit 1 with a bug report hint, and shuts the backend down so the process can exit.
+import { shutdownBackend } from '../engine/backend.ts';
+import { ConfigError } from '../errors.ts';
+
+export const EXIT_OK = 0;
+export const EXIT_BUG = 1;
+export const EXIT_USAGE = 2;
+
+export async function runCommand(body: () => Promise<void>): Promise<number> {
+  try {
+    await body();
+    return EXIT_OK;
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`hcprobe: ${e.message}\n`);
+      return EXIT_USAGE;
+    }
+    process.stderr.write(`hcprobe: internal error (please report it):\n${(e as Error).stack ?? String(e)}\n`);
+    return EXIT_BUG;
+  } finally {
+    shutdownBackend();
+  }
+}
