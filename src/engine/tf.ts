@@ -10,3 +10,4 @@ export type Variable = import('@tensorflow/tfjs').Variable;
 export type Rank = import('@tensorflow/tfjs').Rank;
 
 export const tf: Tf = require('@tensorflow/tfjs') as Tf;
+export type Scalar = import('@tensorflow/tfjs').Scalar;

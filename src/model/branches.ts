@@ -1,6 +1,6 @@
 // The two sublayers T of a GPT-2 block, each preceded by its LayerNorm as in the reference's
 // branch_attn = (LayerNorm, CausalSelfAttention) and branch_mlp = (LayerNorm, MLP ×4, GELU).
-import { mm, swapLast } from '../engine/matmul.ts';
+import { bmm, mm } from '../engine/matmul.ts';
 import { tf, type Tensor } from '../engine/tf.ts';
 import type { ModelConfig } from './config.ts';
 import { gelu, layerNorm } from './norms.ts';
@@ -36,9 +36,9 @@ export function attentionBranch(p: Params, c: ModelConfig, layer: number, x: Ten
   const qkv = linear(p, `${pre}.1.c_attn`, tf.reshape(xn, [B * T, d])); // [B*T, 3d]
   const heads = (t: Tensor) => tf.reshape(tf.transpose(tf.reshape(t, [B, T, H, dh]), [0, 2, 1, 3]), [B * H, T, dh]);
   const [q, k, v] = tf.split(qkv, 3, 1).map(heads) as [Tensor, Tensor, Tensor]; // [B*H, T, dh]
-  const scores = tf.add(tf.mul(tf.matMul(q, swapLast(k)), 1 / Math.sqrt(dh)), causalMask(T)); // [B*H, T, T]
+  const scores = tf.add(tf.mul(bmm(q, k, false, true), 1 / Math.sqrt(dh)), causalMask(T)); // [B*H, T, T]
   const attn = tf.softmax(scores, -1);
-  const o = tf.matMul(attn, v); // [B*H, T, dh]
+  const o = bmm(attn, v); // [B*H, T, dh]
   const merged = tf.reshape(tf.transpose(tf.reshape(o, [B, H, T, dh]), [0, 2, 1, 3]), [B * T, d]);
   return tf.reshape(linear(p, `${pre}.1.c_proj`, merged), [B, T, d]);
 }

@@ -1,0 +1,101 @@
+// Training-time HC diagnostics (SPEC §2) on a fixed validation batch: per module the
+// token-averaged read/mixing/write coefficients and their metrics, per layer the signal shares.
+import { tf, type Tensor } from '../engine/tf.ts';
+import type { ModelConfig } from '../model/config.ts';
+import { type HookFn, hookName, type Sublayer } from '../model/hooks.ts';
+import type { Params } from '../model/params.ts';
+import { forward } from '../model/transformer.ts';
+import { amaxGains, eye, identityDistance, type Matrix, matmul, offDiagonalMass } from '../stats/mixing-metrics.ts';
+import { summariseShares } from '../stats/stream-shares.ts';
+
+export interface ModuleDiagnostics {
+  layer: number;
+  module: Sublayer;
+  /** Token-averaged A_r, A_m and B. */
+  mixing: Matrix;
+  read: number[];
+  write: number[];
+  identity_distance: number;
+  off_diagonal_mass: number;
+  read_shares: number[];
+  read_dominance: number;
+  read_n_eff: number;
+  write_shares: number[];
+  write_dominance: number;
+  write_n_eff: number;
+  amax_forward: number;
+  amax_backward: number;
+}
+
+export interface LayerDiagnostics {
+  layer: number;
+  /** Shares of E‖H_i‖² at resid_post. */
+  signal_shares: number[];
+  dominance: number;
+  dominant: number;
+  n_eff: number;
+}
+
+export interface HcDiagnostics {
+  modules: ModuleDiagnostics[];
+  layers: LayerDiagnostics[];
+  /** Amax gains of the product of all modules' A_r. */
+  product: { amax_forward: number; amax_backward: number };
+}
+
+const mean = (x: Tensor, axes: number[]) => Array.from(tf.mean(x, axes).dataSync());
+
+export function hcDiagnostics(p: Params, c: ModelConfig, tokens: Tensor): HcDiagnostics {
+  const n = c.nStreams;
+  const coeffs = new Map<string, number[]>();
+  const energies = new Map<number, number[]>();
+  const hooks = new Map<string, HookFn>();
+  const hasCoefficients = c.connection.kind !== 'residual';
+  for (let layer = 0; layer < c.nLayers; layer++) {
+    hooks.set(hookName({ kind: 'resid_post', layer }), (H) => {
+      energies.set(layer, mean(tf.sum(tf.square(H), -1), [0, 1]));
+    });
+    if (!hasCoefficients) continue;
+    for (const module of ['attn', 'mlp'] as const) {
+      for (const kind of ['read', 'mixing', 'write'] as const) {
+        const name = hookName({ kind, layer, module });
+        hooks.set(name, (x) => {
+          coeffs.set(name, mean(x, [0, 1]));
+        });
+      }
+    }
+  }
+  tf.tidy(() => {
+    forward(p, c, tokens, { hooks });
+  });
+  const modules: ModuleDiagnostics[] = [];
+  let product = eye(n);
+  for (let layer = 0; layer < c.nLayers && hasCoefficients; layer++) {
+    for (const module of ['attn', 'mlp'] as const) {
+      const get = (kind: 'read' | 'mixing' | 'write') => coeffs.get(hookName({ kind, layer, module })) as number[];
+      const flat = get('mixing');
+      const mixing = Array.from({ length: n }, (_, i) => flat.slice(i * n, (i + 1) * n));
+      const read = get('read');
+      const write = get('write');
+      // Unconstrained HC weights may be negative: shares use magnitudes.
+      const r = summariseShares(read.map(Math.abs));
+      const w = summariseShares(write.map(Math.abs));
+      const gains = amaxGains(mixing);
+      product = matmul(product, mixing);
+      modules.push({
+        layer, module, mixing, read, write,
+        identity_distance: identityDistance(mixing),
+        off_diagonal_mass: offDiagonalMass(mixing),
+        read_shares: r.shares, read_dominance: r.dominance, read_n_eff: r.nEff,
+        write_shares: w.shares, write_dominance: w.dominance, write_n_eff: w.nEff,
+        amax_forward: gains.forward, amax_backward: gains.backward,
+      });
+    }
+  }
+  const layers = [...energies.entries()].sort(([a], [b]) => a - b).map(([layer, e]) => {
+    const s = summariseShares(e);
+    return { layer, signal_shares: s.shares, dominance: s.dominance, dominant: s.dominant, n_eff: s.nEff };
+  });
+  const g = amaxGains(product);
+  return { modules, layers, product: { amax_forward: g.forward, amax_backward: g.backward } };
+}

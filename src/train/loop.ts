@@ -1,0 +1,115 @@
+// The training loop: AdamW with warmup-cosine schedule, gradient accumulation and clipping,
+// periodic validation, HC diagnostics at every log step, atomic checkpoints and exact resume.
+import { tf, type Tensor } from '../engine/tf.ts';
+import { sampleBatch } from '../data/batches.ts';
+import type { Corpus, Split } from '../data/corpus.ts';
+import type { Params } from '../model/params.ts';
+import { lossFn } from '../model/transformer.ts';
+import { hcDiagnostics } from './hc-diagnostics.ts';
+import type { AdamW } from './optimizer.ts';
+import { appendMetrics, type LoopState, type RunPaths, writeTrainCheckpoint } from './run-dir.ts';
+import { TrainStep } from './step.ts';
+import { learningRate } from './schedule.ts';
+import type { TrainConfig } from './train-config.ts';
+
+/** A run that cannot go on (non-finite loss); the last good checkpoint is kept. */
+export class RunFailure extends Error {
+  override readonly name = 'RunFailure';
+}
+
+export interface StepProgress {
+  step: number;
+  steps: number;
+  loss: number;
+  lr: number;
+  tokensPerS: number;
+}
+
+export interface TrainEvents {
+  onStep?(p: StepProgress): void;
+  onCheckpoint?(path: string): void;
+}
+
+export interface TrainResult {
+  finalLoss: number;
+  finalValLoss: number;
+}
+
+function batchTensors(split: Split, cfg: TrainConfig, seed: number, step: number): { tokens: Tensor; targets: Tensor } {
+  const seqLen = cfg.model.blockSize;
+  const b = sampleBatch(split, { batchSize: cfg.batchSize, seqLen, seed, step });
+  return { tokens: tf.tensor2d(b.tokens, [cfg.batchSize, seqLen], 'int32'), targets: tf.tensor2d(b.targets, [cfg.batchSize, seqLen], 'int32') };
+}
+
+/** Mean validation loss over a fixed set of batches, the same at every evaluation. */
+export function validationLoss(params: Params, cfg: TrainConfig, corpus: Corpus): number {
+  let sum = 0;
+  for (let i = 0; i < cfg.evalBatches; i++) {
+    sum += tf.tidy(() => {
+      const { tokens, targets } = batchTensors(corpus.val, cfg, cfg.seed + 1, i);
+      return lossFn(params, cfg.model, tokens, targets).dataSync()[0] as number;
+    });
+  }
+  return sum / cfg.evalBatches;
+}
+
+export function trainLoop(cfg: TrainConfig, corpus: Corpus, run: RunPaths, params: Params, opt: AdamW, state: LoopState, events: TrainEvents = {}): TrainResult {
+  const step = new TrainStep(params, cfg.model, opt, cfg.gradClip);
+  const schedule = { lr: cfg.lr, minLr: cfg.minLr, warmupSteps: cfg.warmupSteps, decaySteps: cfg.steps };
+  const diagTokens = tf.tidy(() => batchTensors(corpus.val, { ...cfg, batchSize: cfg.diagBatch }, cfg.seed + 2, 0).tokens);
+  const seqLen = cfg.model.blockSize;
+  const tokensPerStep = cfg.batchSize * cfg.gradAccum * seqLen;
+  let intervalStart = performance.now();
+  let intervalSteps = 0;
+  let lastLoss = Number.NaN;
+  let lastVal = Number.NaN;
+  try {
+    while (state.step < cfg.steps) {
+      const it = state.step;
+      const lr = learningRate(schedule, it);
+      const micro = Array.from({ length: cfg.gradAccum }, (_, k) => ({
+        ...sampleBatch(corpus.train, { batchSize: cfg.batchSize, seqLen, seed: cfg.seed, step: it * cfg.gradAccum + k }),
+        batchSize: cfg.batchSize,
+        seqLen,
+      }));
+      const { loss, gradNorm } = step.run(micro, lr);
+      if (!Number.isFinite(loss)) {
+        throw new RunFailure(`training loss became ${loss} at step ${it + 1}; stopped. The last good checkpoint is kept in ${run.checkpoints} (try a lower lr).`);
+      }
+      state.step++;
+      state.lossSum += loss;
+      state.lossCount++;
+      intervalSteps++;
+      lastLoss = loss;
+      const tokensPerS = (intervalSteps * tokensPerStep) / ((performance.now() - intervalStart) / 1000);
+      events.onStep?.({ step: state.step, steps: cfg.steps, loss, lr, tokensPerS });
+      const done = state.step === cfg.steps;
+      const record: Record<string, unknown> = {};
+      if (state.step % cfg.evalInterval === 0 || done) {
+        lastVal = validationLoss(params, cfg, corpus);
+        record.val_loss = lastVal;
+      }
+      if (state.step % cfg.logInterval === 0 || done) {
+        appendMetrics(run.metrics, {
+          step: state.step,
+          loss: state.lossSum / state.lossCount,
+          ...record,
+          lr,
+          grad_norm: gradNorm,
+          tokens_per_s: tokensPerS,
+          hc: hcDiagnostics(params, cfg.model, diagTokens),
+        });
+        state.lossSum = 0;
+        state.lossCount = 0;
+        intervalStart = performance.now();
+        intervalSteps = 0;
+      }
+      if (state.step % cfg.checkpointInterval === 0 || done) {
+        events.onCheckpoint?.(writeTrainCheckpoint(run, cfg, params, opt, state));
+      }
+    }
+  } finally {
+    diagTokens.dispose();
+  }
+  return { finalLoss: lastLoss, finalValLoss: lastVal };
+}

@@ -1,0 +1,102 @@
+// AdamW with PyTorch's update order (decoupled decay first, bias-corrected step) and two
+// groups: decay on ≥2-D weights and LSS scales, none on biases, norms and static HC parameters.
+import { tf, type Tensor, type Variable } from '../engine/tf.ts';
+import type { ParamSpec, Params } from '../model/params.ts';
+
+export interface AdamWConfig {
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+}
+
+export interface OptimizerGroups {
+  decay: string[];
+  noDecay: string[];
+}
+
+export function optimizerGroups(params: Params, specs: ParamSpec[]): OptimizerGroups {
+  const decaying = new Set(specs.filter((s) => s.decay).map((s) => s.name));
+  const trainable = [...params.entries()].filter(([, v]) => v.trainable).map(([n]) => n);
+  return { decay: trainable.filter((n) => decaying.has(n)), noDecay: trainable.filter((n) => !decaying.has(n)) };
+}
+
+export class AdamW {
+  /** Number of updates taken; bias correction uses it. */
+  t = 0;
+  private readonly m = new Map<string, Variable>();
+  private readonly v = new Map<string, Variable>();
+  private readonly decay: Set<string>;
+
+  constructor(
+    private readonly params: Params,
+    readonly groups: OptimizerGroups,
+    private readonly cfg: AdamWConfig,
+  ) {
+    this.decay = new Set(groups.decay);
+    for (const name of [...groups.decay, ...groups.noDecay]) {
+      const p = params.get(name) as Variable;
+      this.m.set(name, tf.variable(tf.zerosLike(p), false));
+      this.v.set(name, tf.variable(tf.zerosLike(p), false));
+    }
+  }
+
+  /** One update with already-clipped gradients. */
+  step(grads: ReadonlyMap<string, Tensor>, lr: number): void {
+    this.t++;
+    const { beta1, beta2, eps, weightDecay } = this.cfg;
+    const bc1 = 1 - beta1 ** this.t;
+    const bc2 = 1 - beta2 ** this.t;
+    for (const [name, m] of this.m) {
+      const g = grads.get(name);
+      if (!g) continue;
+      const p = this.params.get(name) as Variable;
+      const v = this.v.get(name) as Variable;
+      tf.tidy(() => {
+        const decayed = this.decay.has(name) ? tf.mul(p, 1 - lr * weightDecay) : p;
+        m.assign(tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1)));
+        v.assign(tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2)));
+        const denom = tf.add(tf.div(tf.sqrt(v), Math.sqrt(bc2)), eps);
+        p.assign(tf.sub(decayed, tf.mul(tf.div(m, denom), lr / bc1)));
+      });
+    }
+  }
+
+  /** Moments by name, for checkpoints. */
+  state(): Map<string, { shape: number[]; data: Float32Array }> {
+    const out = new Map<string, { shape: number[]; data: Float32Array }>();
+    for (const [name, m] of this.m) {
+      out.set(`optimizer.m.${name}`, { shape: m.shape, data: m.dataSync() as Float32Array });
+      out.set(`optimizer.v.${name}`, { shape: m.shape, data: (this.v.get(name) as Variable).dataSync() as Float32Array });
+    }
+    return out;
+  }
+
+  load(t: number, tensors: ReadonlyMap<string, { data: Float32Array | Int32Array }>, source: string): void {
+    this.t = t;
+    for (const [name, m] of this.m) {
+      for (const [kind, target] of [['m', m], ['v', this.v.get(name) as Variable]] as const) {
+        const saved = tensors.get(`optimizer.${kind}.${name}`);
+        if (!saved || saved.data.length !== target.size) throw new Error(`${source}: optimizer state ${kind} of ${name} is missing or has the wrong size`);
+        target.assign(tf.tensor(Float32Array.from(saved.data), target.shape));
+      }
+    }
+  }
+
+  dispose(): void {
+    for (const x of [...this.m.values(), ...this.v.values()]) x.dispose();
+  }
+}
+
+/** Global L2 norm of the gradients and, when above `maxNorm`, the scaled-down gradients. */
+export function clipByGlobalNorm(grads: Map<string, Tensor>, maxNorm: number): { norm: number; grads: Map<string, Tensor> } {
+  const norm = Math.sqrt(tf.tidy(() => tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g)))).dataSync()[0] as number));
+  if (maxNorm <= 0 || norm <= maxNorm) return { norm, grads };
+  const coef = maxNorm / (norm + 1e-6);
+  const clipped = new Map<string, Tensor>();
+  for (const [name, g] of grads) {
+    clipped.set(name, tf.mul(g, coef));
+    g.dispose();
+  }
+  return { norm, grads: clipped };
+}

@@ -1,0 +1,102 @@
+// A training run on disk: runs/<name>/{config.json, metrics.jsonl, checkpoints/step-XXXXXX.safetensors}.
+// Checkpoints carry model, optimizer state, data position and the config, written atomically.
+import { existsSync, readdirSync, readFileSync, appendFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, shown } from '../errors.ts';
+import { writeFileAtomic } from '../io/atomic-write.ts';
+import { checkpointMetadata, checkpointTensors } from '../model/checkpoint.ts';
+import type { Params } from '../model/params.ts';
+import { readSafetensorsFile, type SafetensorsFile, serializeSafetensors } from '../model/safetensors.ts';
+import type { AdamW } from './optimizer.ts';
+import type { TrainConfig } from './train-config.ts';
+
+export interface RunPaths {
+  root: string;
+  config: string;
+  metrics: string;
+  checkpoints: string;
+}
+
+export function runPaths(root: string): RunPaths {
+  return { root, config: join(root, 'config.json'), metrics: join(root, 'metrics.jsonl'), checkpoints: join(root, 'checkpoints') };
+}
+
+export function checkpointPath(run: RunPaths, step: number): string {
+  return join(run.checkpoints, `step-${String(step).padStart(6, '0')}.safetensors`);
+}
+
+/** Progress that the loop carries across a resume besides model and optimizer. */
+export interface LoopState {
+  step: number;
+  /** Sum and count of train losses since the last log line. */
+  lossSum: number;
+  lossCount: number;
+}
+
+export function writeTrainCheckpoint(run: RunPaths, cfg: TrainConfig, params: Params, opt: AdamW, state: LoopState): string {
+  const tensors = checkpointTensors(params, cfg.model);
+  for (const [k, v] of opt.state()) tensors.set(k, v);
+  const metadata = {
+    ...checkpointMetadata(cfg.model),
+    train_config: JSON.stringify(cfg),
+    step: String(state.step),
+    adam_t: String(opt.t),
+    // Batches are a pure function of (seed, step): the step is the data position and the RNG state.
+    data_seed: String(cfg.seed),
+    loop_state: JSON.stringify(state),
+  };
+  const path = checkpointPath(run, state.step);
+  writeFileAtomic(path, serializeSafetensors(tensors, metadata), { force: true });
+  return path;
+}
+
+export interface SavedRun {
+  file: SafetensorsFile;
+  path: string;
+  cfg: TrainConfig;
+  state: LoopState;
+  adamT: number;
+}
+
+export function latestCheckpoint(run: RunPaths): string | undefined {
+  if (!existsSync(run.checkpoints)) return undefined;
+  const names = readdirSync(run.checkpoints).filter((f) => /^step-\d+\.safetensors$/.test(f)).sort();
+  const last = names[names.length - 1];
+  return last === undefined ? undefined : join(run.checkpoints, last);
+}
+
+export function readTrainCheckpoint(path: string): SavedRun {
+  const file = readSafetensorsFile(path);
+  const m = file.metadata;
+  if (!m.train_config || !m.loop_state || !m.adam_t) throw new ConfigError(`${path}: not a training checkpoint of hcprobe (no train_config in its metadata)`);
+  try {
+    return { file, path, cfg: JSON.parse(m.train_config) as TrainConfig, state: JSON.parse(m.loop_state) as LoopState, adamT: Number(m.adam_t) };
+  } catch {
+    throw new ConfigError(`${path}: training metadata is not valid JSON: ${shown(m.train_config)}`);
+  }
+}
+
+/** Metric records, one JSON object per line; a line cut short by a kill is dropped. */
+export function readMetrics(path: string): Record<string, unknown>[] {
+  if (!existsSync(path)) return [];
+  const out: Record<string, unknown>[] = [];
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      out.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      // the last line of a killed run
+    }
+  }
+  return out;
+}
+
+/** Keeps the records up to `step`, so a resumed run appends exactly what an uninterrupted one would. */
+export function truncateMetrics(path: string, step: number): void {
+  const kept = readMetrics(path).filter((r) => (r.step as number) <= step);
+  writeFileSync(path, kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
+}
+
+export function appendMetrics(path: string, record: Record<string, unknown>): void {
+  appendFileSync(path, `${JSON.stringify(record)}\n`);
+}

@@ -1,0 +1,168 @@
+// Training configuration: defaults ← preset ← JSON config file ← flags, all in one flat key
+// space, resolved into a validated TrainConfig. Unknown keys are an error.
+import { BACKENDS, type BackendName } from '../engine/backend.ts';
+import { ConfigError, shown } from '../errors.ts';
+import { type Connection, CONNECTION_KINDS, type ModelConfig, type StreamInit, STREAM_INIT_KINDS, validateModelConfig } from '../model/config.ts';
+
+export interface TrainConfig {
+  model: ModelConfig;
+  corpus: string;
+  tokenizer: 'byte' | 'gpt2';
+  seed: number;
+  steps: number;
+  batchSize: number;
+  gradAccum: number;
+  lr: number;
+  minLr: number;
+  warmupSteps: number;
+  weightDecay: number;
+  beta1: number;
+  beta2: number;
+  gradClip: number;
+  evalInterval: number;
+  evalBatches: number;
+  logInterval: number;
+  checkpointInterval: number;
+  /** Sequences in the fixed validation batch on which HC diagnostics are measured. */
+  diagBatch: number;
+  backend: BackendName;
+}
+
+/** Every key a config file or flag may set, with its type. */
+export const TRAIN_KEYS = {
+  preset: 'string', connection: 'string', dynamic: 'boolean', hcNorm: 'string', sinkhornIters: 'int',
+  streams: 'int', streamInit: 'string', lssCenter: 'number', noiseSigma: 'number', readStream: 'string',
+  layers: 'int', heads: 'int', dModel: 'int', seqLen: 'int', bias: 'boolean', vocabSize: 'int',
+  corpus: 'string', tokenizer: 'string', seed: 'int', steps: 'int', batchSize: 'int', gradAccum: 'int',
+  lr: 'number', minLr: 'number', warmup: 'int', weightDecay: 'number', beta1: 'number', beta2: 'number',
+  gradClip: 'number', evalInterval: 'int', evalBatches: 'int', logInterval: 'int', checkpointInterval: 'int',
+  diagBatch: 'int', backend: 'string',
+} as const;
+
+export type TrainKey = keyof typeof TRAIN_KEYS;
+export type FlatTrainConfig = Partial<Record<TrainKey, string | number | boolean>>;
+
+/** Defaults, each with its reason. */
+export const TRAIN_DEFAULTS = {
+  connection: 'mhc-lite', // the stream-collapse paper's main setting
+  dynamic: true, // the reference HC is dynamic
+  hcNorm: 'rms', // the reference code's norm for dynamic HC
+  sinkhornIters: 20, // mHC paper
+  streams: 4, // the usual n of the HC papers
+  streamInit: 'copy', // no symmetry breaking: the baseline that collapses
+  lssCenter: 0.6, // the stream-collapse paper's LSS centre
+  noiseSigma: 0.2, // about the relative spread of LSS's Xavier noise at d = 128
+  readStream: 'modulo', // HC paper; reproducible without a seed
+  bias: true, // GPT-2
+  corpus: 'synthetic', // embedded, with planted labels for probes and SAEs
+  tokenizer: 'byte', // works on any text, vocabulary 256
+  seed: 1337, // nanoGPT's
+  gradAccum: 1,
+  weightDecay: 0.1, // nanoGPT and the reference
+  beta1: 0.9,
+  beta2: 0.95, // nanoGPT and the reference
+  gradClip: 1.0,
+  evalBatches: 4, // enough for a stable validation loss at CPU scale
+  diagBatch: 4,
+  backend: 'auto',
+} satisfies FlatTrainConfig;
+
+export const PRESETS = {
+  /** CPU, under a minute. */
+  tiny: { layers: 2, heads: 2, dModel: 64, seqLen: 64, batchSize: 8, steps: 300, lr: 3e-3, warmup: 30, evalInterval: 50, logInterval: 10, checkpointInterval: 100 },
+  /** CPU, minutes. */
+  small: { layers: 4, heads: 4, dModel: 128, seqLen: 128, batchSize: 8, steps: 600, lr: 2e-3, warmup: 60, evalInterval: 100, logInterval: 20, checkpointInterval: 200 },
+  /** The reference's small model, for GPUs. */
+  s: { layers: 6, heads: 8, dModel: 512, seqLen: 256, batchSize: 16, steps: 10000, lr: 1e-3, minLr: 1e-4, warmup: 200, evalInterval: 250, logInterval: 50, checkpointInterval: 1000 },
+} satisfies Record<string, FlatTrainConfig>;
+
+export type PresetName = keyof typeof PRESETS;
+
+/** Checks keys and value types of a flat config from a file or flags. */
+export function checkFlatConfig(raw: unknown, source: string): FlatTrainConfig {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`${source}: expected a JSON object, got ${shown(JSON.stringify(raw))}`);
+  const out: FlatTrainConfig = {};
+  for (const [key, value] of Object.entries(raw)) {
+    const type = (TRAIN_KEYS as Record<string, string>)[key];
+    if (!type) throw new ConfigError(`${source}: unknown key ${shown(key)} (known: ${Object.keys(TRAIN_KEYS).join(', ')})`);
+    const ok = type === 'string' ? typeof value === 'string' : type === 'boolean' ? typeof value === 'boolean' : typeof value === 'number' && Number.isFinite(value) && (type !== 'int' || Number.isInteger(value));
+    if (!ok) throw new ConfigError(`${source}: ${key} must be ${type === 'int' ? 'an integer' : `a ${type}`}, got ${shown(JSON.stringify(value))}`);
+    out[key as TrainKey] = value as string | number | boolean;
+  }
+  return out;
+}
+
+/** Layers the sources and validates; `vocabSize` comes from the corpus unless set. */
+export function resolveTrainConfig(layers: FlatTrainConfig[], corpusVocab: number): TrainConfig {
+  const merged: FlatTrainConfig = { ...TRAIN_DEFAULTS };
+  for (const l of layers) {
+    if (l.preset !== undefined) {
+      const preset = PRESETS[l.preset as PresetName];
+      if (!preset) throw new ConfigError(`unknown preset ${shown(l.preset)} (expected ${Object.keys(PRESETS).join(', ')})`);
+      Object.assign(merged, preset);
+    }
+  }
+  if (!layers.some((l) => l.preset !== undefined)) Object.assign(merged, PRESETS.tiny);
+  for (const l of layers) Object.assign(merged, l);
+  const m = merged as Required<FlatTrainConfig>;
+  const num = (k: TrainKey) => m[k] as number;
+  const str = (k: TrainKey) => m[k] as string;
+  const choice = <T extends string>(k: TrainKey, allowed: readonly T[]): T => {
+    if (!(allowed as readonly string[]).includes(str(k))) throw new ConfigError(`${k} must be one of ${allowed.join(', ')}, got ${shown(m[k])}`);
+    return str(k) as T;
+  };
+  const kind = choice('connection', CONNECTION_KINDS);
+  const connection: Connection =
+    kind === 'hc' ? { kind, dynamic: m.dynamic as boolean, dynamicNorm: choice('hcNorm', ['rms', 'layer'] as const) }
+    : kind === 'mhc' ? { kind, sinkhornIters: num('sinkhornIters') }
+    : { kind };
+  const initKind = choice('streamInit', STREAM_INIT_KINDS);
+  const streamInit: StreamInit =
+    initKind === 'lss' ? { kind: 'lss', center: num('lssCenter') }
+    : initKind === 'noise' ? { kind: 'noise', sigma: num('noiseSigma') }
+    : { kind: initKind };
+  const model = validateModelConfig({
+    vocabSize: m.vocabSize === undefined ? corpusVocab : num('vocabSize'),
+    blockSize: num('seqLen'),
+    nLayers: num('layers'),
+    nHeads: num('heads'),
+    dModel: num('dModel'),
+    bias: m.bias as boolean,
+    nStreams: kind === 'residual' ? 1 : num('streams'),
+    connection,
+    streamInit,
+    readStream: choice('readStream', ['modulo', 'random'] as const),
+  });
+  if (model.vocabSize < corpusVocab) throw new ConfigError(`vocabSize ${model.vocabSize} is smaller than the corpus vocabulary ${corpusVocab}`);
+  const positive = (k: TrainKey) => {
+    if (!(num(k) > 0)) throw new ConfigError(`${k} must be positive, got ${shown(m[k])}`);
+    return num(k);
+  };
+  const lr = positive('lr');
+  const cfg: TrainConfig = {
+    model,
+    corpus: str('corpus'),
+    tokenizer: choice('tokenizer', ['byte', 'gpt2'] as const),
+    seed: num('seed'),
+    steps: positive('steps'),
+    batchSize: positive('batchSize'),
+    gradAccum: positive('gradAccum'),
+    lr,
+    minLr: m.minLr === undefined ? lr / 10 : num('minLr'),
+    warmupSteps: num('warmup'),
+    weightDecay: num('weightDecay'),
+    beta1: num('beta1'),
+    beta2: num('beta2'),
+    gradClip: num('gradClip'),
+    evalInterval: positive('evalInterval'),
+    evalBatches: positive('evalBatches'),
+    logInterval: positive('logInterval'),
+    checkpointInterval: positive('checkpointInterval'),
+    diagBatch: positive('diagBatch'),
+    backend: choice('backend', BACKENDS),
+  };
+  if (cfg.minLr > cfg.lr) throw new ConfigError(`minLr (${cfg.minLr}) must not exceed lr (${cfg.lr})`);
+  if (cfg.warmupSteps < 0) throw new ConfigError(`warmup must be ≥ 0, got ${cfg.warmupSteps}`);
+  for (const k of ['beta1', 'beta2'] as const) if (!(cfg[k] >= 0 && cfg[k] < 1)) throw new ConfigError(`${k} must be in [0, 1), got ${cfg[k]}`);
+  return cfg;
+}
