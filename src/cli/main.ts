@@ -2,7 +2,9 @@
 // its options into typed arguments (pure, testable); runCommand maps errors to exit codes.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { registerBenchStep } from './commands/bench-step.ts';
 import { registerForward } from './commands/forward.ts';
+import { registerTrain } from './commands/train.ts';
 import { EXIT_USAGE } from './run-command.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -14,6 +16,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerForward(program, setExit);
+  registerTrain(program, setExit, pkg.version);
+  registerBenchStep(program, setExit);
   return program;
 }
 

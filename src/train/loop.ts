@@ -105,7 +105,8 @@ export function trainLoop(cfg: TrainConfig, corpus: Corpus, run: RunPaths, param
         intervalSteps = 0;
       }
       if (state.step % cfg.checkpointInterval === 0 || done) {
-        events.onCheckpoint?.(writeTrainCheckpoint(run, cfg, params, opt, state));
+        const path = writeTrainCheckpoint(run, cfg, params, opt, state);
+        events.onCheckpoint?.(path);
       }
     }
   } finally {
