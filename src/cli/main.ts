@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerBenchStep } from './commands/bench-step.ts';
+import { registerCapture } from './commands/capture.ts';
 import { registerForward } from './commands/forward.ts';
 import { registerTrain } from './commands/train.ts';
 import { EXIT_USAGE } from './run-command.ts';
@@ -17,6 +18,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .exitOverride();
   registerForward(program, setExit);
   registerTrain(program, setExit, pkg.version);
+  registerCapture(program, setExit);
   registerBenchStep(program, setExit);
   return program;
 }

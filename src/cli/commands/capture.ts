@@ -1,0 +1,137 @@
+// `hcprobe capture` writes per-stream activations and HC coefficients of a trained run to
+// Arrow shards; `hcprobe inspect` summarises a capture.
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { BACKENDS, initBackend } from '../../engine/backend.ts';
+import { ConfigError, shown } from '../../errors.ts';
+import { capture, parseSites } from '../../capture/capture.ts';
+import { readManifest } from '../../capture/read.ts';
+import { loadCorpus } from '../../data/corpus.ts';
+import { configFromCheckpoint, paramsFromCheckpoint } from '../../model/checkpoint.ts';
+import { disposeParams } from '../../model/params.ts';
+import { readSafetensorsFile } from '../../model/safetensors.ts';
+import { latestCheckpoint, runPaths } from '../../train/run-dir.ts';
+import type { TrainConfig } from '../../train/train-config.ts';
+import { parseChoice, parseIntFlag, parseIntList } from '../parse.ts';
+import { progressLine } from '../progress.ts';
+import { runCommand } from '../run-command.ts';
+
+type Opts = Record<string, string | boolean | undefined>;
+
+export function readRunConfig(run: string): TrainConfig {
+  const path = runPaths(run).config;
+  if (!existsSync(run)) throw new ConfigError(`run ${shown(run)} does not exist`);
+  if (!existsSync(path)) throw new ConfigError(`${run} has no config.json: not an hcprobe run directory`);
+  return JSON.parse(readFileSync(path, 'utf8')) as TrainConfig;
+}
+
+/** Removes what an earlier capture wrote in `dir` (with --force), and nothing else. */
+function clearCapture(dir: string): void {
+  for (const e of readdirSync(dir)) {
+    if (e.startsWith('site=') || ['manifest.json', 'tokens.arrow', '.capture-state.json'].includes(e)) rmSync(join(dir, e), { recursive: true, force: true });
+  }
+}
+
+export function registerCapture(program: Command, setExit: (code: number) => void): void {
+  program
+    .command('capture')
+    .description('capture per-stream activations and per-token HC coefficients to Arrow files')
+    .requiredOption('--run <dir>', 'training run (runs/NAME)')
+    .requiredOption('--out <dir>', 'output folder (acts/NAME)')
+    .option('--checkpoint <file>', 'checkpoint to use (default: the run\'s latest)')
+    .option('--corpus <spec>', 'corpus (default: the run\'s)')
+    .option('--split <split>', 'train|val', 'val')
+    .option('--tokens <n>', 'tokens to capture (whole sequences)', '100000')
+    .option('--sites <list>', 'resid_pre,resid_post,branch_in,branch_out,coeffs', 'resid_post,coeffs')
+    .option('--layers <list>', 'layers, e.g. 0,3,5 (default all)')
+    .option('--dtype <type>', 'float32|float16', 'float32')
+    .option('--batch <b>', 'sequences per forward pass', '8')
+    .option('--shard-mb <mb>', 'shard size limit in MiB', '256')
+    .option('--backend <name>', BACKENDS.join('|'), 'auto')
+    .option('--resume', 'continue an interrupted capture, skipping completed shards')
+    .option('--force', 'overwrite an existing capture')
+    .action(async (o: Opts) => {
+      setExit(
+        await runCommand(async () => {
+          const run = o.run as string;
+          const out = o.out as string;
+          const runCfg = readRunConfig(run);
+          const ckpt = typeof o.checkpoint === 'string' ? o.checkpoint : latestCheckpoint(runPaths(run));
+          if (!ckpt) throw new ConfigError(`run ${shown(run)} has no checkpoint yet`);
+          const file = readSafetensorsFile(ckpt);
+          const config = configFromCheckpoint(file, ckpt);
+          const layers = typeof o.layers === 'string' ? parseIntList('--layers', o.layers) : [...Array(config.nLayers).keys()];
+          const bad = layers.find((l) => l >= config.nLayers);
+          if (bad !== undefined) throw new ConfigError(`--layers: layer ${bad} is out of range (the model has ${config.nLayers} layers: 0 to ${config.nLayers - 1})`);
+          const sites = parseSites(o.sites as string);
+          const dtype = parseChoice('--dtype', o.dtype as string, ['float32', 'float16'] as const);
+          const split = parseChoice('--split', o.split as string, ['train', 'val'] as const);
+          const tokens = parseIntFlag('--tokens', o.tokens as string);
+          const batch = parseIntFlag('--batch', o.batch as string);
+          const shardBytes = parseIntFlag('--shard-mb', o.shardMb as string) * 1024 * 1024;
+          const backend = parseChoice('--backend', o.backend as string, BACKENDS);
+          if (existsSync(join(out, 'manifest.json')) && o.resume === true) {
+            process.stderr.write(`${out} is already complete; nothing to do\n`);
+            return;
+          }
+          if (existsSync(out) && readdirSync(out).length > 0 && o.resume !== true) {
+            if (o.force !== true) throw new ConfigError(`output ${shown(out)} already exists; pass --force to overwrite it or --resume to continue it`);
+            clearCapture(out);
+          }
+          const corpusSpec = typeof o.corpus === 'string' ? o.corpus : runCfg.corpus;
+          const corpus = loadCorpus(corpusSpec, { seed: runCfg.seed, tokenizer: runCfg.tokenizer, vocabSize: config.vocabSize });
+          if (corpus.vocabSize > config.vocabSize) throw new ConfigError(`corpus ${shown(corpusSpec)} has vocabulary ${corpus.vocabSize}, larger than the model's ${config.vocabSize}`);
+          await initBackend(backend);
+          const params = paramsFromCheckpoint(file, config, ckpt);
+          const bar = progressLine('capture');
+          const command = process.argv.slice(2).filter((a) => a !== '--resume' && a !== '--force');
+          try {
+            const m = await capture(
+              { params, config, checkpoint: ckpt, run, corpus, split, tokens, sites, layers, dtype, batch, shardBytes, out, resume: o.resume === true, command },
+              (done, total) => bar.update(done, total, 'sequences'),
+            );
+            bar.finish(`captured ${m.tokens} tokens (${m.sequences} sequences) × ${m.sites.join(', ')} × layers ${m.layers.join(',')} in ${m.shards.length} shards: ${out}`);
+          } finally {
+            disposeParams(params);
+          }
+        }),
+      );
+    });
+
+  program
+    .command('inspect')
+    .description('summarise a capture: sites, layers, rows, bytes, dtype')
+    .argument('<dir>', 'capture folder (acts/NAME)')
+    .option('--json', 'print JSON')
+    .action(async (dir: string, o: Opts) => {
+      setExit(
+        await runCommand(async () => {
+          const m = readManifest(dir);
+          const groups = new Map<string, { rows: number; bytes: number; shards: number }>();
+          for (const s of m.shards) {
+            const key = `${s.site} layer ${s.layer} ${s.module}`;
+            const g = groups.get(key) ?? { rows: 0, bytes: 0, shards: 0 };
+            g.rows += s.rows;
+            g.bytes += s.bytes;
+            g.shards++;
+            groups.set(key, g);
+          }
+          const summary = {
+            dir, tokens: m.tokens, sequences: m.sequences, seq_len: m.seq_len, dtype: m.dtype, sites: m.sites, layers: m.layers, modules: m.modules,
+            n_streams: m.n_streams, d_model: m.d_model, labels: m.labels.map((l) => l.name), connection: m.model.connection.kind,
+            shards: m.shards.length, bytes: m.shards.reduce((a, s) => a + s.bytes, 0),
+            groups: [...groups.entries()].map(([k, g]) => ({ group: k, ...g })),
+          };
+          if (o.json === true) {
+            process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+            return;
+          }
+          process.stdout.write(`${dir}: ${m.tokens} tokens (${m.sequences} × ${m.seq_len}), ${m.model.connection.kind} with ${m.n_streams} streams, d ${m.d_model}, ${m.dtype}\n`);
+          process.stdout.write(`sites: ${m.sites.join(', ')}; layers: ${m.layers.join(', ')}; labels: ${summary.labels.join(', ') || '(none)'}\n`);
+          process.stdout.write(`${m.shards.length} shards, ${(summary.bytes / 1048576).toFixed(1)} MiB\n`);
+          for (const g of summary.groups) process.stdout.write(`  ${g.group.padEnd(28)} ${String(g.rows).padStart(9)} rows ${(g.bytes / 1048576).toFixed(2).padStart(9)} MiB\n`);
+        }),
+      );
+    });
+}
