@@ -16,7 +16,7 @@ import { forward } from '../model/transformer.ts';
 import { toFloat16Array } from './float16.ts';
 import {
   type CaptureDtype, type CaptureSite, FORMAT_VERSION, type Manifest, SITE_SEMANTICS, type ShardKey,
-  type ShardRecord, shardDir, shardName, shardSchema, valueColumns,
+  type ShardRecord, labelColumn, shardDir, shardName, shardSchema, valueColumns,
 } from './schema.ts';
 import { type BatchColumns, recordBatch, ShardWriter } from './shard-writer.ts';
 
@@ -191,14 +191,14 @@ function baseColumns(batch: Window[], firstSeq: number, labelNames: string[]): O
   const seq = new Int32Array(rows);
   const pos = new Int32Array(rows);
   const token = new Int32Array(rows);
-  const labels = new Map(labelNames.map((l) => [l, new Int32Array(rows)]));
+  const labels = new Map(labelNames.map((l) => [labelColumn(l), new Int32Array(rows)]));
   batch.forEach((w, i) => {
     for (let t = 0; t < T; t++) {
       seq[i * T + t] = firstSeq + i;
       pos[i * T + t] = t;
     }
     token.set(w.tokens, i * T);
-    for (const l of labelNames) (labels.get(l) as Int32Array).set(w.labels.get(l) as Int32Array, i * T);
+    for (const l of labelNames) (labels.get(labelColumn(l)) as Int32Array).set(w.labels.get(l) as Int32Array, i * T);
   });
   return { rows, seq, pos, token, labels };
 }

@@ -75,7 +75,7 @@ export function shardSchema(site: CaptureSite, c: ModelConfig, labels: string[],
     new A.Field('seq', new A.Int32(), false),
     new A.Field('pos', new A.Int32(), false),
     new A.Field('token', new A.Int32(), false),
-    ...labels.map((l) => new A.Field(l, new A.Int32(), true)),
+    ...labels.map((l) => new A.Field(labelColumn(l), new A.Int32(), true)),
   ];
   const n = c.nStreams;
   if (site === 'coeffs') {
@@ -86,6 +86,11 @@ export function shardSchema(site: CaptureSite, c: ModelConfig, labels: string[],
     for (let i = 0; i < n; i++) fields.push(new A.Field(`stream_${i}`, list(c.dModel, floatType(dtype)), false));
   }
   return new A.Schema(fields);
+}
+
+/** Label columns are prefixed so that a label named like a fixed column (e.g. `pos`) cannot clash. */
+export function labelColumn(label: string): string {
+  return `label_${label}`;
 }
 
 /** The per-site value columns and their widths. */

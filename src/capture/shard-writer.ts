@@ -10,7 +10,7 @@ export interface BatchColumns {
   seq: Int32Array;
   pos: Int32Array;
   token: Int32Array;
-  /** Label ids, −1 where not applicable (written as null). */
+  /** Label ids by column name, −1 where not applicable (written as null). */
   labels: Map<string, Int32Array>;
   /** Flat row-major values per value column: Float32Array, or float16 bits. */
   values: Map<string, Float32Array | Uint16Array>;

@@ -43,6 +43,8 @@ export function configFromCheckpoint(file: SafetensorsFile, source: string, over
   if (meta.hcprobe_config) {
     try {
       const stored = JSON.parse(meta.hcprobe_config) as ModelConfig;
+      const unknown = Object.keys(stored).filter((k) => !(k in MODEL_DEFAULTS));
+      if (unknown.length > 0) throw new ConfigError(`${source}: metadata hcprobe_config has unknown keys: ${unknown.map((k) => shown(k)).join(', ')}`);
       return validateModelConfig({ ...MODEL_DEFAULTS, ...stored });
     } catch (e) {
       if (e instanceof ConfigError) throw e;
@@ -137,7 +139,8 @@ function inferKind(file: SafetensorsFile, d: number): { kind: Connection['kind']
   const n = beta.shape[0] ?? 0;
   const fn = file.tensors.get('transformer.h.0.hc_attn.dynamic_alpha_fn');
   if (alpha.shape.length === 1) return { kind: 'mhc-lite', n, dynamic: true };
-  if (fn && fn.shape[0] === n * d && n > 1) return { kind: 'mhc', n, dynamic: true };
+  // mHC and HC differ in their scale parameters (for n = 1 their shapes coincide).
+  if (file.tensors.has('transformer.h.0.hc_attn.pre_branch_scale')) return { kind: 'mhc', n, dynamic: true };
   return { kind: 'hc', n, dynamic: fn !== undefined };
 }
 
@@ -161,6 +164,8 @@ export function paramsFromCheckpoint(file: SafetensorsFile, c: ModelConfig, sour
     values.push([spec, t.data]);
     for (const n of [spec.name, ...aliases(spec.name), ...layerAliases(spec.name, c.nLayers)]) known.add(n);
   }
+  // A static HC model is written with zero dynamic weights, for the reference code to load.
+  if (c.connection.kind === 'hc' && !c.connection.dynamic) for (const n of staticHcPadding(c).keys()) known.add(n);
   const unknown = [...file.tensors.entries()].filter(([n, t]) => !known.has(n) && !isMaskBuffer(n, t) && isModelTensor(n)).map(([n]) => n);
   if (unknown.length > 0) {
     throw new ConfigError(`${source}: tensors this ${c.connection.kind} model does not use: ${unknown.slice(0, 5).join(', ')}${unknown.length > 5 ? ', ...' : ''}`);
@@ -183,18 +188,23 @@ export function checkpointTensors(params: Params, c: ModelConfig): Map<string, {
     for (const a of [...aliases(name), ...layerAliases(name, c.nLayers)]) out.set(a, { shape, data });
   };
   for (const [name, v] of params) put(name, v.shape, v.dataSync() as Float32Array);
-  if (c.connection.kind === 'hc' && !c.connection.dynamic) {
-    // The reference is always dynamic: zero dynamic weights make it compute the static model.
-    for (let l = 0; l < c.nLayers; l++) {
-      for (const m of ['attn', 'mlp']) {
-        const p = `transformer.h.${l}.hc_${m}`;
-        const d = c.dModel, n = c.nStreams;
-        put(`${p}.norm.gamma`, [d], new Float32Array(d));
-        put(`${p}.dynamic_alpha_fn`, [d, n + 1], new Float32Array(d * (n + 1)));
-        put(`${p}.dynamic_alpha_scale`, [], Float32Array.of(0.01));
-        put(`${p}.dynamic_beta_fn`, [d], new Float32Array(d));
-        put(`${p}.dynamic_beta_scale`, [], Float32Array.of(0.01));
-      }
+  if (c.connection.kind === 'hc' && !c.connection.dynamic) for (const [n, t] of staticHcPadding(c)) put(n, t.shape, t.data);
+  return out;
+}
+
+/** The reference HC is always dynamic: zero dynamic weights make it compute the static model. */
+function staticHcPadding(c: ModelConfig): Map<string, { shape: number[]; data: Float32Array }> {
+  const out = new Map<string, { shape: number[]; data: Float32Array }>();
+  const d = c.dModel;
+  const n = c.nStreams;
+  for (let l = 0; l < c.nLayers; l++) {
+    for (const m of ['attn', 'mlp']) {
+      const p = `transformer.h.${l}.hc_${m}`;
+      out.set(`${p}.norm.gamma`, { shape: [d], data: new Float32Array(d) });
+      out.set(`${p}.dynamic_alpha_fn`, { shape: [d, n + 1], data: new Float32Array(d * (n + 1)) });
+      out.set(`${p}.dynamic_alpha_scale`, { shape: [], data: Float32Array.of(0.01) });
+      out.set(`${p}.dynamic_beta_fn`, { shape: [d], data: new Float32Array(d) });
+      out.set(`${p}.dynamic_beta_scale`, { shape: [], data: Float32Array.of(0.01) });
     }
   }
   return out;

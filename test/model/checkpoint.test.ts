@@ -68,13 +68,8 @@ const throwsConfig = (fn: () => unknown, ...mentions: RegExp[]) =>
 /** Reference-style metadata: no hcprobe_config, so the config comes from tensors and metadata. */
 const REFERENCE_ONLY = ['hcprobe_config', 'format'];
 
-// checkpointTensors writes zero dynamic weights for a static hc model (for the reference), and
-// paramsFromCheckpoint then rejects them as tensors the static model does not use.
-const ROUND_TRIP_BUG = 'src/model/checkpoint.ts: static hc checkpoints do not load back (extra dynamic tensors rejected)';
-
 for (const { name, config } of KINDS) {
-  const todo = config.connection.kind === 'hc' && !config.connection.dynamic ? { todo: ROUND_TRIP_BUG } : {};
-  test(`${name}: round trip through safetensors gives the same config, parameters and logits`, todo, () => {
+  test(`${name}: round trip through safetensors gives the same config, parameters and logits`, () => {
     const { params, file } = written(config, 61);
     try {
       const loadedConfig = assertLoadsSame(file, params, config);
