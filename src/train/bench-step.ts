@@ -4,6 +4,7 @@ import { rngFor } from '../engine/random.ts';
 import type { ModelConfig } from '../model/config.ts';
 import { disposeParams, initParams, paramSpecs } from '../model/params.ts';
 import { AdamW, optimizerGroups } from './optimizer.ts';
+import { GradientWorkers } from './parallel.ts';
 import { TrainStep } from './step.ts';
 
 export interface BenchStepOptions {
@@ -12,6 +13,8 @@ export interface BenchStepOptions {
   steps: number;
   warmup: number;
   seed: number;
+  /** Extra worker threads (data parallel, wasm); 0 runs on the main thread alone. */
+  workers: number;
 }
 
 export interface BenchStepResult {
@@ -21,12 +24,14 @@ export interface BenchStepResult {
   step_ms: number[];
 }
 
-export function benchStep(o: BenchStepOptions): BenchStepResult {
+export async function benchStep(o: BenchStepOptions): Promise<BenchStepResult> {
   const { model, batchSize, seed } = o;
   const seqLen = model.blockSize;
   const params = initParams(model, seed);
   const opt = new AdamW(params, optimizerGroups(params, paramSpecs(model, seed)), { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 });
-  const step = new TrainStep(params, model, opt, 1.0);
+  const names = [...opt.groups.decay, ...opt.groups.noDecay];
+  const workers = o.workers > 0 ? await GradientWorkers.start(model, names, params, o.workers, batchSize * seqLen) : undefined;
+  const step = new TrainStep(params, model, opt, 1.0, workers);
   const rng = rngFor(seed, 'bench-tokens');
   const batch = () => {
     const tokens = Int32Array.from({ length: batchSize * seqLen }, () => rng.int(model.vocabSize));
@@ -42,6 +47,7 @@ export function benchStep(o: BenchStepOptions): BenchStepResult {
       if (i >= o.warmup) times.push(performance.now() - t0);
     }
   } finally {
+    await workers?.close();
     opt.dispose();
     disposeParams(params);
   }

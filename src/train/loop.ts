@@ -8,6 +8,7 @@ import { lossFn } from '../model/transformer.ts';
 import { hcDiagnostics } from './hc-diagnostics.ts';
 import type { AdamW } from './optimizer.ts';
 import { appendMetrics, type LoopState, type RunPaths, writeTrainCheckpoint } from './run-dir.ts';
+import type { GradientWorkers } from './parallel.ts';
 import { TrainStep } from './step.ts';
 import { learningRate } from './schedule.ts';
 import type { TrainConfig } from './train-config.ts';
@@ -53,8 +54,8 @@ export function validationLoss(params: Params, cfg: TrainConfig, corpus: Corpus)
   return sum / cfg.evalBatches;
 }
 
-export function trainLoop(cfg: TrainConfig, corpus: Corpus, run: RunPaths, params: Params, opt: AdamW, state: LoopState, events: TrainEvents = {}): TrainResult {
-  const step = new TrainStep(params, cfg.model, opt, cfg.gradClip);
+export function trainLoop(cfg: TrainConfig, corpus: Corpus, run: RunPaths, params: Params, opt: AdamW, state: LoopState, events: TrainEvents = {}, workers?: GradientWorkers): TrainResult {
+  const step = new TrainStep(params, cfg.model, opt, cfg.gradClip, workers);
   const schedule = { lr: cfg.lr, minLr: cfg.minLr, warmupSteps: cfg.warmupSteps, decaySteps: cfg.steps };
   const diagTokens = tf.tidy(() => batchTensors(corpus.val, { ...cfg, batchSize: cfg.diagBatch }, cfg.seed + 2, 0).tokens);
   const seqLen = cfg.model.blockSize;

@@ -10,6 +10,7 @@ import { paramsFromCheckpoint } from '../model/checkpoint.ts';
 import { disposeParams, initParams, type Params, paramSpecs } from '../model/params.ts';
 import { trainLoop, type TrainEvents, type TrainResult } from './loop.ts';
 import { AdamW, optimizerGroups } from './optimizer.ts';
+import { defaultWorkers, GradientWorkers } from './parallel.ts';
 import { latestCheckpoint, type LoopState, readTrainCheckpoint, runPaths, truncateMetrics } from './run-dir.ts';
 import { type FlatTrainConfig, resolveTrainConfig, type TrainConfig } from './train-config.ts';
 
@@ -76,6 +77,7 @@ export async function runTraining(o: SessionOptions, events: SessionEvents = {})
     makeParams = () => initParams(fresh.model, fresh.seed);
   }
   const backend = await initBackend(cfg.backend);
+  if (cfg.workers < 0) cfg = { ...cfg, workers: defaultWorkers(backend.active) };
   const params = makeParams();
   mkdirSync(run.checkpoints, { recursive: true });
   if (!o.resume) {
@@ -84,9 +86,12 @@ export async function runTraining(o: SessionOptions, events: SessionEvents = {})
   events.onStart?.({ cfg, backend, corpus, ...(resumedFrom ? { resumedFrom } : {}) });
   const opt = new AdamW(params, optimizerGroups(params, paramSpecs(cfg.model, cfg.seed)), { beta1: cfg.beta1, beta2: cfg.beta2, eps: 1e-8, weightDecay: cfg.weightDecay });
   restore(opt);
+  const names = [...opt.groups.decay, ...opt.groups.noDecay];
+  const workers = cfg.workers > 0 ? await GradientWorkers.start(cfg.model, names, params, cfg.workers, cfg.batchSize * cfg.model.blockSize) : undefined;
   try {
-    return trainLoop(cfg, corpus, run, params, opt, state, events);
+    return trainLoop(cfg, corpus, run, params, opt, state, events, workers);
   } finally {
+    await workers?.close();
     opt.dispose();
     disposeParams(params);
   }

@@ -26,6 +26,8 @@ export interface TrainConfig {
   /** Sequences in the fixed validation batch on which HC diagnostics are measured. */
   diagBatch: number;
   backend: BackendName;
+  /** Extra data-parallel worker threads; −1 until resolved (one per extra core on wasm, else 0). */
+  workers: number;
 }
 
 /** Every key a config file or flag may set, with its type. */
@@ -36,7 +38,7 @@ export const TRAIN_KEYS = {
   corpus: 'string', tokenizer: 'string', seed: 'int', steps: 'int', batchSize: 'int', gradAccum: 'int',
   lr: 'number', minLr: 'number', warmup: 'int', weightDecay: 'number', beta1: 'number', beta2: 'number',
   gradClip: 'number', evalInterval: 'int', evalBatches: 'int', logInterval: 'int', checkpointInterval: 'int',
-  diagBatch: 'int', backend: 'string',
+  diagBatch: 'int', backend: 'string', workers: 'int',
 } as const;
 
 export type TrainKey = keyof typeof TRAIN_KEYS;
@@ -65,6 +67,7 @@ export const TRAIN_DEFAULTS = {
   evalBatches: 4, // enough for a stable validation loss at CPU scale
   diagBatch: 4,
   backend: 'auto',
+  workers: -1, // auto: decided once the backend is known, then stored with the run
 } satisfies FlatTrainConfig;
 
 export const PRESETS = {
@@ -160,7 +163,9 @@ export function resolveTrainConfig(layers: FlatTrainConfig[], corpusVocab: numbe
     checkpointInterval: positive('checkpointInterval'),
     diagBatch: positive('diagBatch'),
     backend: choice('backend', BACKENDS),
+    workers: num('workers'),
   };
+  if (cfg.workers < -1) throw new ConfigError(`workers must be ≥ 0 (or −1 for automatic), got ${cfg.workers}`);
   if (cfg.minLr > cfg.lr) throw new ConfigError(`minLr (${cfg.minLr}) must not exceed lr (${cfg.lr})`);
   if (cfg.warmupSteps < 0) throw new ConfigError(`warmup must be ≥ 0, got ${cfg.warmupSteps}`);
   for (const k of ['beta1', 'beta2'] as const) if (!(cfg[k] >= 0 && cfg[k] < 1)) throw new ConfigError(`${k} must be in [0, 1), got ${cfg[k]}`);

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { BACKENDS, initBackend } from '../../engine/backend.ts';
 import { CONNECTION_KINDS, MODEL_DEFAULTS, type ModelConfig, STREAM_INIT_KINDS, validateModelConfig } from '../../model/config.ts';
 import { benchStep } from '../../train/bench-step.ts';
+import { defaultWorkers } from '../../train/parallel.ts';
 import { parseChoice, parseIntFlag } from '../parse.ts';
 import { runCommand } from '../run-command.ts';
 
@@ -44,6 +45,7 @@ export function registerBenchStep(program: Command, setExit: (code: number) => v
     .option('--steps <n>', 'timed steps', '10')
     .option('--warmup <n>', 'untimed steps first', '3')
     .option('--seed <s>', 'seed', '1')
+    .option('--workers <n>', 'extra data-parallel worker threads (wasm); default: one per extra core on wasm')
     .option('--backend <name>', BACKENDS.join('|'), 'auto')
     .option('--json', 'print one JSON object')
     .action(async (o: Opts) => {
@@ -54,9 +56,10 @@ export function registerBenchStep(program: Command, setExit: (code: number) => v
           const warmup = parseIntFlag('--warmup', o.warmup as string, 0);
           const seed = parseIntFlag('--seed', o.seed as string, 0);
           const backend = await initBackend(parseChoice('--backend', o.backend as string, BACKENDS));
-          const r = benchStep({ model, batchSize, steps, warmup, seed });
-          const out = { ms_per_step: r.ms_per_step, tokens_per_s: r.tokens_per_s, backend: backend.active, device: backend.device, steps, step_ms: r.step_ms };
-          process.stdout.write(o.json ? `${JSON.stringify(out)}\n` : `${r.ms_per_step.toFixed(1)} ms/step, ${r.tokens_per_s.toFixed(0)} tokens/s (${backend.active}: ${backend.device}, median of ${steps})\n`);
+          const workers = typeof o.workers === 'string' ? parseIntFlag('--workers', o.workers, 0) : defaultWorkers(backend.active);
+          const r = await benchStep({ model, batchSize, steps, warmup, seed, workers });
+          const out = { ms_per_step: r.ms_per_step, tokens_per_s: r.tokens_per_s, backend: backend.active, device: backend.device, workers, steps, step_ms: r.step_ms };
+          process.stdout.write(o.json ? `${JSON.stringify(out)}\n` : `${r.ms_per_step.toFixed(1)} ms/step, ${r.tokens_per_s.toFixed(0)} tokens/s (${backend.active}: ${backend.device}, ${workers} extra worker(s), median of ${steps})\n`);
         }),
       );
     });

@@ -32,6 +32,7 @@ export function parseTrainFlags(o: Opts): FlatTrainConfig {
   if (s('batchSize') !== undefined) f.batchSize = parseIntFlag('--batch-size', s('batchSize') as string);
   if (s('gradAccum') !== undefined) f.gradAccum = parseIntFlag('--grad-accum', s('gradAccum') as string);
   if (s('backend') !== undefined) f.backend = parseChoice('--backend', s('backend') as string, BACKENDS);
+  if (s('workers') !== undefined) f.workers = parseIntFlag('--workers', s('workers') as string, 0);
   return f;
 }
 
@@ -71,6 +72,7 @@ export function registerTrain(program: Command, setExit: (code: number) => void,
     .option('--batch-size <b>', 'sequences per micro-batch')
     .option('--grad-accum <k>', 'micro-batches per step')
     .option('--backend <name>', `${BACKENDS.join('|')} (default auto)`)
+    .option('--workers <n>', 'extra data-parallel worker threads on wasm (default: one per extra core)')
     .option('--resume', 'continue the run in --out from its latest checkpoint')
     .option('--force', 'overwrite an existing run directory')
     .action(async (o: Opts) => {
@@ -85,7 +87,7 @@ export function registerTrain(program: Command, setExit: (code: number) => void,
                 onStart: ({ cfg, backend, corpus, resumedFrom }) => {
                   const m = cfg.model;
                   process.stderr.write(`${resumedFrom ? `resuming from ${resumedFrom}\n` : ''}model: ${m.connection.kind}, ${m.nStreams} stream(s), ${m.streamInit.kind} init, ${m.nLayers} layers, d ${m.dModel}, ${m.nHeads} heads, vocab ${m.vocabSize}\n`);
-                  process.stderr.write(`corpus: ${cfg.corpus} (${corpus.train.tokens.length} train / ${corpus.val.tokens.length} val tokens); backend: ${backend.active} (${backend.device})\n`);
+                  process.stderr.write(`corpus: ${cfg.corpus} (${corpus.train.tokens.length} train / ${corpus.val.tokens.length} val tokens); backend: ${backend.active} (${backend.device})${cfg.workers > 0 ? ` + ${cfg.workers} worker thread(s)` : ''}\n`);
                 },
                 onStep: (p) => bar.update(p.step, p.steps, `loss ${p.loss.toFixed(4)} | ${Math.round(p.tokensPerS)} tok/s`),
               },
