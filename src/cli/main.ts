@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { registerBenchStep } from './commands/bench-step.ts';
 import { registerCapture } from './commands/capture.ts';
 import { registerForward } from './commands/forward.ts';
+import { registerReport } from './commands/report.ts';
 import { registerTrain } from './commands/train.ts';
 import { EXIT_USAGE } from './run-command.ts';
 
@@ -20,6 +21,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   registerTrain(program, setExit, pkg.version);
   registerCapture(program, setExit);
   registerBenchStep(program, setExit);
+  registerReport(program, setExit);
   return program;
 }
 
