@@ -1,7 +1,7 @@
 // One self-contained HTML page: inline CSS and SVG, a table of contents, no script and
 // nothing from the network (tooltips are the SVGs' own <title> elements).
 import { escapeXml } from './escape.ts';
-import type { Figure } from './training-figures.ts';
+import type { Figure } from './figure.ts';
 
 export interface Section {
   id: string;

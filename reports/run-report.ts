@@ -4,7 +4,8 @@ import { format } from 'd3-format';
 import { escapeXml } from './escape.ts';
 import { htmlPage, type Section, tableHtml } from './html-page.ts';
 import { describeRun, type RunData, summariseRun } from './run-data.ts';
-import { type Figure, trainingFigures } from './training-figures.ts';
+import type { Figure } from './figure.ts';
+import { trainingFigures } from './training-figures.ts';
 
 export interface RenderedReport {
   html: string;

@@ -118,20 +118,52 @@ export function bandLabelsLeft(labels: string[], center: (i: number) => number, 
   return labels.map((l, i) => text(x - 6, center(i) + 4, l, { 'text-anchor': 'end', fill: '#333' })).join('');
 }
 
-/** Coloured swatches with labels in a row starting at (x, y). */
-export function legendSwatches(items: { label: string; color: string; dash?: string }[], x: number, y: number, o: { line?: boolean; title?: string } = {}): string {
+export interface LegendItem {
+  label: string;
+  color: string;
+  dash?: string;
+}
+
+/** Width a legend entry takes: swatch, label at about 6.2 px a character, gap. */
+const itemWidth = (it: LegendItem, line: boolean) => (line ? 30 : 24) + it.label.length * 6.2;
+
+/** How many rows `items` need in `maxWidth` (to reserve the space before drawing). */
+export function legendRowCount(items: readonly LegendItem[], maxWidth: number, line = false): number {
+  let rows = items.length ? 1 : 0;
+  let cx = 0;
+  for (const it of items) {
+    const w = itemWidth(it, line);
+    if (cx > 0 && cx + w > maxWidth) {
+      rows++;
+      cx = 0;
+    }
+    cx += w;
+  }
+  return rows;
+}
+
+/** Coloured swatches (or line samples) with labels from (x, y), wrapping at `maxWidth`; rows 18 px apart. */
+export function legendSwatches(items: readonly LegendItem[], x: number, y: number, o: { line?: boolean; title?: string; maxWidth?: number } = {}): string {
   let s = '<g class="legend">';
   let cx = x;
+  let cy = y;
+  const line = o.line === true;
+  const maxX = x + (o.maxWidth ?? 10_000);
   if (o.title) {
-    s += text(cx, y + 4, o.title, { fill: '#111', 'font-weight': 600 });
+    s += text(cx, cy + 4, o.title, { fill: '#111', 'font-weight': 600 });
     cx += o.title.length * 6.5 + 8;
   }
   for (const it of items) {
-    s += o.line
-      ? el('line', { x1: cx, x2: cx + 18, y1: y, y2: y, stroke: it.color, 'stroke-width': 2.5, 'stroke-dasharray': it.dash })
-      : el('rect', { x: cx, y: y - 6, width: 12, height: 12, fill: it.color });
-    s += text(cx + (o.line ? 22 : 16), y + 4, it.label, { fill: '#111' });
-    cx += (o.line ? 30 : 24) + it.label.length * 6.2;
+    const w = itemWidth(it, line);
+    if (cx > x && cx + w > maxX) {
+      cx = x;
+      cy += 18;
+    }
+    s += line
+      ? el('line', { x1: cx, x2: cx + 18, y1: cy, y2: cy, stroke: it.color, 'stroke-width': 2.5, 'stroke-dasharray': it.dash })
+      : el('rect', { x: cx, y: cy - 6, width: 12, height: 12, fill: it.color });
+    s += text(cx + (line ? 22 : 16), cy + 4, it.label, { fill: '#111' });
+    cx += w;
   }
   return `${s}</g>`;
 }

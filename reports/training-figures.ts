@@ -1,20 +1,16 @@
 // Figures drawn from a run's metrics.jsonl alone: loss curves, identity distance over
 // training (module × step, with the seeding stage marked), dominance over training,
 // read/write and signal shares, N_eff per layer and the unfolded connection matrix.
+import type { Figure } from './figure.ts';
 import { heatmap } from './figures/heatmap.ts';
 import { type LineSeries, lineChart } from './figures/line-chart.ts';
 import { stackedBars } from './figures/stacked-bars.ts';
 import { categorical } from './palette.ts';
 import { finalDiagnostics, type MetricsRecord, moduleLabel, type RunData } from './run-data.ts';
 import { emptyNote } from './svg.ts';
-import { unfoldedConnection } from './unfolded-connection.ts';
+import { type UnfoldedTable, unfoldedFromModules } from './unfolded-connection.ts';
 
-export interface Figure {
-  /** File name stem and element id: [a-z0-9-]. */
-  id: string;
-  svg: string;
-  caption: string;
-}
+export type { Figure };
 
 /** Train loss solid, validation loss dashed; one colour per run. */
 export function lossCurves(runs: readonly RunData[], id = 'loss'): Figure {
@@ -26,7 +22,7 @@ export function lossCurves(runs: readonly RunData[], id = 'loss'): Figure {
     const val = r.metrics.filter((m) => typeof m.val_loss === 'number').map((m): [number, number] => [m.step, m.val_loss as number]);
     if (val.length) series.push({ name: `${prefix}validation`, color, dash: '6 4', points: val, markers: val.length < 30 });
   });
-  const svg = series.length
+  const svg = series.some((s) => s.points.length > 0)
     ? lineChart({ id, title: 'Loss', xLabel: 'training step', yLabel: 'cross-entropy (nats/token)', series, width: 620 })
     : emptyNote({ id, title: 'Loss', width: 620, height: 80 }, 'no metrics logged');
   return { id, svg, caption: 'Training loss (mean since the previous log line, solid) and validation loss (dashed).' };
@@ -120,16 +116,19 @@ export function nEffPerLayer(run: RunData, id = 'n-eff'): Figure {
   return { id, svg, caption };
 }
 
+/** Heatmap of an unfolded connection table (shared by the training and diagnostics sections). */
+export function unfoldedHeatmap(u: UnfoldedTable, id: string, title: string): string {
+  return heatmap({
+    id, title, xLabel: 'written by (sublayer output j)', yLabel: 'read by (module k)',
+    rows: u.readers, cols: u.writers, values: u.c, scheme: 'diverging', center: 0, valueLabel: 'c_kj', annotate: true, rotateColLabels: true,
+  });
+}
+
 export function unfoldedConnectionFigure(run: RunData, id = 'unfolded-connection'): Figure {
   const hc = finalDiagnostics(run.metrics);
   const caption = 'Unfolded connection matrix (HC paper, Eqs. 27–29) from the token-averaged coefficients at the last logged step: c_kj = B^j (Π A_r^t) A_m^k, the weight with which the output of sublayer j (columns; "embed" is the embedding) reaches the input of module k (rows). For a plain residual every entry is 1.';
   if (!hc || hc.modules.length === 0) return { id, svg: emptyNote({ id, title: 'Unfolded connection matrix', width: 420, height: 80 }, 'plain residual: every entry is 1'), caption };
-  const u = unfoldedConnection(hc.modules);
-  const svg = heatmap({
-    id, title: 'Unfolded connection matrix', xLabel: 'written by (sublayer output j)', yLabel: 'read by (module k)',
-    rows: u.readers, cols: u.writers, values: u.c, scheme: 'diverging', center: 0, valueLabel: 'c_kj', annotate: true, rotateColLabels: true,
-  });
-  return { id, svg, caption };
+  return { id, svg: unfoldedHeatmap(unfoldedFromModules(hc.modules), id, 'Unfolded connection matrix'), caption };
 }
 
 /** Every training figure of one run, in reading order. */

@@ -4,7 +4,7 @@ import { extent } from 'd3-array';
 import { scaleLinear } from 'd3-scale';
 import { line } from 'd3-shape';
 import { categorical } from '../palette.ts';
-import { axisBottom, axisLeft, el, type Frame, legendSwatches, num3, svgDoc, text, tip } from '../svg.ts';
+import { axisBottom, axisLeft, el, type Frame, legendRowCount, legendSwatches, num3, svgDoc, text, tip } from '../svg.ts';
 
 export interface LineSeries {
   name: string;
@@ -32,8 +32,9 @@ export interface LineChartSpec {
 
 export function lineChart(spec: LineChartSpec): string {
   const width = spec.width ?? 560;
-  const legendRows = Math.ceil(spec.series.length / 4);
-  const height = spec.height ?? 320;
+  const items = spec.series.map((s, i) => ({ label: s.name, color: s.color ?? categorical(i), ...(s.dash ? { dash: s.dash } : {}) }));
+  const legendRows = legendRowCount(items, width - 64 - 20, true);
+  const height = (spec.height ?? 320) + Math.max(0, legendRows - 1) * 18;
   const f: Frame = { left: 64, top: 30 + legendRows * 18, width: width - 64 - 20, height: height - 30 - legendRows * 18 - 48 };
   const all = spec.series.flatMap((s) => s.points).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
   const [x0, x1] = extent(all, (p) => p[0]) as [number | undefined, number | undefined];
@@ -52,8 +53,6 @@ export function lineChart(spec: LineChartSpec): string {
     body += el('path', { d: path(s.points) ?? '', fill: 'none', stroke: color, 'stroke-width': 2, 'stroke-dasharray': s.dash, class: 'series' }, tip(s.name));
     if (s.markers) for (const [a, b] of s.points) if (Number.isFinite(b)) body += el('circle', { cx: x(a), cy: y(b), r: 3.5, fill: color }, tip(`${s.name}: ${num3(a)} → ${num3(b)}`));
   });
-  const items = spec.series.map((s, i) => ({ label: s.name, color: s.color ?? categorical(i), ...(s.dash ? { dash: s.dash } : {}) }));
-  let legend = '';
-  for (let r = 0; r < legendRows; r++) legend += legendSwatches(items.slice(r * 4, r * 4 + 4), f.left, 34 + r * 18, { line: true });
+  const legend = legendSwatches(items, f.left, 34, { line: true, maxWidth: f.width });
   return svgDoc({ id: spec.id, title: spec.title, width, height }, legend + body);
 }

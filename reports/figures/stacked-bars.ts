@@ -2,7 +2,7 @@
 // module): one bar per category, one Okabe–Ito colour per stream, a legend naming streams.
 import { scaleBand, scaleLinear } from 'd3-scale';
 import { categorical, textColorOn } from '../palette.ts';
-import { axisLeft, bandLabelsBottom, el, legendSwatches, svgDoc, text, tip } from '../svg.ts';
+import { axisLeft, bandLabelsBottom, el, legendRowCount, legendSwatches, svgDoc, text, tip } from '../svg.ts';
 
 export interface StackedBarsSpec {
   id: string;
@@ -20,11 +20,14 @@ export interface StackedBarsSpec {
 
 export function stackedBars(spec: StackedBarsSpec): string {
   const width = spec.width ?? Math.max(360, Math.min(760, 120 + spec.categories.length * 46));
-  const height = spec.height ?? 300;
-  const f = { left: 64, top: 48, width: width - 64 - 16, height: height - 48 - 50 };
+  const parts = Math.max(0, ...spec.shares.map((r) => r.length));
+  const items = Array.from({ length: parts }, (_, k) => ({ label: spec.partLabel(k), color: categorical(k) }));
+  const legendRows = legendRowCount(items, width - 80);
+  const height = (spec.height ?? 300) + (legendRows - 1) * 18;
+  const top = 30 + legendRows * 18;
+  const f = { left: 64, top, width: width - 64 - 16, height: height - top - 50 };
   const x = scaleBand<number>().domain(spec.categories.map((_, i) => i)).range([f.left, f.left + f.width]).padding(0.2);
   const y = scaleLinear().domain([0, 1]).range([f.top + f.height, f.top]);
-  const parts = Math.max(0, ...spec.shares.map((r) => r.length));
   let body = axisLeft(y, f.left, spec.yLabel, { gridWidth: f.width, fmt: (v) => `${Math.round(v * 100)}%` });
   spec.shares.forEach((row, i) => {
     let acc = 0;
@@ -38,6 +41,6 @@ export function stackedBars(spec: StackedBarsSpec): string {
     });
   });
   body += bandLabelsBottom(spec.categories, (i) => (x(i) ?? 0) + x.bandwidth() / 2, f.top + f.height, spec.xLabel);
-  body += legendSwatches(Array.from({ length: parts }, (_, k) => ({ label: spec.partLabel(k), color: categorical(k) })), f.left, 34, spec.legendTitle ? { title: spec.legendTitle } : {});
+  body += legendSwatches(items, f.left, 34, { maxWidth: width - 80, ...(spec.legendTitle ? { title: spec.legendTitle } : {}) });
   return svgDoc({ id: spec.id, title: spec.title, width, height }, body);
 }

@@ -6,7 +6,11 @@ import type { Command } from 'commander';
 import { ConfigError, shown } from '../../errors.ts';
 import { assertWritable, writeFileAtomic } from '../../io/atomic-write.ts';
 import { readMetrics, runPaths } from '../../train/run-dir.ts';
+import type { DiagnosticsResult, ProbesResult } from '../../../probes/results-schema.ts';
+import { SCHEMA_VERSION as PROBES_SCHEMA_VERSION } from '../../../probes/results-schema.ts';
+import { diagnosticsSection } from '../../../reports/diagnostics-figures.ts';
 import type { Section } from '../../../reports/html-page.ts';
+import { probesSection } from '../../../reports/probe-figures.ts';
 import { type RunConfigView, type RunData, toMetricsRecords } from '../../../reports/run-data.ts';
 import { type RenderedReport, renderRunReport } from '../../../reports/run-report.ts';
 import { runCommand } from '../run-command.ts';
@@ -42,9 +46,32 @@ export interface LoadedResults {
   missing: string[];
 }
 
+function readResultJson<T extends { schema_version: number; kind: string }>(file: string, kind: T['kind'], version: number): T {
+  let v: T;
+  try {
+    v = JSON.parse(readFileSync(file, 'utf8')) as T;
+  } catch (e) {
+    throw new ConfigError(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+  if (v?.kind !== kind) throw new ConfigError(`${file}: expected kind ${shown(kind)}, got ${shown(v?.kind)}`);
+  if (v.schema_version !== version) throw new ConfigError(`${file}: schema_version ${shown(v.schema_version)} is not the supported ${version}`);
+  return v;
+}
+
 /** Each results file that exists becomes report sections; what is absent is listed, not an error. */
 export function loadResults(dir: string, _run: RunData): LoadedResults {
-  return { sections: [], found: [], missing: [`${dir}/diagnostics.json`, `${dir}/probes.json`, `${dir}/sae/`] };
+  const out: LoadedResults = { sections: [], found: [], missing: [] };
+  const diag = join(dir, 'diagnostics.json');
+  if (existsSync(diag)) {
+    out.sections.push(diagnosticsSection(readResultJson<DiagnosticsResult>(diag, 'diagnostics', PROBES_SCHEMA_VERSION)));
+    out.found.push('diagnostics.json');
+  } else out.missing.push(diag);
+  const probes = join(dir, 'probes.json');
+  if (existsSync(probes)) {
+    out.sections.push(probesSection(readResultJson<ProbesResult>(probes, 'probes', PROBES_SCHEMA_VERSION)));
+    out.found.push('probes.json');
+  } else out.missing.push(probes);
+  return out;
 }
 
 /** report.html → report_files */

@@ -1,0 +1,153 @@
+// Figures and tables from results/NAME/diagnostics.json (probes/results-schema.ts): signal
+// shares and N_eff of the captured activations, redundancy between streams, cross-stream
+// predictability, the unfolded connection matrix, stream ablations and the per-stream logit lens.
+import { format } from 'd3-format';
+import type { DiagnosticsResult, StreamSiteDiagnostics } from '../probes/results-schema.ts';
+import { escapeXml } from './escape.ts';
+import type { Figure } from './figure.ts';
+import { heatmap } from './figures/heatmap.ts';
+import { type LineSeries, lineChart } from './figures/line-chart.ts';
+import { stackedBars } from './figures/stacked-bars.ts';
+import { type Section, tableHtml } from './html-page.ts';
+import { categorical } from './palette.ts';
+import { unfoldedHeatmap } from './training-figures.ts';
+import { unfoldedTable } from './unfolded-connection.ts';
+
+const f3 = format('.3f');
+
+/** The per-layer stream site to show: resid_post when captured, else the first one. */
+export function mainSite(d: DiagnosticsResult): StreamSiteDiagnostics[] {
+  const site = d.streams.some((s) => s.site === 'resid_post') ? 'resid_post' : d.streams[0]?.site;
+  const rows = d.streams.filter((s) => s.site === site);
+  // resid_pre/post are per layer: keep one record per layer; branch sites keep both modules.
+  const perLayer = site === 'resid_pre' || site === 'resid_post';
+  const seen = new Set<string>();
+  return rows
+    .filter((s) => {
+      const key = perLayer ? String(s.layer) : `${s.layer} ${s.module}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    })
+    .sort((a, b) => a.layer - b.layer || a.module.localeCompare(b.module));
+}
+
+const rowLabel = (s: StreamSiteDiagnostics) => (s.site === 'resid_pre' || s.site === 'resid_post' ? `L${s.layer}` : `L${s.layer} ${s.module}`);
+
+export function capturedSignalShares(d: DiagnosticsResult): Figure {
+  const rows = mainSite(d);
+  const site = rows[0]?.site ?? 'resid_post';
+  const id = 'diag-signal-shares';
+  return {
+    id,
+    svg: stackedBars({ id, title: `Signal share per layer (captured, ${site})`, xLabel: 'layer', yLabel: 'share of E‖H‖²', categories: rows.map(rowLabel), shares: rows.map((s) => s.signal.shares), partLabel: (k) => `stream ${k}` }),
+    caption: `Signal shares s_i = E‖H_i‖² / Σ_j E‖H_j‖² over the ${d.tokens} captured tokens at ${site}.`,
+  };
+}
+
+export function capturedNEff(d: DiagnosticsResult): Figure {
+  const rows = mainSite(d);
+  const n = d.model.n_streams;
+  const id = 'diag-n-eff';
+  const series: LineSeries[] = [
+    { name: 'N_eff = exp(H(s))', points: rows.map((s, i) => [i, s.signal.n_eff]), markers: true },
+    { name: 'N_eff = 1/Σ s²', points: rows.map((s, i) => [i, s.signal.n_eff_simpson]), markers: true, dash: '5 4' },
+  ];
+  return {
+    id,
+    svg: lineChart({ id, title: 'Effective number of streams (captured)', xLabel: `layer index (${rows[0]?.site ?? ''})`, yLabel: 'N_eff', series, yDomain: [1, Math.max(1.5, n)], refLines: [{ y: n, label: `n = ${n}` }], integerX: true, width: 480, height: 300 }),
+    caption: 'Both forms of the effective number of streams of the captured signal shares: the entropy form and the inverse Simpson index.',
+  };
+}
+
+export function redundancy(d: DiagnosticsResult): Figure {
+  const rows = mainSite(d);
+  const id = 'diag-redundancy';
+  const series: LineSeries[] = [
+    { name: 'mean pairwise cosine', points: rows.map((s, i) => [i, s.mean_pairwise_cosine ?? Number.NaN]), markers: true, color: categorical(0) },
+    { name: 'mean pairwise linear CKA', points: rows.map((s, i) => [i, s.mean_pairwise_cka ?? Number.NaN]), markers: true, color: categorical(1) },
+  ];
+  return {
+    id,
+    svg: lineChart({ id, title: 'Redundancy between streams', xLabel: `layer index (${rows[0]?.site ?? ''})`, yLabel: 'similarity', series, yDomain: [0, 1], integerX: true, width: 480, height: 300 }),
+    caption: 'How alike the streams are: mean cosine between H_i and H_j per token, and linear CKA over tokens, averaged over stream pairs. Near 1: the streams carry copies of the same signal.',
+  };
+}
+
+export function ridgeR2(d: DiagnosticsResult): Figure {
+  const rows = mainSite(d);
+  const last = rows[rows.length - 1];
+  const id = 'diag-ridge-r2';
+  const n = d.model.n_streams;
+  const labels = Array.from({ length: n }, (_, i) => `stream ${i}`);
+  return {
+    id,
+    svg: heatmap({ id, title: `Cross-stream predictability (${last ? rowLabel(last) : ''})`, xLabel: 'predicted stream j', yLabel: 'from stream i', rows: labels, cols: labels, values: last?.ridge_r2 ?? [], scheme: 'viridis', domain: [0, 1], valueLabel: 'test R²', annotate: true, width: 420 }),
+    caption: 'Test R² of a ridge regression predicting stream j from stream i at the last layer (held-out 20% of tokens). High off the diagonal: one stream is a linear function of another.',
+  };
+}
+
+export function ablationHeatmap(d: DiagnosticsResult, kind: 'zero' | 'mean'): Figure | undefined {
+  const c = d.causal;
+  if (!c) return undefined;
+  const m = kind === 'zero' ? c.ablation_zero : c.ablation_mean;
+  const id = `diag-ablation-${kind}`;
+  return {
+    id,
+    svg: heatmap({ id, title: `Stream ablation: Δ validation loss (${kind})`, xLabel: 'ablated stream', yLabel: 'after layer', rows: m.map((_, l) => `L${l}`), cols: (m[0] ?? []).map((_, i) => `stream ${i}`), values: m, scheme: 'diverging', center: 0, valueLabel: 'Δ loss (nats)', annotate: true, width: 460 }),
+    caption: `Change in validation loss (base ${f3(c.loss)} nats, ${c.tokens} tokens) when stream i is ${kind === 'zero' ? 'zeroed' : 'replaced by its mean'} at the output of layer l. Red: the model needs that stream; white: it can do without it.`,
+  };
+}
+
+export function logitLens(d: DiagnosticsResult): Figure | undefined {
+  const c = d.causal;
+  if (!c) return undefined;
+  const id = 'diag-logit-lens';
+  const values = c.logit_lens.map((row, l) => [...row, c.logit_lens_sum[l] ?? null]);
+  return {
+    id,
+    svg: heatmap({ id, title: 'Per-stream logit lens: cross-entropy', xLabel: 'unembedded', yLabel: 'after layer', rows: values.map((_, l) => `L${l}`), cols: [...(c.logit_lens[0] ?? []).map((_, i) => `stream ${i}`), 'all (Σ)'], values, scheme: 'cividis', valueLabel: 'cross-entropy (nats)', annotate: true, width: 480 }),
+    caption: `Cross-entropy when only ln_f(H_i) of one stream is unembedded after layer l, and (last column) the model's own readout Σ_i ln_f(H_i) there. Lower is better; the full model reaches ${f3(c.loss)}.`,
+  };
+}
+
+export function capturedUnfolded(d: DiagnosticsResult): Figure | undefined {
+  if (!d.unfolded) return undefined;
+  const id = 'diag-unfolded';
+  return {
+    id,
+    svg: unfoldedHeatmap(unfoldedTable(d.unfolded.modules, d.unfolded.matrix, d.unfolded.embed), id, 'Unfolded connection matrix (captured)'),
+    caption: 'The unfolded connection matrix from the coefficients averaged over the captured tokens (HC paper, Eqs. 27–29): rows read, columns wrote.',
+  };
+}
+
+function coefficientsTable(d: DiagnosticsResult): string {
+  if (d.coefficients.length === 0) return '';
+  return tableHtml(
+    ['module', 'identity distance', 'off-diagonal mass', 'Amax forward', 'Amax backward', 'read dominance (stream)', 'write dominance (stream)'],
+    d.coefficients.map((c) => [`L${c.layer} ${c.module}`, f3(c.identity_distance), f3(c.off_diagonal_mass), f3(c.amax.forward), f3(c.amax.backward), `${f3(c.read.dominance)} (${c.read.dominant})`, `${f3(c.write.dominance)} (${c.write.dominant})`]),
+  );
+}
+
+function dominanceTable(d: DiagnosticsResult): string {
+  if (d.dominance.length === 0) return '';
+  return tableHtml(
+    ['what', 'site', 'module', 'dominant stream per layer', 'same at every layer'],
+    d.dominance.map((x) => [x.what, x.site, x.module, x.dominant.join(' '), x.same ? 'yes' : 'no']),
+  );
+}
+
+export function diagnosticsSection(d: DiagnosticsResult): Section {
+  const figures: Figure[] = [];
+  if (d.streams.length) figures.push(capturedSignalShares(d), capturedNEff(d));
+  if (d.model.n_streams > 1 && d.streams.length) figures.push(redundancy(d), ridgeR2(d));
+  for (const f of [capturedUnfolded(d), ablationHeatmap(d, 'zero'), ablationHeatmap(d, 'mean'), logitLens(d)]) if (f) figures.push(f);
+  const notes = d.notes.length ? `<p class="note">${escapeXml(d.notes.join(' '))}</p>` : '';
+  return {
+    id: 'diagnostics',
+    title: 'Stream diagnostics',
+    introHtml: escapeXml(`From ${d.tokens} captured tokens (${d.acts}). ${d.causal ? '' : 'No causal measurements (the run was not given to diagnose).'}`),
+    figures,
+    html: `${coefficientsTable(d)}${dominanceTable(d)}${notes}`,
+  };
+}
