@@ -6,6 +6,7 @@ import { registerBenchStep } from './commands/bench-step.ts';
 import { registerCapture } from './commands/capture.ts';
 import { registerForward } from './commands/forward.ts';
 import { registerReport } from './commands/report.ts';
+import { registerSae } from './commands/sae.ts';
 import { registerSweep } from './commands/sweep.ts';
 import { registerTrain } from './commands/train.ts';
 import { EXIT_USAGE } from './run-command.ts';
@@ -22,6 +23,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   registerTrain(program, setExit, pkg.version);
   registerCapture(program, setExit);
   registerBenchStep(program, setExit);
+  registerSae(program, setExit);
   registerReport(program, setExit);
   registerSweep(program, setExit);
   return program;

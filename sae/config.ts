@@ -1,0 +1,98 @@
+// Sparse autoencoder configuration (SPEC §3): the kinds as a tagged union, the training
+// defaults with their reasons, and the learning-rate rule lr = 2e-4 / √(m / 16384).
+import { ConfigError, shown } from '../src/errors.ts';
+
+/** `topk` keeps k per token; `batchtopk` k·B per batch (θ at inference); `relu` + L1. */
+export type SaeKind = { kind: 'topk'; k: number } | { kind: 'batchtopk'; k: number } | { kind: 'relu'; l1: number };
+export type SaeKindName = SaeKind['kind'];
+export const SAE_KINDS: readonly SaeKindName[] = ['topk', 'batchtopk', 'relu'];
+
+export interface SaeTrainConfig {
+  act: SaeKind;
+  /** Input width d. */
+  dIn: number;
+  /** Number of latents m. */
+  dSae: number;
+  /** Training tokens (rows); steps = ⌈tokens / batch⌉. */
+  tokens: number;
+  batch: number;
+  /** Adam step size; undefined → the SPEC's rule for width m. */
+  lr?: number;
+  seed: number;
+  auxkCoef: number;
+  /** Latents the AuxK loss may use per token; the SPEC's d/2. */
+  kAux: number;
+  /** Tokens without firing after which a latent counts as dead (capped by the run length). */
+  deadTokens: number;
+  gradClip: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+}
+
+/** Defaults, each with its reason. */
+export const SAE_DEFAULTS = {
+  kind: 'topk' as SaeKindName, // Gao et al. 2024: no L1 tuning, L0 fixed by construction
+  k: 32, // Gao et al.'s common setting; small models still reconstruct well at 32
+  l1: 5, // Anthropic (April 2024 update) with inputs scaled to E‖x‖² = d
+  expansion: 8, // m = 8·d: wide enough to split planted features, cheap on a CPU
+  batch: 4096, // tokens per step, as in SAELens and sparsify
+  auxkCoef: 1 / 32, // Gao et al.
+  deadTokens: 10_000_000, // Gao et al.: dead = no firing in the last 10M tokens
+  gradClip: 1, // SPEC §3
+  beta1: 0.9, // Adam's usual moments (Gao et al. use the same)
+  beta2: 0.999,
+  eps: 1e-8,
+};
+
+/** SPEC §3: Adam lr 2e-4 / √(m / 16384). */
+export function defaultLr(dSae: number): number {
+  return 2e-4 / Math.sqrt(dSae / 16384);
+}
+
+export function lrOf(c: SaeTrainConfig): number {
+  return c.lr ?? defaultLr(c.dSae);
+}
+
+export function kOf(act: SaeKind): number | null {
+  return act.kind === 'relu' ? null : act.k;
+}
+
+/** A full config from the essentials; throws ConfigError on values that cannot train. */
+export function saeTrainConfig(o: { act: SaeKind; dIn: number; dSae: number; tokens: number; batch?: number; lr?: number; seed?: number; kAux?: number }): SaeTrainConfig {
+  const c: SaeTrainConfig = {
+    act: o.act,
+    dIn: o.dIn,
+    dSae: o.dSae,
+    tokens: o.tokens,
+    batch: o.batch ?? SAE_DEFAULTS.batch,
+    seed: o.seed ?? 0,
+    auxkCoef: SAE_DEFAULTS.auxkCoef,
+    kAux: o.kAux ?? Math.max(1, Math.floor(o.dIn / 2)),
+    deadTokens: SAE_DEFAULTS.deadTokens,
+    gradClip: SAE_DEFAULTS.gradClip,
+    beta1: SAE_DEFAULTS.beta1,
+    beta2: SAE_DEFAULTS.beta2,
+    eps: SAE_DEFAULTS.eps,
+    ...(o.lr === undefined ? {} : { lr: o.lr }),
+  };
+  return validateSaeConfig(c);
+}
+
+export function validateSaeConfig(c: SaeTrainConfig): SaeTrainConfig {
+  const int = (name: string, v: number) => {
+    if (!Number.isInteger(v) || v < 1) throw new ConfigError(`${name} must be a positive integer, got ${shown(v)}`);
+  };
+  int('d_in', c.dIn);
+  int('d_sae', c.dSae);
+  int('tokens', c.tokens);
+  int('batch', c.batch);
+  if (c.act.kind !== 'relu') {
+    int('--k', c.act.k);
+    if (c.act.k > c.dSae) throw new ConfigError(`--k ${c.act.k} is larger than the SAE width ${c.dSae} (d_in ${c.dIn} × expansion)`);
+  } else if (!(c.act.l1 >= 0)) {
+    throw new ConfigError(`--l1 must be a number ≥ 0, got ${shown(c.act.l1)}`);
+  }
+  if (c.lr !== undefined && !(c.lr > 0 && Number.isFinite(c.lr))) throw new ConfigError(`--lr must be a positive number, got ${shown(c.lr)}`);
+  return { ...c, kAux: Math.min(c.kAux, c.dSae) };
+}

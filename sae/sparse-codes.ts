@@ -1,0 +1,154 @@
+// Sparse latent codes in compressed-row form, and the activation functions that select them
+// from dense pre-activations: TopK per row (Gao et al. 2024), BatchTopK over the batch
+// (Bussmann et al. 2024) and a threshold θ (BatchTopK at inference; ReLU is θ = 0).
+
+/** Row b's non-zero latents are idx/val[rowPtr[b] .. rowPtr[b+1]). */
+export interface SparseCodes {
+  rows: number;
+  rowPtr: Int32Array;
+  idx: Int32Array;
+  val: Float32Array;
+}
+
+export function nnz(c: SparseCodes): number {
+  return c.rowPtr[c.rows] as number;
+}
+
+/** pre[b, i] += b_enc[i], in place; pre is row-major [rows, m]. */
+export function addBias(pre: Float32Array, bEnc: Float32Array): void {
+  const m = bEnc.length;
+  for (let o = 0; o < pre.length; o += m) for (let i = 0; i < m; i++) pre[o + i] = (pre[o + i] as number) + (bEnc[i] as number);
+}
+
+/**
+ * ReLU(TopK(pre)) per row: the k largest pre-activations of each row, keeping only positive
+ * ones. `among` restricts the choice to a list of latents (AuxK picks among the dead).
+ */
+export function topkCodes(pre: Float32Array, rows: number, m: number, k: number, among?: Int32Array): SparseCodes {
+  const kk = Math.min(k, among ? among.length : m);
+  const rowPtr = new Int32Array(rows + 1);
+  const idx = new Int32Array(rows * kk);
+  const val = new Float32Array(rows * kk);
+  const hv = new Float32Array(kk);
+  const hi = new Int32Array(kk);
+  let w = 0;
+  for (let b = 0; b < rows; b++) {
+    const o = b * m;
+    let n = 0;
+    const len = among ? among.length : m;
+    // A min-heap of the best kk so far: each candidate costs one comparison with its root.
+    for (let t = 0; t < len; t++) {
+      const i = among ? (among[t] as number) : t;
+      const v = pre[o + i] as number;
+      if (v <= 0) continue;
+      if (n < kk) {
+        let c = n++;
+        while (c > 0) {
+          const p = (c - 1) >> 1;
+          if ((hv[p] as number) <= v) break;
+          hv[c] = hv[p] as number;
+          hi[c] = hi[p] as number;
+          c = p;
+        }
+        hv[c] = v;
+        hi[c] = i;
+      } else if (v > (hv[0] as number)) {
+        let c = 0;
+        for (;;) {
+          let l = 2 * c + 1;
+          if (l >= kk) break;
+          if (l + 1 < kk && (hv[l + 1] as number) < (hv[l] as number)) l++;
+          if ((hv[l] as number) >= v) break;
+          hv[c] = hv[l] as number;
+          hi[c] = hi[l] as number;
+          c = l;
+        }
+        hv[c] = v;
+        hi[c] = i;
+      }
+    }
+    for (let j = 0; j < n; j++) {
+      idx[w] = hi[j] as number;
+      val[w++] = hv[j] as number;
+    }
+    rowPtr[b + 1] = w;
+  }
+  return { rows, rowPtr, idx, val };
+}
+
+/** JumpReLU-style selection: pre-activations above θ ≥ 0 (θ = 0 is ReLU). */
+export function thresholdCodes(pre: Float32Array, rows: number, m: number, theta: number): SparseCodes {
+  let count = 0;
+  for (let t = 0; t < pre.length; t++) if ((pre[t] as number) > theta) count++;
+  const rowPtr = new Int32Array(rows + 1);
+  const idx = new Int32Array(count);
+  const val = new Float32Array(count);
+  let w = 0;
+  for (let b = 0; b < rows; b++) {
+    const o = b * m;
+    for (let i = 0; i < m; i++) {
+      const v = pre[o + i] as number;
+      if (v > theta) {
+        idx[w] = i;
+        val[w++] = v;
+      }
+    }
+    rowPtr[b + 1] = w;
+  }
+  return { rows, rowPtr, idx, val };
+}
+
+/**
+ * BatchTopK: the rows·k largest positive pre-activations of the whole batch, so tokens share
+ * one budget. Returns the codes and the smallest kept value, from which θ is estimated.
+ */
+export function batchTopkCodes(pre: Float32Array, rows: number, m: number, k: number): { codes: SparseCodes; minKept: number } {
+  const budget = rows * k;
+  let count = 0;
+  for (let t = 0; t < pre.length; t++) if ((pre[t] as number) > 0) count++;
+  if (count <= budget) {
+    const codes = thresholdCodes(pre, rows, m, 0);
+    let min = Number.POSITIVE_INFINITY;
+    for (const v of codes.val) if (v < min) min = v;
+    return { codes, minKept: Number.isFinite(min) ? min : 0 };
+  }
+  const pos = new Float32Array(count);
+  let w = 0;
+  for (let t = 0; t < pre.length; t++) if ((pre[t] as number) > 0) pos[w++] = pre[t] as number;
+  const kth = selectKthLargest(pos, budget);
+  // Values equal to the k-th are kept: ties have probability zero for real inputs.
+  return { codes: thresholdCodes(pre, rows, m, floatBelow(kth)), minKept: kth };
+}
+
+/** The largest float32 below x > 0, so that `> result` keeps x itself. */
+function floatBelow(x: number): number {
+  const f = new Float32Array([x]);
+  const u = new Uint32Array(f.buffer);
+  u[0] = (u[0] as number) - 1;
+  return f[0] as number;
+}
+
+/** The k-th largest value (1-based) by quickselect; reorders `a`. */
+export function selectKthLargest(a: Float32Array, k: number): number {
+  let lo = 0;
+  let hi = a.length - 1;
+  const target = k - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >>> 1] as number;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while ((a[i] as number) > pivot) i++;
+      while ((a[j] as number) < pivot) j--;
+      if (i <= j) {
+        const t = a[i] as number;
+        a[i++] = a[j] as number;
+        a[j--] = t;
+      }
+    }
+    if (target <= j) hi = j;
+    else if (target >= i) lo = i;
+    else return a[target] as number;
+  }
+  return a[target] as number;
+}
