@@ -1,0 +1,128 @@
+// `hcprobe sae` trains sparse autoencoders on a capture, per stream, on the concatenated
+// streams or on their sum, and writes weights, metrics and feature dashboards (sae/).
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { SAE_MODES, type SaeMode } from '../../../sae/activations.ts';
+import { SAE_DEFAULTS, SAE_KINDS, type SaeKind } from '../../../sae/config.ts';
+import { DASHBOARD_DEFAULTS } from '../../../sae/dashboards.ts';
+import { type CeModel, loadCeModel, runSaes, type SaeRunOptions } from '../../../sae/run-saes.ts';
+import { readManifest } from '../../capture/read.ts';
+import type { CaptureSite, Manifest } from '../../capture/schema.ts';
+import { BACKENDS, initBackend } from '../../engine/backend.ts';
+import { ConfigError, shown } from '../../errors.ts';
+import { disposeParams } from '../../model/params.ts';
+import { parseChoice, parseIntFlag, parseIntList, parseNumberFlag } from '../parse.ts';
+import { progressLine } from '../progress.ts';
+import { runCommand } from '../run-command.ts';
+
+type Opts = Record<string, string | boolean | undefined>;
+
+/** Defaults of the command, each with its reason (the SAE's own are in sae/config.ts). */
+export const SAE_COMMAND_DEFAULTS = {
+  site: 'resid_post', // the residual stream after a module: what HC papers analyse
+  module: 'mlp', // resid_post of mlp = the block's output
+  mode: 'per-stream' as SaeMode, // the question is per stream
+  tokens: 1_000_000, // about 10 passes over a 100k-token capture; a minute per tiny SAE on a CPU
+  evalTokens: 16_384, // held-out tokens for metrics, CE and dashboards
+  seed: 0,
+};
+
+/** ReLU's L1 coefficient: Anthropic's λ = 5 at d = 512, scaled by √(d/512) so the L1/MSE balance matches at any width. */
+export function defaultL1(width: number): number {
+  return 5 * Math.sqrt(width / 512);
+}
+
+/** Flags + the capture's manifest → run options (pure; ConfigError names the bad value). */
+export function parseSaeFlags(o: Opts, m: Manifest): Omit<SaeRunOptions, 'acts' | 'manifest' | 'out' | 'command'> {
+  const s = (k: string) => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
+  const site = (s('site') ?? SAE_COMMAND_DEFAULTS.site) as CaptureSite;
+  if (site === 'coeffs') throw new ConfigError('--site coeffs holds HC coefficients, not activations; choose resid_pre, resid_post, branch_in or branch_out');
+  if (!m.sites.includes(site)) throw new ConfigError(`--site ${shown(site)} is not in this capture (captured sites: ${m.sites.join(', ')})`);
+  const module = parseChoice('--module', s('module') ?? SAE_COMMAND_DEFAULTS.module, ['attn', 'mlp'] as const);
+  if (!m.modules.includes(module)) throw new ConfigError(`--module ${shown(module)} is not in this capture (captured: ${m.modules.join(', ')})`);
+  const layers = s('layers') === undefined ? [...m.layers] : parseIntList('--layers', s('layers') as string);
+  const missing = layers.find((l) => !m.layers.includes(l));
+  if (missing !== undefined) throw new ConfigError(`--layers: layer ${missing} is not in this capture (captured layers: ${m.layers.join(', ')})`);
+  const mode = parseChoice('--mode', s('mode') ?? SAE_COMMAND_DEFAULTS.mode, SAE_MODES);
+  const kind = parseChoice('--kind', s('kind') ?? SAE_DEFAULTS.kind, SAE_KINDS);
+  const expansion = parseIntFlag('--expansion', s('expansion') ?? String(SAE_DEFAULTS.expansion));
+  const width = mode === 'concat' ? m.n_streams * m.d_model : m.d_model;
+  let act: SaeKind;
+  if (kind === 'relu') act = { kind, l1: s('l1') === undefined ? defaultL1(width) : parseNumberFlag('--l1', s('l1') as string, 0) };
+  else {
+    const k = parseIntFlag('--k', s('k') ?? String(SAE_DEFAULTS.k));
+    if (k > width * expansion) throw new ConfigError(`--k ${k} is larger than the SAE width ${width * expansion} (input width ${width} × --expansion ${expansion})`);
+    act = { kind, k };
+  }
+  return {
+    site,
+    module,
+    layers,
+    mode,
+    act,
+    expansion,
+    tokens: parseIntFlag('--tokens', s('tokens') ?? String(SAE_COMMAND_DEFAULTS.tokens)),
+    batch: parseIntFlag('--batch', s('batch') ?? String(SAE_DEFAULTS.batch)),
+    ...(s('lr') === undefined ? {} : { lr: parseNumberFlag('--lr', s('lr') as string, Number.MIN_VALUE) }),
+    seed: parseIntFlag('--seed', s('seed') ?? String(SAE_COMMAND_DEFAULTS.seed), 0),
+    evalTokens: parseIntFlag('--eval-tokens', s('evalTokens') ?? String(SAE_COMMAND_DEFAULTS.evalTokens)),
+    dashboards: { ...DASHBOARD_DEFAULTS, features: parseIntFlag('--features', s('features') ?? String(DASHBOARD_DEFAULTS.features), 0) },
+  };
+}
+
+export function registerSae(program: Command, setExit: (code: number) => void): void {
+  program
+    .command('sae')
+    .description('train sparse autoencoders on captured streams (per stream, concatenated or summed); writes weights, metrics and dashboards')
+    .requiredOption('--acts <dir>', 'capture folder (acts/NAME)')
+    .requiredOption('--out <dir>', 'output folder (results/NAME/sae); the run goes into <out>/<mode>/')
+    .option('--site <site>', 'resid_pre|resid_post|branch_in|branch_out', SAE_COMMAND_DEFAULTS.site)
+    .option('--layers <list>', 'layers, e.g. 0,1 (default: all captured)')
+    .option('--module <m>', 'attn|mlp', SAE_COMMAND_DEFAULTS.module)
+    .option('--mode <mode>', SAE_MODES.join('|'), SAE_COMMAND_DEFAULTS.mode)
+    .option('--kind <kind>', SAE_KINDS.join('|'), SAE_DEFAULTS.kind)
+    .option('--k <k>', 'active latents per token (topk, batchtopk)', String(SAE_DEFAULTS.k))
+    .option('--l1 <x>', 'L1 coefficient (relu; default 5·√(d/512))')
+    .option('--expansion <x>', 'latents per input dimension', String(SAE_DEFAULTS.expansion))
+    .option('--tokens <n>', 'training tokens per SAE (passes over the capture as needed)', String(SAE_COMMAND_DEFAULTS.tokens))
+    .option('--batch <n>', 'tokens per step', String(SAE_DEFAULTS.batch))
+    .option('--lr <x>', 'Adam learning rate (default 2e-4/√(m/16384))')
+    .option('--seed <s>', 'seed for init and shuffling', String(SAE_COMMAND_DEFAULTS.seed))
+    .option('--eval-tokens <n>', 'held-out tokens for metrics, CE and dashboards', String(SAE_COMMAND_DEFAULTS.evalTokens))
+    .option('--features <n>', 'features per dashboards.json', String(DASHBOARD_DEFAULTS.features))
+    .option('--backend <name>', BACKENDS.join('|'), 'auto')
+    .option('--force', 'overwrite this mode\'s existing output')
+    .action(async (o: Opts) => {
+      setExit(
+        await runCommand(async () => {
+          const acts = o.acts as string;
+          const m = readManifest(acts);
+          const parsed = parseSaeFlags(o, m);
+          const backend = parseChoice('--backend', o.backend as string, BACKENDS);
+          const out = join(o.out as string, parsed.mode);
+          if (existsSync(out) && readdirSync(out).length > 0) {
+            if (o.force !== true) throw new ConfigError(`output ${shown(out)} already exists; pass --force to overwrite it`);
+            rmSync(out, { recursive: true, force: true });
+          }
+          await initBackend(backend);
+          const ce: CeModel = loadCeModel(m);
+          if ('note' in ce) process.stderr.write(`no CE loss recovered: ${ce.note}\n`);
+          const bar = progressLine('sae');
+          const stepsPer = Math.ceil(parsed.tokens / parsed.batch);
+          try {
+            const summary = await runSaes({ ...parsed, acts, manifest: m, out, command: process.argv.slice(2).filter((a) => a !== '--force') }, ce, (p) =>
+              bar.update(p.index * stepsPer + p.step, p.total * stepsPer, `${p.sae} loss ${p.loss.toFixed(4)} L0 ${p.l0.toFixed(1)} EV ${(1 - p.fvu).toFixed(3)} dead ${(100 * p.deadFraction).toFixed(1)}% | ${Math.round(p.tokensPerS)} tok/s`),
+            );
+            const evs = summary.saes.map((x) => x.eval.ev ?? Number.NaN);
+            bar.finish(`trained ${summary.saes.length} SAE(s); EV ${Math.min(...evs).toFixed(3)}–${Math.max(...evs).toFixed(3)}: ${out}`);
+          } catch (e) {
+            bar.finish();
+            throw e;
+          } finally {
+            if ('params' in ce) disposeParams(ce.params);
+          }
+        }),
+      );
+    });
+}
