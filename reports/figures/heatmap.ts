@@ -20,6 +20,8 @@ export interface HeatmapSpec {
   center?: number;
   /** Print values in cells that are large enough. */
   annotate?: boolean;
+  /** Text to print in each cell instead of its value (null: none). */
+  annotations?: (string | null)[][];
   fmt?: (v: number) => string;
   width?: number;
   /** Vertical markers between columns, e.g. the end of the seeding stage. */
@@ -56,8 +58,10 @@ export function heatmap(spec: HeatmapSpec): string {
       const y = top + i * ch;
       const ok = v !== null && Number.isFinite(v);
       const fill = ok ? color(v) : '#eee';
-      body += el('rect', { x, y, width: cw + 0.3, height: ch + 0.3, fill, class: 'cell' }, tip(`${spec.rows[i]} · ${col}: ${ok ? fmt(v) : 'not measured'}`));
-      if (spec.annotate && ok && cw >= 30 && ch >= 14) body += text(x + cw / 2, y + ch / 2 + 4, fmt(v), { 'text-anchor': 'middle', fill: textColorOn(fill), 'font-size': 10, 'pointer-events': 'none' });
+      const note = spec.annotations?.[i]?.[j];
+      body += el('rect', { x, y, width: cw + 0.3, height: ch + 0.3, fill, class: 'cell' }, tip(`${spec.rows[i]} · ${col}: ${ok ? fmt(v) : 'not measured'}${note ? ` (${note})` : ''}`));
+      const label = spec.annotations ? (spec.annotations[i]?.[j] ?? null) : spec.annotate && ok ? fmt(v) : null;
+      if (label !== null && ok && cw >= 24 && ch >= 14) body += text(x + cw / 2, y + ch / 2 + 4, label, { 'text-anchor': 'middle', fill: textColorOn(fill), 'font-size': 10, 'pointer-events': 'none' });
     });
   });
   body += el('rect', { x: left, y: top, width: plotW, height: plotH, fill: 'none', stroke: '#999' });
@@ -68,7 +72,9 @@ export function heatmap(spec: HeatmapSpec): string {
   body += bandLabelsLeft(spec.rows, (i) => top + (i + 0.5) * ch, left);
   body += text(14, top + plotH / 2, spec.yLabel, { 'text-anchor': 'middle', class: 'axis-label', transform: `rotate(-90 14 ${top + plotH / 2})` });
   body += bandLabelsBottom(spec.cols, (j) => left + (j + 0.5) * cw, top + plotH, spec.xLabel, { maxLabels: Math.max(2, Math.floor(plotW / 38)), rotate: spec.rotateColLabels === true });
-  const ticks = scaleLinear().domain([d0, d1]).ticks(5);
-  body += colorBar((v) => color(v), [d0, d1], ticks, left + plotW + 14, top, Math.max(60, plotH), spec.valueLabel, fmt);
-  return svgDoc({ id: spec.id, title: spec.title, width, height: Math.max(height, top + 60 + bottomSpace) }, body);
+  // The bar is tall enough for its rotated label and ticks 22 px apart at least.
+  const barH = Math.max(40 + spec.valueLabel.length * 6, plotH);
+  const ticks = scaleLinear().domain([d0, d1]).ticks(Math.max(2, Math.floor(barH / 22)));
+  body += colorBar((v) => color(v), [d0, d1], ticks, left + plotW + 14, top, barH, spec.valueLabel, fmt);
+  return svgDoc({ id: spec.id, title: spec.title, width, height: Math.max(height, top + barH + 24) }, body);
 }

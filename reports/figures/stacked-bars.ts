@@ -13,6 +13,8 @@ export interface StackedBarsSpec {
   /** [category][part], each row summing to about one. */
   shares: number[][];
   partLabel: (k: number) => string;
+  /** Default: Okabe–Ito by part index. */
+  colorOf?: (k: number) => string;
   legendTitle?: string;
   width?: number;
   height?: number;
@@ -21,7 +23,8 @@ export interface StackedBarsSpec {
 export function stackedBars(spec: StackedBarsSpec): string {
   const width = spec.width ?? Math.max(360, Math.min(760, 120 + spec.categories.length * 46));
   const parts = Math.max(0, ...spec.shares.map((r) => r.length));
-  const items = Array.from({ length: parts }, (_, k) => ({ label: spec.partLabel(k), color: categorical(k) }));
+  const colorOf = spec.colorOf ?? categorical;
+  const items = Array.from({ length: parts }, (_, k) => ({ label: spec.partLabel(k), color: colorOf(k) }));
   const legendRows = legendRowCount(items, width - 80);
   const height = (spec.height ?? 300) + (legendRows - 1) * 18;
   const top = 30 + legendRows * 18;
@@ -35,7 +38,7 @@ export function stackedBars(spec: StackedBarsSpec): string {
       const y0 = y(acc);
       acc += s;
       const y1 = y(acc);
-      const fill = categorical(k);
+      const fill = colorOf(k);
       body += el('rect', { x: x(i), y: y1, width: x.bandwidth(), height: Math.max(0, y0 - y1), fill, stroke: '#fff', 'stroke-width': 0.5, class: 'bar' }, tip(`${spec.categories[i]} · ${spec.partLabel(k)}: ${(s * 100).toFixed(1)}%`));
       if (y0 - y1 > 14 && x.bandwidth() > 26) body += text((x(i) ?? 0) + x.bandwidth() / 2, (y0 + y1) / 2 + 4, `${Math.round(s * 100)}`, { 'text-anchor': 'middle', 'font-size': 10, fill: textColorOn(fill), 'pointer-events': 'none' });
     });

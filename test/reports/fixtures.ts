@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DiagnosticsResult, ProbeRecord, ProbesResult, StreamSiteDiagnostics } from '../../probes/results-schema.ts';
 import type { MetricsRecord, ModuleDiagnostics, RunData } from '../../reports/run-data.ts';
+import type { EvalMetrics, FeatureDashboards, SaeModeName, SaeSummary } from '../../sae/results-schema.ts';
 
 export const XSS_SCRIPT = '<script>alert(1)</script>';
 export const XSS_IMG = '"><img src=x onerror=alert(1)>';
@@ -99,11 +100,49 @@ export function writeRunDir(root: string, run: RunData): string {
   return dir;
 }
 
-/** Writes results/NAME/{diagnostics.json, probes.json} under `root`. */
-export function writeResultsDir(root: string, name: string, probes: ProbesResult = fakeProbes()): string {
+const EVAL: EvalMetrics = { tokens: 1000, l0: 16, ev: 0.9, fvu: 0.1, mse: 0.01, dead_fraction_eval: 0.05, dense_1pct: 0.1, dense_10pct: 0.01, ce: { orig: 2.5, sae: 2.6, zero: 4, recovered: 0.93, delta: 0.1, tokens: 1000, splice: 'direct' } };
+
+/** SAEs of one mode on layers 0–1; concat features live mostly in stream 1. */
+export function fakeSaeSummary(mode: SaeModeName, n = 4): SaeSummary {
+  const layers = [0, 1];
+  const saes = layers.flatMap((layer) => (mode === 'per-stream' ? Array.from({ length: n }, (_, i) => i) : [null]).map((stream) => ({
+    mode, site: 'resid_post', module: 'attn' as const, layer, stream, hook_name: `blocks.${layer}.hook_resid_post`, path: `layer=${layer}${stream === null ? '' : `/stream=${stream}`}`,
+    d_in: mode === 'concat' ? 32 * n : 32, d_sae: 256, eval: { ...EVAL, fvu: 0.1 + 0.05 * (stream ?? 0) }, dead_fraction: 0.05,
+    attribution: mode === 'concat' ? { live: 200, concentrated: 150, threshold: 0.5, by_stream: [10, 120, 10, 10], mean_shares: [0.2, 0.5, 0.15, 0.15], dominant: 1, dominance: 0.5, n_eff: 3.2 } : null,
+  })));
+  return {
+    schema_version: 1, acts: 'acts/fake', run: 'runs/fake', checkpoint: 'c', mode, site: 'resid_post', module: 'attn', layers, n_streams: n, d_model: 32, kind: 'topk', k: 16, expansion: 8, tokens: 10000, seed: 1, command: [],
+    saes, planted: layers.map((layer) => ({ layer, matches: [{ label: 'topic', value: 'sea', latent: 3, corr: 0.8, stream: 1 }, { label: 'pos', value: 'NOUN', latent: 5, corr: -0.6, stream: mode === 'summed' ? null : 2 }], mean_abs_corr: 0.7 })),
+  };
+}
+
+/** Dashboards whose contexts hold `tokens` (hostile text in the browser test). */
+export function fakeDashboards(mode: SaeModeName, tokens: string[] = ['the', ' cat', ' sat'], n = 4): FeatureDashboards {
+  return {
+    schema_version: 1, mode, site: 'resid_post', module: 'attn', layer: 1, stream: mode === 'per-stream' ? 0 : null, hook_name: 'blocks.1.hook_resid_post', path: mode === 'per-stream' ? 'layer=1/stream=0' : 'layer=1',
+    histogram_bins: 4, context: { before: 2, after: 1 }, selection: 'test',
+    features: Array.from({ length: 10 }, (_, f) => ({
+      latent: f, density: 0.01 * (f + 1), mean_activation: 1, max_activation: 2, histogram: [5, 3, 1, 1],
+      ...(mode === 'concat' ? { stream_shares: Array.from({ length: n }, (_, i) => (i === f % n ? 0.4 + 0.05 * f : (0.6 - 0.05 * f) / (n - 1))), top_stream: f % n } : {}),
+      contexts: [{ activation: 2, seq: 0, pos: 5, tokens: tokens.map((_, i) => i), text: tokens, mark: tokens.length - 1 }],
+      labels: [{ label: 'topic', value: 'sea', corr: 0.5 }],
+    })),
+  };
+}
+
+/** Writes results/NAME/{diagnostics.json, probes.json, sae/<mode>/...} under `root`. */
+export function writeResultsDir(root: string, name: string, o: { probes?: ProbesResult; tokens?: string[] } = {}): string {
   const dir = join(root, 'results', name);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'diagnostics.json'), JSON.stringify(fakeDiagnostics()));
-  writeFileSync(join(dir, 'probes.json'), JSON.stringify(probes));
+  writeFileSync(join(dir, 'probes.json'), JSON.stringify(o.probes ?? fakeProbes()));
+  for (const mode of ['concat', 'per-stream', 'summed'] as const) {
+    const s = fakeSaeSummary(mode);
+    mkdirSync(join(dir, 'sae', mode), { recursive: true });
+    writeFileSync(join(dir, 'sae', mode, 'summary.json'), JSON.stringify(s));
+    const d = fakeDashboards(mode, o.tokens);
+    mkdirSync(join(dir, 'sae', mode, d.path), { recursive: true });
+    writeFileSync(join(dir, 'sae', mode, d.path, 'dashboards.json'), JSON.stringify(d));
+  }
   return dir;
 }

@@ -11,6 +11,8 @@ import { SCHEMA_VERSION as PROBES_SCHEMA_VERSION } from '../../../probes/results
 import { diagnosticsSection } from '../../../reports/diagnostics-figures.ts';
 import type { Section } from '../../../reports/html-page.ts';
 import { probesSection } from '../../../reports/probe-figures.ts';
+import { saeSection } from '../../../reports/sae-figures.ts';
+import { type FeatureDashboards, SAE_SCHEMA_VERSION, type SaeModeName, type SaeSummary } from '../../../sae/results-schema.ts';
 import { type RunConfigView, type RunData, toMetricsRecords } from '../../../reports/run-data.ts';
 import { type RenderedReport, renderRunReport } from '../../../reports/run-report.ts';
 import { runCommand } from '../run-command.ts';
@@ -58,6 +60,37 @@ function readResultJson<T extends { schema_version: number; kind: string }>(file
   return v;
 }
 
+const SAE_MODES: SaeModeName[] = ['concat', 'per-stream', 'summed'];
+
+function readSaeJson<T extends { schema_version: number }>(file: string): T {
+  let v: T;
+  try {
+    v = JSON.parse(readFileSync(file, 'utf8')) as T;
+  } catch (e) {
+    throw new ConfigError(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+  if (v?.schema_version !== SAE_SCHEMA_VERSION) throw new ConfigError(`${file}: schema_version ${shown(v?.schema_version)} is not the supported ${SAE_SCHEMA_VERSION}`);
+  return v;
+}
+
+/** results/NAME/sae/<mode>/summary.json for each mode, with the dashboards of each mode's last layer. */
+export function loadSae(dir: string): { summaries: SaeSummary[]; dashboards: FeatureDashboards[] } {
+  const summaries: SaeSummary[] = [];
+  const dashboards: FeatureDashboards[] = [];
+  for (const mode of SAE_MODES) {
+    const file = join(dir, mode, 'summary.json');
+    if (!existsSync(file)) continue;
+    const s = readSaeJson<SaeSummary>(file);
+    summaries.push(s);
+    const last = Math.max(...s.saes.map((x) => x.layer));
+    for (const x of s.saes.filter((y) => y.layer === last)) {
+      const d = join(dir, mode, x.path, 'dashboards.json');
+      if (existsSync(d)) dashboards.push(readSaeJson<FeatureDashboards>(d));
+    }
+  }
+  return { summaries, dashboards };
+}
+
 /** Each results file that exists becomes report sections; what is absent is listed, not an error. */
 export function loadResults(dir: string, _run: RunData): LoadedResults {
   const out: LoadedResults = { sections: [], found: [], missing: [] };
@@ -71,6 +104,11 @@ export function loadResults(dir: string, _run: RunData): LoadedResults {
     out.sections.push(probesSection(readResultJson<ProbesResult>(probes, 'probes', PROBES_SCHEMA_VERSION)));
     out.found.push('probes.json');
   } else out.missing.push(probes);
+  const sae = loadSae(join(dir, 'sae'));
+  if (sae.summaries.length) {
+    out.sections.push(saeSection(sae.summaries, sae.dashboards));
+    out.found.push(...sae.summaries.map((s) => `sae/${s.mode}`));
+  } else out.missing.push(join(dir, 'sae'));
   return out;
 }
 
