@@ -133,7 +133,7 @@ export function unfoldedConnectionFigure(run: RunData, id = 'unfolded-connection
 
 /** Every training figure of one run, in reading order. */
 export function trainingFigures(run: RunData): Figure[] {
-  const figs = [lossCurves([run]), dominanceOverTraining(run), signalShares(run), nEffPerLayer(run)];
-  if (run.config.model.connection.kind !== 'residual') figs.push(identityDistanceHeatmap(run), readWriteShares(run, 'read'), readWriteShares(run, 'write'), unfoldedConnectionFigure(run));
-  return figs;
+  // One stream: dominance and N_eff are 1 by definition, and there is no mixing to draw.
+  if (run.config.model.nStreams <= 1) return [lossCurves([run])];
+  return [lossCurves([run]), dominanceOverTraining(run), signalShares(run), nEffPerLayer(run), identityDistanceHeatmap(run), readWriteShares(run, 'read'), readWriteShares(run, 'write'), unfoldedConnectionFigure(run)];
 }

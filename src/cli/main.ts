@@ -9,6 +9,7 @@ import { registerReport } from './commands/report.ts';
 import { registerSae } from './commands/sae.ts';
 import { registerSweep } from './commands/sweep.ts';
 import { registerTrain } from './commands/train.ts';
+import { registerCompare } from './commands/compare.ts';
 import { EXIT_USAGE } from './run-command.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -26,6 +27,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   registerSae(program, setExit);
   registerReport(program, setExit);
   registerSweep(program, setExit);
+  registerCompare(program, setExit);
   return program;
 }
 

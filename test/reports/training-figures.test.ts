@@ -18,9 +18,9 @@ test('every training figure of an HC run is well-formed SVG with a title and a u
   }
 });
 
-test('a residual run gets the figures that make sense for one stream', () => {
+test('a residual run gets the loss alone: one stream has nothing to share or mix', () => {
   const figs = trainingFigures(fakeRun({ connection: 'residual' }));
-  assert.deepEqual(figs.map((f) => f.id), ['loss', 'dominance-over-training', 'signal-shares', 'n-eff']);
+  assert.deepEqual(figs.map((f) => f.id), ['loss']);
   for (const f of figs) checkXml(f.svg);
 });
 
