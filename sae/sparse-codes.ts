@@ -29,51 +29,50 @@ export function topkCodes(pre: Float32Array, rows: number, m: number, k: number,
   const rowPtr = new Int32Array(rows + 1);
   const idx = new Int32Array(rows * kk);
   const val = new Float32Array(rows * kk);
-  const hv = new Float32Array(kk);
-  const hi = new Int32Array(kk);
+  const heap = { v: new Float32Array(kk), i: new Int32Array(kk) };
   let w = 0;
   for (let b = 0; b < rows; b++) {
+    // A min-heap of the best kk, seeded with kk zeros (latent −1): the ReLU and the selection in
+    // one comparison per candidate, a branch that is almost never taken once the heap fills.
+    heap.v.fill(0);
+    heap.i.fill(-1);
     const o = b * m;
-    let n = 0;
-    const len = among ? among.length : m;
-    // A min-heap of the best kk so far: each candidate costs one comparison with its root.
-    for (let t = 0; t < len; t++) {
-      const i = among ? (among[t] as number) : t;
-      const v = pre[o + i] as number;
-      if (v <= 0) continue;
-      if (n < kk) {
-        let c = n++;
-        while (c > 0) {
-          const p = (c - 1) >> 1;
-          if ((hv[p] as number) <= v) break;
-          hv[c] = hv[p] as number;
-          hi[c] = hi[p] as number;
-          c = p;
-        }
-        hv[c] = v;
-        hi[c] = i;
-      } else if (v > (hv[0] as number)) {
-        let c = 0;
-        for (;;) {
-          let l = 2 * c + 1;
-          if (l >= kk) break;
-          if (l + 1 < kk && (hv[l + 1] as number) < (hv[l] as number)) l++;
-          if ((hv[l] as number) >= v) break;
-          hv[c] = hv[l] as number;
-          hi[c] = hi[l] as number;
-          c = l;
-        }
-        hv[c] = v;
-        hi[c] = i;
+    if (among) {
+      for (let t = 0; t < among.length; t++) {
+        const i = among[t] as number;
+        const v = pre[o + i] as number;
+        if (v > (heap.v[0] as number)) siftDown(heap.v, heap.i, kk, v, i);
+      }
+    } else {
+      for (let i = 0; i < m; i++) {
+        const v = pre[o + i] as number;
+        if (v > (heap.v[0] as number)) siftDown(heap.v, heap.i, kk, v, i);
       }
     }
-    for (let j = 0; j < n; j++) {
-      idx[w] = hi[j] as number;
-      val[w++] = hv[j] as number;
+    for (let j = 0; j < kk; j++) {
+      if ((heap.i[j] as number) < 0) continue;
+      idx[w] = heap.i[j] as number;
+      val[w++] = heap.v[j] as number;
     }
     rowPtr[b + 1] = w;
   }
   return { rows, rowPtr, idx, val };
+}
+
+/** Replaces the root of a min-heap by (v, i) and restores the heap order. */
+function siftDown(hv: Float32Array, hi: Int32Array, n: number, v: number, i: number): void {
+  let c = 0;
+  for (;;) {
+    let l = 2 * c + 1;
+    if (l >= n) break;
+    if (l + 1 < n && (hv[l + 1] as number) < (hv[l] as number)) l++;
+    if ((hv[l] as number) >= v) break;
+    hv[c] = hv[l] as number;
+    hi[c] = hi[l] as number;
+    c = l;
+  }
+  hv[c] = v;
+  hi[c] = i;
 }
 
 /** JumpReLU-style selection: pre-activations above θ ≥ 0 (θ = 0 is ReLU). */

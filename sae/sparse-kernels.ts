@@ -1,10 +1,27 @@
 // Decoding and backpropagating sparse codes row by row: with k ≪ m non-zeros per token these
 // cost O(B·k·d) instead of the O(B·m·d) of a dense product with the mostly-zero code matrix.
+import { simdKernels } from './simd-kernels.ts';
 import type { SparseCodes } from './sparse-codes.ts';
 
 /** out[b] = bias + Σ_j val_bj · W[idx_bj]; W row-major [m, d], out [rows, d]. */
 export function decodeSparse(c: SparseCodes, W: Float32Array, d: number, bias: Float32Array | null, out: Float32Array): Float32Array {
   const { rowPtr, idx, val } = c;
+  const k = simdKernels();
+  if (k && d % 4 === 0) {
+    // Layout in the kernels' memory (floats): W [m·d] | out [rows·d].
+    const at = W.length;
+    k.reserve(at + c.rows * d);
+    const f = k.f32();
+    f.set(W, 0);
+    for (let b = 0; b < c.rows; b++) {
+      const o = at + b * d;
+      if (bias) f.set(bias, o);
+      else f.fill(0, o, o + d);
+      for (let p = rowPtr[b] as number; p < (rowPtr[b + 1] as number); p++) k.axpy(4 * o, 4 * (idx[p] as number) * d, val[p] as number, d >> 2);
+    }
+    out.set(f.subarray(at, at + c.rows * d));
+    return out;
+  }
   for (let b = 0; b < c.rows; b++) {
     const o = b * d;
     if (bias) out.set(bias, o);
@@ -36,6 +53,34 @@ export interface SparseGrads {
 export function backwardSparse(c: SparseCodes, g: Float32Array, xc: Float32Array, wDec: Float32Array, d: number, grads: SparseGrads): void {
   const { rowPtr, idx, val } = c;
   const { wDec: gDec, wEncT: gEnc, bEnc: gb } = grads;
+  const k = simdKernels();
+  if (k && d % 4 === 0) {
+    // Layout (floats): W_dec | ∂W_dec | ∂W_encᵀ (each [m·d]) | g | xc (each [rows·d]).
+    const md = wDec.length;
+    const rd = c.rows * d;
+    k.reserve(3 * md + 2 * rd);
+    const f = k.f32();
+    f.set(wDec, 0);
+    f.set(gDec, md);
+    f.set(gEnc, 2 * md);
+    f.set(g.subarray(0, rd), 3 * md);
+    f.set(xc.subarray(0, rd), 3 * md + rd);
+    const n4 = d >> 2;
+    for (let b = 0; b < c.rows; b++) {
+      const o = 4 * (3 * md + b * d);
+      const ox = o + 4 * rd;
+      for (let p = rowPtr[b] as number; p < (rowPtr[b + 1] as number); p++) {
+        const i = idx[p] as number;
+        const r = 4 * i * d;
+        const delta = k.dot(o, r, n4);
+        k.axpy2(4 * md + r, o, val[p] as number, 8 * md + r, ox, delta, n4);
+        gb[i] = (gb[i] as number) + delta;
+      }
+    }
+    gDec.set(f.subarray(md, 2 * md));
+    gEnc.set(f.subarray(2 * md, 3 * md));
+    return;
+  }
   for (let b = 0; b < c.rows; b++) {
     const o = b * d;
     for (let p = rowPtr[b] as number; p < (rowPtr[b + 1] as number); p++) {
