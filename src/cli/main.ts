@@ -4,6 +4,8 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerBenchStep } from './commands/bench-step.ts';
 import { registerCapture } from './commands/capture.ts';
+import { registerDiagnose } from './commands/diagnose.ts';
+import { registerProbe } from './commands/probe.ts';
 import { registerForward } from './commands/forward.ts';
 import { registerReport } from './commands/report.ts';
 import { registerSae } from './commands/sae.ts';
@@ -23,6 +25,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
   registerForward(program, setExit);
   registerTrain(program, setExit, pkg.version);
   registerCapture(program, setExit);
+  registerDiagnose(program, setExit);
+  registerProbe(program, setExit);
   registerBenchStep(program, setExit);
   registerSae(program, setExit);
   registerReport(program, setExit);

@@ -1,0 +1,120 @@
+// Causal stream diagnostics (SPEC §2) on validation text: the loss change when stream i is
+// zeroed or replaced by its mean after layer l (at blocks.l.hook_resid_post[i]), and the
+// per-stream logit lens: CE of unembedding ln_f(H_i) alone, H taken after each layer.
+import { mm } from '../src/engine/matmul.ts';
+import { tf, type Tensor } from '../src/engine/tf.ts';
+import type { ModelConfig } from '../src/model/config.ts';
+import { type HookFn, hookName } from '../src/model/hooks.ts';
+import { layerNorm } from '../src/model/norms.ts';
+import { param, type Params } from '../src/model/params.ts';
+import { crossEntropy, forward } from '../src/model/transformer.ts';
+import type { CausalDiagnostics } from './results-schema.ts';
+
+export interface CausalInput {
+  params: Params;
+  config: ModelConfig;
+  checkpoint: string;
+  /** Windows of blockSize + 1 tokens: inputs are the first blockSize, targets the last. */
+  windows: Int32Array[];
+  batch: number;
+}
+
+export function causalPasses(o: CausalInput): number {
+  return Math.ceil(o.windows.length / o.batch) * (1 + 2 * o.config.nLayers * o.config.nStreams);
+}
+
+/** Sum over the batch of next-token CE, for logits [B, T, V]. */
+function ceSum(logits: Tensor, targets: Tensor): number {
+  const [B, T] = targets.shape as [number, number];
+  return (crossEntropy(logits, targets).dataSync()[0] as number) * B * T;
+}
+
+export function causalDiagnostics(o: CausalInput, onProgress: (done: number, total: number) => void = () => {}): CausalDiagnostics {
+  const c = o.config;
+  const { nLayers: L, nStreams: n, dModel: d, blockSize: T } = c;
+  const total = causalPasses(o);
+  let done = 0;
+  const batches: { x: Tensor; y: Tensor; rows: number }[] = [];
+  for (let b0 = 0; b0 < o.windows.length; b0 += o.batch) {
+    const w = o.windows.slice(b0, b0 + o.batch);
+    const x = new Int32Array(w.length * T);
+    const y = new Int32Array(w.length * T);
+    w.forEach((win, i) => {
+      x.set(win.subarray(0, T), i * T);
+      y.set(win.subarray(1, T + 1), i * T);
+    });
+    batches.push({ x: tf.tensor2d(x, [w.length, T], 'int32'), y: tf.tensor2d(y, [w.length, T], 'int32'), rows: w.length * T });
+  }
+  const tokens = batches.reduce((a, b) => a + b.rows, 0);
+  const wte = param(o.params, 'transformer.wte.weight');
+  const lnW = param(o.params, 'transformer.ln_f.weight');
+  const lnB = o.params.get('transformer.ln_f.bias');
+  const unembed = (h: Tensor) => {
+    const [B] = h.shape as [number];
+    return tf.reshape(mm(tf.reshape(h, [-1, d]), wte, false, true), [B, T, c.vocabSize]); // [B, T, V]
+  };
+  try {
+    // Pass 1: the clean loss, stream means and the logit lens after every layer.
+    let loss = 0;
+    const lens = Array.from({ length: L }, () => new Float64Array(n));
+    const lensSum = new Float64Array(L);
+    const sums = Array.from({ length: L }, () => new Float64Array(n * d));
+    for (const b of batches) {
+      tf.tidy(() => {
+        const hooks = new Map<string, HookFn>();
+        for (let l = 0; l < L; l++) {
+          hooks.set(hookName({ kind: 'resid_post', layer: l }), (H) => {
+            const s = tf.sum(H, [0, 1]).dataSync(); // [n, d]
+            const acc = sums[l] as Float64Array;
+            for (let k = 0; k < n * d; k++) acc[k] = (acc[k] as number) + (s[k] as number);
+            const normed = layerNorm(H, lnW, lnB); // [B, T, n, d]
+            for (let i = 0; i < n; i++) {
+              const hi = tf.squeeze(tf.slice(normed, [0, 0, i, 0], [-1, -1, 1, -1]), [2]); // [B, T, d]
+              (lens[l] as Float64Array)[i] = ((lens[l] as Float64Array)[i] as number) + ceSum(unembed(hi), b.y);
+            }
+            lensSum[l] = (lensSum[l] as number) + ceSum(unembed(tf.sum(normed, 2)), b.y);
+          });
+        }
+        loss += ceSum(forward(o.params, c, b.x, { hooks }), b.y);
+      });
+      onProgress(++done, total);
+    }
+    const means = sums.map((s) => tf.tensor1d(Float32Array.from(s, (v) => v / tokens)));
+    // Passes 2…: one per (layer, stream, mode).
+    const ablation = (mode: 'zero' | 'mean') =>
+      Array.from({ length: L }, (_, l) =>
+        Array.from({ length: n }, (_, i) => {
+          let ce = 0;
+          for (const b of batches) {
+            ce += tf.tidy(() => {
+              const replace: HookFn = (h) =>
+                mode === 'zero' ? tf.zerosLike(h) : tf.add(tf.zerosLike(h), tf.slice(means[l] as Tensor, [i * d], [d]));
+              return ceSum(forward(o.params, c, b.x, { hooks: new Map([[hookName({ kind: 'resid_post', layer: l, stream: i }), replace]]) }), b.y);
+            });
+            onProgress(++done, total);
+          }
+          return ce / tokens - loss / tokens;
+        }),
+      );
+    try {
+      const ablationZero = ablation('zero');
+      const ablationMean = ablation('mean');
+      return {
+        checkpoint: o.checkpoint,
+        tokens,
+        loss: loss / tokens,
+        ablation_zero: ablationZero,
+        ablation_mean: ablationMean,
+        logit_lens: lens.map((row) => Array.from(row, (v) => v / tokens)),
+        logit_lens_sum: Array.from(lensSum, (v) => v / tokens),
+      };
+    } finally {
+      for (const m of means) m.dispose();
+    }
+  } finally {
+    for (const b of batches) {
+      b.x.dispose();
+      b.y.dispose();
+    }
+  }
+}

@@ -1,0 +1,89 @@
+// `hcprobe diagnose`: SPEC §2 stream diagnostics of a capture (and, with its run, the causal
+// stream ablations and per-stream logit lens) to one JSON file.
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import { diagnose } from '../../../probes/diagnose.ts';
+import { openRunForActs, type RunHandle } from '../../../probes/load-run.ts';
+import { readManifest } from '../../capture/read.ts';
+import { BACKENDS, type BackendName, initBackend } from '../../engine/backend.ts';
+import { assertWritable, writeFileAtomic } from '../../io/atomic-write.ts';
+import { disposeParams } from '../../model/params.ts';
+import { parseChoice, parseIntFlag } from '../parse.ts';
+import { progressLine } from '../progress.ts';
+import { runCommand } from '../run-command.ts';
+
+type Opts = Record<string, string | boolean | undefined>;
+
+export interface DiagnoseArgs {
+  acts: string;
+  run: string | undefined;
+  out: string;
+  force: boolean;
+  evalTokens: number;
+  batch: number;
+  maxTokens: number | undefined;
+  seed: number;
+  backend: BackendName;
+}
+
+/** Flags → typed arguments (pure). */
+export function parseDiagnoseArgs(o: Opts): DiagnoseArgs {
+  return {
+    acts: o.acts as string,
+    run: typeof o.run === 'string' ? o.run : undefined,
+    out: o.out as string,
+    force: o.force === true,
+    evalTokens: parseIntFlag('--eval-tokens', o.evalTokens as string),
+    batch: parseIntFlag('--batch', o.batch as string),
+    maxTokens: o.maxTokens === undefined || o.maxTokens === 'all' ? undefined : parseIntFlag('--max-tokens', o.maxTokens as string),
+    seed: parseIntFlag('--seed', o.seed as string, 0),
+    backend: parseChoice('--backend', o.backend as string, BACKENDS),
+  };
+}
+
+export function registerDiagnose(program: Command, setExit: (code: number) => void): void {
+  program
+    .command('diagnose')
+    .description('stream diagnostics of a capture (signal shares, N_eff, mixing, CKA, ridge R², unfolded matrix; with the run: ablations and logit lens)')
+    .requiredOption('--acts <dir>', 'capture folder (acts/NAME)')
+    .requiredOption('--out <file>', 'output JSON (results/NAME/diagnostics.json)')
+    .option('--run <dir>', "the capture's training run, for the causal part (default: the run named in the capture, if it exists)")
+    .option('--eval-tokens <n>', 'validation tokens for ablations and the logit lens', '16384')
+    .option('--batch <b>', 'sequences per forward pass in the causal part', '8')
+    .option('--max-tokens <n>', 'captured tokens read per site (whole sequences), or "all"', 'all')
+    .option('--seed <s>', 'seed of the 80/20 sequence split for ridge R²', '0')
+    .option('--backend <name>', BACKENDS.join('|'), 'auto')
+    .option('--force', 'overwrite an existing output file')
+    .action(async (o: Opts) => {
+      setExit(
+        await runCommand(async () => {
+          const a = parseDiagnoseArgs(o);
+          assertWritable(a.out, a.force);
+          const m = readManifest(a.acts);
+          const runDir = a.run ?? (m.run && existsSync(m.run) ? m.run : undefined);
+          const skipReason = a.run === undefined && !runDir ? (m.run ? `the capture's run ${m.run} does not exist here; pass --run` : 'the capture names no run; pass --run') : undefined;
+          await initBackend(a.backend);
+          let run: RunHandle | null = null;
+          if (runDir) run = openRunForActs(runDir, m, a.acts);
+          else process.stderr.write(`diagnose: causal part skipped (${skipReason})\n`);
+          const bar = progressLine('diagnose');
+          try {
+            const result = await diagnose(
+              { acts: a.acts, manifest: m, run, ...(skipReason ? { skipReason } : {}), evalTokens: a.evalTokens, batch: a.batch, seed: a.seed, ...(a.maxTokens === undefined ? {} : { maxTokens: a.maxTokens }) },
+              (done, total, what) => bar.update(done, total, what),
+            );
+            writeFileAtomic(a.out, `${JSON.stringify(result, null, 1)}\n`, { force: a.force });
+            const last = result.streams.filter((s) => s.site === 'resid_post' && s.module === 'mlp').at(-1);
+            const summary = last ? `; resid_post after layer ${last.layer}: dominant stream ${last.signal.dominant} (share ${last.signal.dominance.toFixed(3)}), N_eff ${last.signal.n_eff.toFixed(2)}` : '';
+            const causal = result.causal ? `; validation CE ${result.causal.loss.toFixed(4)}` : '';
+            bar.finish(`wrote ${a.out}${summary}${causal}`);
+          } catch (e) {
+            bar.finish();
+            throw e;
+          } finally {
+            if (run) disposeParams(run.params);
+          }
+        }),
+      );
+    });
+}

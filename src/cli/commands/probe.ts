@@ -1,0 +1,106 @@
+// `hcprobe probe`: linear probes with Hewitt–Liang control tasks for every label × site ×
+// layer × module × stream of a capture, to one JSON file.
+import type { Command } from 'commander';
+import { PROBE_DEFAULTS, runProbes } from '../../../probes/linear-probes.ts';
+import type { StreamSite } from '../../../probes/results-schema.ts';
+import { readManifest } from '../../capture/read.ts';
+import { BACKENDS, type BackendName, initBackend } from '../../engine/backend.ts';
+import { ConfigError, shown } from '../../errors.ts';
+import { assertWritable, writeFileAtomic } from '../../io/atomic-write.ts';
+import type { Sublayer } from '../../model/hooks.ts';
+import { parseChoice, parseIntFlag, parseIntList, parseNumberFlag } from '../parse.ts';
+import { progressLine } from '../progress.ts';
+import { runCommand } from '../run-command.ts';
+
+type Opts = Record<string, string | boolean | undefined>;
+
+export interface ProbeArgs {
+  acts: string;
+  out: string;
+  force: boolean;
+  labels: string[] | undefined;
+  sites: StreamSite[] | undefined;
+  layers: number[] | undefined;
+  modules: Sublayer[];
+  maxTokens: number | undefined;
+  l2Grid: number[];
+  seed: number;
+  backend: BackendName;
+}
+
+const list = (v: string) => v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+
+/** Flags → typed arguments (pure); defaults that depend on the capture stay undefined. */
+export function parseProbeArgs(o: Opts): ProbeArgs {
+  const str = (k: string) => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
+  const sites = str('sites');
+  const maxTokens = str('maxTokens') ?? String(PROBE_DEFAULTS.maxTokens);
+  return {
+    acts: o.acts as string,
+    out: o.out as string,
+    force: o.force === true,
+    labels: str('labels') === undefined ? undefined : list(str('labels') as string),
+    sites: sites === undefined ? undefined : list(sites).map((s) => parseChoice('--sites', s, ['resid_pre', 'resid_post', 'branch_in', 'branch_out'] as const)),
+    layers: str('layers') === undefined ? undefined : parseIntList('--layers', str('layers') as string),
+    modules: list(str('modules') ?? 'attn,mlp').map((s) => parseChoice('--modules', s, ['attn', 'mlp'] as const)),
+    maxTokens: maxTokens === 'all' ? undefined : parseIntFlag('--max-tokens', maxTokens),
+    l2Grid: str('l2') === undefined ? PROBE_DEFAULTS.l2Grid : list(str('l2') as string).map((v) => parseNumberFlag('--l2', v, 0)),
+    seed: parseIntFlag('--seed', str('seed') ?? '0', 0),
+    backend: parseChoice('--backend', str('backend') ?? 'wasm', BACKENDS),
+  };
+}
+
+export function registerProbe(program: Command, setExit: (code: number) => void): void {
+  program
+    .command('probe')
+    .description('logistic-regression probes with control tasks per label × site × layer × module × stream (and the summed streams)')
+    .requiredOption('--acts <dir>', 'capture folder (acts/NAME)')
+    .requiredOption('--out <file>', 'output JSON (results/NAME/probes.json)')
+    .option('--labels <list>', 'labels to probe, e.g. topic,pos (default: all in the capture)')
+    .option('--sites <list>', 'resid_pre,resid_post,branch_in,branch_out (default: all captured)')
+    .option('--layers <list>', 'layers, e.g. 0,3 (default: all captured)')
+    .option('--modules <list>', 'attn,mlp', 'attn,mlp')
+    .option('--max-tokens <n>', `captured tokens per site (whole sequences), or "all" (default ${PROBE_DEFAULTS.maxTokens})`)
+    .option('--l2 <list>', `L2 grid, chosen per probe on the validation split (default ${PROBE_DEFAULTS.l2Grid.join(',')})`)
+    .option('--seed <s>', 'seed of the sequence split and the control labels', '0')
+    .option('--backend <name>', `${BACKENDS.join('|')} (default wasm)`)
+    .option('--force', 'overwrite an existing output file')
+    .action(async (o: Opts) => {
+      setExit(
+        await runCommand(async () => {
+          const a = parseProbeArgs(o);
+          if (a.l2Grid.length === 0) throw new ConfigError(`--l2 must list at least one value, got ${shown(o.l2)}`);
+          assertWritable(a.out, a.force);
+          const m = readManifest(a.acts);
+          const captured = m.sites.filter((s): s is StreamSite => s !== 'coeffs');
+          const opts = {
+            acts: a.acts,
+            manifest: m,
+            labels: a.labels ?? m.labels.map((l) => l.name),
+            sites: a.sites ?? captured,
+            layers: a.layers ?? m.layers,
+            modules: a.modules,
+            seed: a.seed,
+            l2Grid: a.l2Grid,
+            ...(a.maxTokens === undefined ? {} : { maxTokens: a.maxTokens }),
+          };
+          await initBackend(a.backend);
+          const bar = progressLine('probe');
+          try {
+            const result = await runProbes(opts, (done, total, what) => bar.update(done, total, what));
+            writeFileAtomic(a.out, `${JSON.stringify(result, null, 1)}\n`, { force: a.force });
+            bar.finish(`wrote ${result.probes.length} probes to ${a.out}${result.skipped.length ? ` (${result.skipped.length} skipped: see "skipped")` : ''}`);
+            for (const l of result.labels) {
+              const best = result.probes.filter((p) => p.label === l.name).sort((x, y) => y.selectivity - x.selectivity)[0];
+              if (best) {
+                process.stderr.write(`  ${l.name.padEnd(16)} best selectivity ${best.selectivity.toFixed(3)}: accuracy ${best.accuracy.toFixed(3)} (control ${best.control_accuracy.toFixed(3)}, chance ${best.chance.toFixed(3)}) at ${best.site} layer ${best.layer} ${best.module} stream ${best.stream}\n`);
+              }
+            }
+          } catch (e) {
+            bar.finish();
+            throw e;
+          }
+        }),
+      );
+    });
+}
