@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { ConfigError, shown } from '../errors.ts';
 import { setMatmulMode } from './matmul.ts';
 import { tf } from './tf.ts';
+import { installWebgpuNodeFixes } from './webgpu-node.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -120,6 +121,7 @@ async function startWebgpu(opts: BackendOptions): Promise<BackendInfo> {
     throw new ConfigError('backend "webgpu": no WebGPU adapter found (is a Vulkan driver installed? see README, Backends)');
   }
   await tf.ready();
+  installWebgpuNodeFixes();
   setMatmulMode('native');
   const info = (seen as { info?: { vendor?: string; description?: string } } | null)?.info;
   return { requested: 'webgpu', active: 'webgpu', device: `${info?.vendor ?? ''} ${info?.description ?? ''}`.trim() };
