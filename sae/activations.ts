@@ -45,7 +45,7 @@ export async function* trainChunks(dir: string, m: Manifest, sel: StreamSelector
     const keep: number[] = [];
     for (let r = 0; r < seq.length; r++) if (!isEvalSeq(seq[r] as number, m.sequences)) keep.push(r);
     if (keep.length === 0) continue;
-    const all = inputVectors(streamArrays(batch, m.n_streams), seq.length, d, input);
+    const all = input.mode === 'per-stream' ? floatColumn(batch, `stream_${input.stream}`) : inputVectors(streamArrays(batch, m.n_streams), seq.length, d, input);
     if (keep.length === seq.length) {
       yield all;
       continue;

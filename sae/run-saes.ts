@@ -2,10 +2,9 @@
 // (per-stream), one on [H_1 … H_n] (concat) or one on Σ_i H_i (summed); then metrics,
 // planted-label matches, stream attribution, dashboards and the saved weights.
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as A from 'apache-arrow';
-import { readFileSync } from 'node:fs';
 import type { StreamSelector } from '../src/capture/read.ts';
 import type { CaptureSite, Manifest } from '../src/capture/schema.ts';
 import { rngFor } from '../src/engine/random.ts';
@@ -17,7 +16,7 @@ import { readSafetensorsFile } from '../src/model/safetensors.ts';
 import { type EvalSet, inputVectors, inputWidth, readEvalSet, type SaeInput, type SaeMode, trainChunks } from './activations.ts';
 import { SaeRunner } from './apply.ts';
 import { concentration, streamShares, topStream } from './attribution.ts';
-import { saeReplace, inputHookName, residHook, SPLICE_NOTE, spliceCe, zeroReplace } from './ce-splice.ts';
+import { inputHookName, residHook, SPLICE_NOTE, saeReplace, spliceCe, zeroReplace } from './ce-splice.ts';
 import { lrOf, type SaeKind, saeTrainConfig } from './config.ts';
 import { chooseFeatures, type DashboardOptions, featureCards } from './dashboards.ts';
 import { bestLatents, labelCorrelations } from './label-match.ts';

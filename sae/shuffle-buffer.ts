@@ -52,6 +52,12 @@ export class ShuffleBuffer implements BatchSource {
     return row;
   }
 
+  /** Ends the source's current pass early, so that it closes its files. */
+  async close(): Promise<void> {
+    await this.iter?.return?.();
+    this.iter = undefined;
+  }
+
   async next(): Promise<Float32Array> {
     const w = this.width;
     while (this.filled < this.capacity) {

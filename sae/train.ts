@@ -7,6 +7,8 @@ import { SaeTrainer, type StepResult } from './train-step.ts';
 /** Batches of raw activations, each exactly [batch, d] row-major; the source loops over epochs. */
 export interface BatchSource {
   next(): Promise<Float32Array>;
+  /** Releases what the source holds open (files); called once training ends. */
+  close?(): Promise<void>;
 }
 
 export interface TrainProgress extends StepResult {
@@ -59,6 +61,7 @@ export async function trainSae(cfg: SaeTrainConfig, source: BatchSource, onStep:
     }
   } finally {
     trainer.dispose();
+    await source.close?.();
   }
   const window = Math.min(cfg.deadTokens, trainer.tokens);
   const silentFor = trainer.lastFired.map((t) => trainer.tokens - t);
