@@ -168,6 +168,11 @@ export function legendSwatches(items: readonly LegendItem[], x: number, y: numbe
   return `${s}</g>`;
 }
 
+/** Horizontal room a colour bar takes: bar, ticks, their widest label, the rotated title. */
+export function colorBarWidth(ticks: readonly number[], fmt: (v: number) => string = num3): number {
+  return 18 + 6.4 * Math.max(1, ...ticks.map((t) => fmt(t).length)) + 22;
+}
+
 /** A vertical colour bar of `color` over `domain`, with ticks and a label. */
 export function colorBar(color: (v: number) => string, domain: [number, number], ticks: number[], x: number, y: number, height: number, label: string, fmt: (v: number) => string = num3): string {
   const [d0, d1] = domain;
@@ -180,7 +185,7 @@ export function colorBar(color: (v: number) => string, domain: [number, number],
   s += el('rect', { x, y, width: 12, height, fill: 'none', stroke: '#999' });
   const pos = (v: number) => y + (d1 === d0 ? height / 2 : ((d1 - v) / (d1 - d0)) * height);
   for (const t of ticks) s += el('line', { x1: x + 12, x2: x + 16, y1: pos(t), y2: pos(t), stroke: '#333' }) + text(x + 18, pos(t) + 4, fmt(t), { fill: '#333' });
-  const cx = x + 60;
+  const cx = x + colorBarWidth(ticks, fmt) - 8;
   const cy = y + height / 2;
   return `${s}${text(cx, cy, label, { 'text-anchor': 'middle', fill: '#111', class: 'axis-label', transform: `rotate(90 ${px(cx)} ${px(cy)})` })}</g>`;
 }

@@ -2,7 +2,7 @@
 // (viridis) or diverging (blue–white–red, centred) colour scale with a colour bar.
 import { scaleLinear, scaleSequential } from 'd3-scale';
 import { type ColorScheme, interpolator, textColorOn } from '../palette.ts';
-import { bandLabelsBottom, bandLabelsLeft, colorBar, el, num3, svgDoc, text, tip } from '../svg.ts';
+import { bandLabelsBottom, bandLabelsLeft, colorBar, colorBarWidth, el, num3, svgDoc, text, tip } from '../svg.ts';
 
 export interface HeatmapSpec {
   id: string;
@@ -43,11 +43,14 @@ export function heatmap(spec: HeatmapSpec): string {
   const labelW = Math.min(170, 12 + 6.3 * Math.max(4, ...spec.rows.map((r) => r.length)));
   const width = spec.width ?? Math.max(360, Math.min(760, labelW + 60 + spec.cols.length * 44 + 90));
   const left = labelW + 44;
-  const plotW = width - left - 96;
-  const cw = plotW / Math.max(1, spec.cols.length);
+  // The bar is tall enough for its rotated label and ticks 22 px apart at least.
   const ch = Math.max(14, Math.min(30, 420 / Math.max(1, spec.rows.length)));
-  const top = 34;
   const plotH = ch * spec.rows.length;
+  const barH = Math.max(40 + spec.valueLabel.length * 6, plotH);
+  const ticks = scaleLinear().domain([d0, d1]).ticks(Math.max(2, Math.floor(barH / 22)));
+  const plotW = width - left - 14 - colorBarWidth(ticks, fmt) - 8;
+  const cw = plotW / Math.max(1, spec.cols.length);
+  const top = 34;
   const bottomSpace = spec.rotateColLabels ? 70 : 48;
   const height = top + plotH + bottomSpace;
   let body = '';
@@ -72,9 +75,6 @@ export function heatmap(spec: HeatmapSpec): string {
   body += bandLabelsLeft(spec.rows, (i) => top + (i + 0.5) * ch, left);
   body += text(14, top + plotH / 2, spec.yLabel, { 'text-anchor': 'middle', class: 'axis-label', transform: `rotate(-90 14 ${top + plotH / 2})` });
   body += bandLabelsBottom(spec.cols, (j) => left + (j + 0.5) * cw, top + plotH, spec.xLabel, { maxLabels: Math.max(2, Math.floor(plotW / 38)), rotate: spec.rotateColLabels === true });
-  // The bar is tall enough for its rotated label and ticks 22 px apart at least.
-  const barH = Math.max(40 + spec.valueLabel.length * 6, plotH);
-  const ticks = scaleLinear().domain([d0, d1]).ticks(Math.max(2, Math.floor(barH / 22)));
   body += colorBar((v) => color(v), [d0, d1], ticks, left + plotW + 14, top, barH, spec.valueLabel, fmt);
   return svgDoc({ id: spec.id, title: spec.title, width, height: Math.max(height, top + barH + 24) }, body);
 }

@@ -12,6 +12,7 @@ import { registerSae } from './commands/sae.ts';
 import { registerSweep } from './commands/sweep.ts';
 import { registerTrain } from './commands/train.ts';
 import { registerCompare } from './commands/compare.ts';
+import { registerDemo } from './commands/demo.ts';
 import { EXIT_USAGE } from './run-command.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -32,6 +33,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   registerReport(program, setExit);
   registerSweep(program, setExit);
   registerCompare(program, setExit);
+  registerDemo(program, setExit);
   return program;
 }
 

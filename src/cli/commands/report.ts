@@ -34,12 +34,19 @@ export function loadRun(dir: string): RunData {
   return { name: basename(resolve(dir)), config, metrics: toMetricsRecords(readMetrics(p.metrics)) };
 }
 
-/** runs/NAME → results/NAME beside it (the last `runs` folder on the path becomes `results`). */
-export function defaultResultsDir(run: string): string {
+/**
+ * runs/NAME → KIND/NAME: the last `runs` folder on the path becomes `results` (or `acts`), so
+ * runs/demo/x pairs with results/demo/x; a path without one gets KIND/NAME beside the run.
+ */
+export function siblingDir(run: string, kind: 'results' | 'acts'): string {
   const parts = resolve(run).split(sep);
   const i = parts.lastIndexOf('runs');
-  if (i >= 0) return [...parts.slice(0, i), 'results', ...parts.slice(i + 1)].join(sep);
-  return join('results', basename(resolve(run)));
+  if (i >= 0) return [...parts.slice(0, i), kind, ...parts.slice(i + 1)].join(sep);
+  return join(dirname(resolve(run)), kind, basename(resolve(run)));
+}
+
+export function defaultResultsDir(run: string): string {
+  return siblingDir(run, 'results');
 }
 
 export interface LoadedResults {

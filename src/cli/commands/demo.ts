@@ -1,0 +1,125 @@
+// `hcprobe demo`: the whole experiment on the embedded synthetic corpus at CPU scale — a
+// residual baseline, mhc-lite with copy init and mhc-lite with LSS init; train, capture,
+// diagnose, probe, SAE — then runs/demo/report.html and runs/demo/compare.html.
+// Each stage runs as a child `hcprobe` command (its own backend and memory, its own progress
+// bar); a stage whose output exists is kept unless --force, so an interrupted demo continues.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { ConfigError } from '../../errors.ts';
+import { renderCompare } from '../../../reports/compare-report.ts';
+import { runCommand } from '../run-command.ts';
+import { compareInputs } from './compare.ts';
+import { renderReportFor, siblingDir, writeReport } from './report.ts';
+import { runCli, runComplete } from './sweep.ts';
+
+type Opts = Record<string, string | boolean | undefined>;
+
+/**
+ * Sizes chosen so the demo finishes in about six minutes on two CPU cores (the budget is ten,
+ * with headroom for a busy machine); each with its reason.
+ */
+export const DEMO_DEFAULTS = {
+  preset: 'tiny', // 2 layers, d 64, seq 64: the collapse dynamics show within a few hundred steps
+  steps: 240, // loss has flattened and the seeding stage is over well before this
+  captureTokens: 8192, // 128 sequences: enough tokens for shares, CKA and probes on d = 64
+  diagEvalTokens: 4096, // ablations and logit lens: 2·n·L extra forward passes over these
+  probeTokens: 8192, // probes split by sequence: ~80 sequences to train on
+  probeLabels: 'topic,pos,number,depth', // the planted latents with the most to say about streams
+  saeTokens: 65536, // a few hundred Adam steps: features form, dead latents stay few
+  saeExpansion: 4, // 4·(n·d) = 1024 latents on the concatenated streams
+  saeK: 16,
+} as const;
+
+export const DEMO_RUNS = [
+  { name: 'residual', flags: ['--connection', 'residual'] },
+  { name: 'mhc-lite-copy', flags: ['--connection', 'mhc-lite', '--stream-init', 'copy'] },
+  { name: 'mhc-lite-lss', flags: ['--connection', 'mhc-lite', '--stream-init', 'lss'] },
+] as const;
+
+export interface DemoStage {
+  label: string;
+  /** The `hcprobe` command it needs (skipped with a message when this build lacks it). */
+  command: string;
+  args: string[];
+  /** Present when the stage already ran. */
+  output: string;
+  /** Done when `output` exists (train: when the run reached its last step). */
+  done: () => boolean;
+}
+
+/** The demo's stages in order, as child `hcprobe` invocations (pure: builds the plan only). */
+export function demoPlan(root: string, o: { steps: number; force: boolean }): DemoStage[] {
+  const D = DEMO_DEFAULTS;
+  const force = o.force ? ['--force'] : [];
+  const stages: DemoStage[] = [];
+  for (const r of DEMO_RUNS) {
+    const run = join(root, r.name);
+    // acts/… and results/… mirror runs/…, where `hcprobe report --run` looks for them.
+    const acts = siblingDir(run, 'acts');
+    const results = siblingDir(run, 'results');
+    stages.push({ label: `train ${r.name}`, command: 'train', args: ['train', '--preset', D.preset, '--steps', String(o.steps), ...r.flags, '--out', run, '--force'], output: run, done: () => runComplete(run) });
+    stages.push({ label: `capture ${r.name}`, command: 'capture', args: ['capture', '--run', run, '--out', acts, '--tokens', String(D.captureTokens), '--sites', r.name === 'residual' ? 'resid_post' : 'resid_post,coeffs', ...force], output: acts, done: () => existsSync(join(acts, 'manifest.json')) });
+    stages.push({ label: `diagnose ${r.name}`, command: 'diagnose', args: ['diagnose', '--acts', acts, '--run', run, '--out', join(results, 'diagnostics.json'), '--eval-tokens', String(D.diagEvalTokens), ...force], output: join(results, 'diagnostics.json'), done: () => existsSync(join(results, 'diagnostics.json')) });
+    stages.push({ label: `probe ${r.name}`, command: 'probe', args: ['probe', '--acts', acts, '--out', join(results, 'probes.json'), '--labels', D.probeLabels, '--max-tokens', String(D.probeTokens), ...force], output: join(results, 'probes.json'), done: () => existsSync(join(results, 'probes.json')) });
+    // One stream has nothing to attribute: SAEs on the two HC runs only.
+    if (r.name !== 'residual') {
+      stages.push({ label: `sae ${r.name} (concat)`, command: 'sae', args: ['sae', '--acts', acts, '--out', join(results, 'sae'), '--site', 'resid_post', '--mode', 'concat', '--tokens', String(D.saeTokens), '--expansion', String(D.saeExpansion), '--k', String(D.saeK), ...force], output: join(results, 'sae', 'concat'), done: () => existsSync(join(results, 'sae', 'concat', 'summary.json')) });
+    }
+  }
+  return stages;
+}
+
+export function registerDemo(program: Command, setExit: (code: number) => void): void {
+  program
+    .command('demo')
+    .description('run the whole experiment on the synthetic corpus (residual, mhc-lite + copy, mhc-lite + lss: train, capture, diagnose, probe, SAE) and write runs/demo/report.html')
+    .option('--out <dir>', 'demo folder', 'runs/demo')
+    .option('--steps <n>', `training steps per run (default ${DEMO_DEFAULTS.steps})`)
+    .option('--force', 'redo every stage, even those already done')
+    .action(async (o: Opts) => {
+      setExit(
+        await runCommand(async () => {
+          const root = o.out as string;
+          const steps = typeof o.steps === 'string' ? Number(o.steps) : DEMO_DEFAULTS.steps;
+          if (!Number.isInteger(steps) || steps < 20) throw new ConfigError(`--steps must be an integer ≥ 20, got ${JSON.stringify(o.steps)}`);
+          const force = o.force === true;
+          // Which stages this build has: main.ts imports this file, so ask it lazily.
+          const { buildProgram } = await import('../main.ts');
+          const available = new Set(buildProgram(() => {}).commands.map((c) => c.name()));
+          const stages = demoPlan(root, { steps, force });
+          const t0 = performance.now();
+          const clock = () => `${Math.round((performance.now() - t0) / 1000)}s`;
+          process.stderr.write(`hcprobe demo: ${DEMO_RUNS.map((r) => r.name).join(', ')} on the synthetic corpus, ${steps} steps each, into ${root}\n`);
+          const skipped: string[] = [];
+          for (const [i, s] of stages.entries()) {
+            const tag = `[demo ${i + 1}/${stages.length} · ${clock()}] ${s.label}`;
+            if (!available.has(s.command)) {
+              process.stderr.write(`${tag}: skipped — this hcprobe has no \`${s.command}\` command yet\n`);
+              skipped.push(s.label);
+              continue;
+            }
+            if (!force && s.done()) {
+              process.stderr.write(`${tag}: already done (${s.output}); --force redoes it\n`);
+              continue;
+            }
+            process.stderr.write(`${tag}\n`);
+            const code = await runCli(s.args);
+            if (code !== 0) throw new Error(`demo stage "${s.label}" failed: hcprobe ${s.args.join(' ')} exited with code ${code}`);
+          }
+          process.stderr.write(`[demo · ${clock()}] reports\n`);
+          const reports: string[] = [];
+          for (const r of DEMO_RUNS) {
+            const run = join(root, r.name);
+            reports.push(writeReport(join(run, 'report.html'), renderReportFor(run, undefined), true).html);
+          }
+          // The headline report: the HC model without symmetry breaking, where collapse shows.
+          const main = writeReport(join(root, 'report.html'), renderReportFor(join(root, 'mhc-lite-copy'), undefined), true).html;
+          const inputs = compareInputs(DEMO_RUNS.map((r) => join(root, r.name)));
+          const cmp = writeReport(join(root, 'compare.html'), renderCompare(inputs, 'hcprobe demo: residual vs mhc-lite (copy init) vs mhc-lite (LSS init)'), true).html;
+          process.stderr.write(`[demo · ${clock()}] done${skipped.length ? `; skipped (command not available): ${skipped.join(', ')}` : ''}\nper-run reports: ${reports.join(', ')}\ncomparison: ${cmp}\n`);
+          process.stdout.write(`${main}\n`);
+        }),
+      );
+    });
+}
