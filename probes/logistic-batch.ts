@@ -1,7 +1,7 @@
 // Many L2-regularised logistic regressions on one feature matrix at once (SPEC §4): a sigmoid
 // for two classes, a softmax for more. Each problem runs its own L-BFGS (float64, in JS); their
-// evaluations are batched into one pair of tfjs products X·W and Xᵀ·R per round, which the
-// benchmark (bench/probes) found several times faster on wasm than one product per problem.
+// evaluations share one pair of tfjs-wasm products X·W and Xᵀ·R per round, with the softmax
+// in JS between them: the split that bench/probes/solver-choice.ts measured fastest.
 // Objective of a problem: mean CE over its rows + λ/2‖W‖² (bias unpenalised); rows labelled −1
 // are excluded. Early stopping keeps the iterate with the lowest validation CE.
 import { tf, type Tensor } from '../src/engine/tf.ts';
@@ -25,7 +25,7 @@ export interface LogisticOptions {
 
 export const LOGISTIC_DEFAULTS: LogisticOptions = {
   // scikit-learn's gradient tolerance (on the same mean-CE scale); early stopping ends most fits sooner.
-  lbfgs: { maxIterations: 100, gradTol: 1e-4, relTol: 1e-7 },
+  lbfgs: { maxIterations: 300, gradTol: 1e-4, relTol: 1e-8 },
   patience: 10, // validation CE is noisy at the 1e-4 level; 10 iterations rides that out
 };
 
@@ -65,26 +65,21 @@ export function fitLogisticBatch(xTrain: Float32Array, xVal: Float32Array, dim: 
     if (x0.length !== outputs * (dim + 1)) throw new Error(`init has ${x0.length} values, expected ${outputs * (dim + 1)}`);
     return { p, outputs, opt: new Lbfgs(x0, o.lbfgs), nTrain: count(p.yTrain), nVal: count(p.yVal), best: { valLoss: Number.POSITIVE_INFINITY, x: x0, trainLoss: Number.NaN }, sinceBest: 0 };
   });
-  const X = tf.tensor2d(xTrain, [nTrain, dim]);
+  // A column of ones appended to X carries the biases: X·W adds them, Xᵀ·R sums their gradient.
+  const X = augmented(xTrain, nTrain, dim);
   const XT = tf.tidy(() => tf.transpose(X)); // wasm runs transposed products slowly; materialise once
-  const XV = tf.tensor2d(xVal, [nVal, dim]);
-  let layout: Layout | undefined;
+  const XV = augmented(xVal, nVal, dim);
   try {
+    let layout: Layout | undefined;
     for (;;) {
       const active = states.filter((s) => !s.opt.done && s.nTrain > 0);
       if (active.length === 0) break;
       // Finished problems ride along (their tell() is a no-op) until repacking pays off.
-      if (!layout || active.length < 0.6 * layout.states.length) {
-        layout?.dispose();
-        layout = buildLayout(active, nTrain, nVal);
-      }
-      round(layout, X, XT, XV, dim, o.patience);
+      if (!layout || active.length < 0.6 * layout.states.length) layout = buildLayout(active);
+      round(layout, { X, XT, XV }, nTrain, nVal, dim, o.patience);
     }
   } finally {
-    layout?.dispose();
-    X.dispose();
-    XT.dispose();
-    XV.dispose();
+    for (const t of [X, XT, XV]) t.dispose();
   }
   return states.map((s) => {
     const x = s.best.x;
@@ -96,148 +91,134 @@ export function fitLogisticBatch(xTrain: Float32Array, xVal: Float32Array, dim: 
   });
 }
 
-interface Group {
-  outputs: number;
-  members: State[];
-  col: number;
-  /** Train: targets (one-hot [N, G, K] or 0/1 [N, G]) and row weights valid/count [N, G]; the same for validation. */
-  y: Tensor;
-  w: Tensor;
-  yv: Tensor;
-  wv: Tensor;
+function augmented(x: Float32Array, rows: number, dim: number): Tensor {
+  const out = new Float32Array(rows * (dim + 1));
+  for (let r = 0; r < rows; r++) {
+    out.set(x.subarray(r * dim, (r + 1) * dim), r * (dim + 1));
+    out[r * (dim + 1) + dim] = 1;
+  }
+  return tf.tensor2d(out, [rows, dim + 1]);
 }
 
 interface Layout {
   states: State[];
-  groups: Group[];
-  cols: number;
-  dispose(): void;
+  /** First column of each state's block in Z = X·W. */
+  cols: number[];
+  width: number;
 }
 
-/** Problems with the same number of outputs share one reshaped block of columns. */
-function buildLayout(states: State[], nTrain: number, nVal: number): Layout {
-  const byOutputs = new Map<number, State[]>();
-  for (const s of states) byOutputs.set(s.outputs, [...(byOutputs.get(s.outputs) ?? []), s]);
-  let col = 0;
-  const groups: Group[] = [];
-  const ordered: State[] = [];
-  for (const [outputs, members] of [...byOutputs.entries()].sort((a, b) => a[0] - b[0])) {
-    const G = members.length;
-    const targets = (n: number, pick: (s: State) => Int32Array, count: (s: State) => number) => {
-      const y = new Float32Array(n * G * outputs);
-      const w = new Float32Array(n * G);
-      members.forEach((s, g) => {
-        const labels = pick(s);
-        const c = count(s);
-        for (let r = 0; r < n; r++) {
-          const v = labels[r] as number;
-          if (v < 0) continue;
-          w[r * G + g] = 1 / c;
-          if (outputs === 1) y[r * G + g] = v;
-          else y[(r * G + g) * outputs + v] = 1;
-        }
-      });
-      const shape = outputs === 1 ? [n, G] : [n, G, outputs];
-      return { y: tf.tensor(y, shape), w: tf.tensor2d(w, [n, G]) };
-    };
-    const tr = targets(nTrain, (s) => s.p.yTrain, (s) => s.nTrain);
-    const va = targets(nVal, (s) => s.p.yVal, (s) => Math.max(1, s.nVal));
-    groups.push({ outputs, members, col, y: tr.y, w: tr.w, yv: va.y, wv: va.w });
-    ordered.push(...members);
-    col += G * outputs;
-  }
-  return {
-    states: ordered,
-    groups,
-    cols: col,
-    dispose: () => {
-      for (const g of groups) for (const t of [g.y, g.w, g.yv, g.wv]) t.dispose();
-    },
-  };
-}
-
-/** Mean CE per problem [G] and, for training, the weighted residual P − Y [N, G·K]. */
-function groupLoss(g: Group, Z: Tensor, y: Tensor, w: Tensor, withResidual: boolean): { loss: Tensor; residual?: Tensor } {
-  const N = Z.shape[0] as number;
-  const G = g.members.length;
-  const z = tf.slice(Z, [0, g.col], [N, G * g.outputs]);
-  if (g.outputs === 1) {
-    const loss = tf.sum(tf.mul(tf.sub(tf.softplus(z), tf.mul(y, z)), w), 0); // [G]
-    return withResidual ? { loss, residual: tf.mul(tf.sub(tf.sigmoid(z), y), w) } : { loss };
-  }
-  const zg = tf.reshape(z, [N, G, g.outputs]);
-  const logp = tf.sub(zg, tf.logSumExp(zg, 2, true)); // [N, G, K]
-  const loss = tf.neg(tf.sum(tf.mul(tf.sum(tf.mul(y, logp), 2), w), 0)); // [G]
-  if (!withResidual) return { loss };
-  const residual = tf.reshape(tf.mul(tf.sub(tf.exp(logp), y), tf.expandDims(w, 2)), [N, G * g.outputs]);
-  return { loss, residual };
-}
-
-function round(l: Layout, X: Tensor, XT: Tensor, XV: Tensor, dim: number, patience: number): void {
-  const C = l.cols;
-  const W = new Float32Array(dim * C);
-  const b = new Float32Array(C);
-  for (const g of l.groups) {
-    g.members.forEach((s, m) => {
-      const x = s.opt.ask();
-      for (let k = 0; k < g.outputs; k++) {
-        const c = g.col + m * g.outputs + k;
-        for (let j = 0; j < dim; j++) W[j * C + c] = x[k * dim + j] as number;
-        b[c] = x[g.outputs * dim + k] as number;
-      }
-    });
-  }
-  // tidy() returns the tensor, not its data: tidy walks a returned typed array element by element.
-  const packed = tf.tidy(() => {
-    const Wt = tf.tensor2d(W, [dim, C]);
-    const bt = tf.tensor1d(b);
-    const Z = tf.add(tf.matMul(X, Wt), bt);
-    const ZV = tf.add(tf.matMul(XV, Wt), bt);
-    const losses: Tensor[] = [];
-    const valLosses: Tensor[] = [];
-    const residuals: Tensor[] = [];
-    for (const g of l.groups) {
-      const t = groupLoss(g, Z, g.y, g.w, true);
-      losses.push(t.loss);
-      residuals.push(t.residual as Tensor);
-      valLosses.push(groupLoss(g, ZV, g.yv, g.wv, false).loss);
-    }
-    const R = residuals.length === 1 ? (residuals[0] as Tensor) : tf.concat(residuals, 1); // [N, C]
-    const gradW = tf.matMul(XT, R); // [dim, C]
-    const gradB = tf.sum(R, 0); // [C]
-    return tf.concat([tf.concat(losses), tf.concat(valLosses), tf.reshape(gradW, [-1]), gradB]);
+function buildLayout(states: State[]): Layout {
+  let width = 0;
+  const cols = states.map((s) => {
+    const c = width;
+    width += s.outputs;
+    return c;
   });
-  const out = packed.dataSync() as Float32Array;
-  packed.dispose();
+  return { states, cols, width };
+}
+
+interface Shared {
+  X: Tensor;
+  XT: Tensor;
+  XV: Tensor;
+}
+
+/**
+ * Adds each problem's mean CE over the rows of Z [rows, C] to `loss` and, when R is given,
+ * writes its weighted residual (P − Y)/count into R. Done in JS: tfjs-wasm's exp is several
+ * times slower than V8's Math.exp, and the integer labels need no one-hot tensors.
+ */
+function ceTerms(l: Layout, Z: Float32Array, rows: number, labels: (s: State) => Int32Array, count: (s: State) => number, loss: Float64Array, R?: Float32Array): void {
+  const C = l.width;
+  // Problem by problem, rows inside: each loop sees one label array and one class count.
+  l.states.forEach((s, i) => {
+    const y = labels(s);
+    const w = 1 / Math.max(count(s), 1);
+    const col = l.cols[i] as number;
+    const K = s.outputs;
+    let total = 0;
+    if (K === 1) {
+      for (let r = 0; r < rows; r++) {
+        const v = y[r] as number;
+        if (v < 0) continue;
+        const c = r * C + col;
+        const z = Z[c] as number;
+        // CE of a sigmoid, softplus(z) − v·z, and its gradient σ(z) − v, from one exp.
+        const e = Math.exp(-Math.abs(z));
+        total += (z > 0 ? z : 0) + Math.log1p(e) - v * z;
+        if (R) R[c] = w * ((z >= 0 ? 1 : e) / (1 + e) - v);
+      }
+    } else {
+      for (let r = 0; r < rows; r++) {
+        const v = y[r] as number;
+        if (v < 0) continue;
+        const c0 = r * C + col;
+        let m = Z[c0] as number;
+        for (let k = 1; k < K; k++) m = Math.max(m, Z[c0 + k] as number);
+        let sum = 0;
+        if (R) {
+          for (let k = 0; k < K; k++) sum += R[c0 + k] = Math.exp((Z[c0 + k] as number) - m);
+          const ws = w / sum;
+          for (let k = 0; k < K; k++) R[c0 + k] = ws * (R[c0 + k] as number);
+          R[c0 + v] = (R[c0 + v] as number) - w;
+        } else for (let k = 0; k < K; k++) sum += Math.exp((Z[c0 + k] as number) - m);
+        total += m + Math.log(sum) - (Z[c0 + v] as number);
+      }
+    }
+    loss[i] = w * total;
+  });
+}
+
+function round(l: Layout, t: Shared, nTrain: number, nVal: number, dim: number, patience: number): void {
+  const C = l.width;
   const P = l.states.length;
-  let i = 0;
-  for (const g of l.groups) {
-    g.members.forEach((s, m) => {
-      const x = s.opt.ask();
-      const nw = g.outputs * dim;
-      const grad = new Float64Array(nw + g.outputs);
-      let penalty = 0;
-      for (let k = 0; k < g.outputs; k++) {
-        const c = g.col + m * g.outputs + k;
-        for (let j = 0; j < dim; j++) {
-          const wkj = x[k * dim + j] as number;
-          penalty += wkj * wkj;
-          grad[k * dim + j] = (out[2 * P + j * C + c] as number) + s.p.l2 * wkj;
-        }
-        grad[nw + k] = out[2 * P + dim * C + c] as number;
+  const W = new Float32Array((dim + 1) * C);
+  l.states.forEach((s, i) => {
+    const x = s.opt.ask();
+    for (let k = 0; k < s.outputs; k++) {
+      const c = (l.cols[i] as number) + k;
+      for (let j = 0; j < dim; j++) W[j * C + c] = x[k * dim + j] as number;
+      W[dim * C + c] = x[s.outputs * dim + k] as number;
+    }
+  });
+  // Typed arrays leave tidy() only after it returns: tidy walks a returned array element by element.
+  const Wt = tf.tensor2d(W, [dim + 1, C]);
+  const Zt = tf.matMul(t.X, Wt); // [N, C]
+  const ZVt = tf.matMul(t.XV, Wt); // [Nv, C]
+  const Z = Zt.dataSync() as Float32Array;
+  const ZV = ZVt.dataSync() as Float32Array;
+  for (const x of [Wt, Zt, ZVt]) x.dispose();
+  const loss = new Float64Array(P);
+  const valLoss = new Float64Array(P);
+  const R = new Float32Array(nTrain * C);
+  ceTerms(l, Z, nTrain, (s) => s.p.yTrain, (s) => s.nTrain, loss, R);
+  ceTerms(l, ZV, nVal, (s) => s.p.yVal, (s) => s.nVal, valLoss);
+  const gradT = tf.tidy(() => tf.matMul(t.XT, tf.tensor2d(R, [nTrain, C]))); // [dim + 1, C]: weights, then biases
+  const G = gradT.dataSync() as Float32Array;
+  gradT.dispose();
+  l.states.forEach((s, i) => {
+    const x = s.opt.ask();
+    const nw = s.outputs * dim;
+    const grad = new Float64Array(nw + s.outputs);
+    let penalty = 0;
+    for (let k = 0; k < s.outputs; k++) {
+      const c = (l.cols[i] as number) + k;
+      for (let j = 0; j < dim; j++) {
+        const wkj = x[k * dim + j] as number;
+        penalty += wkj * wkj;
+        grad[k * dim + j] = (G[j * C + c] as number) + s.p.l2 * wkj;
       }
-      const trainLoss = out[i] as number;
-      const valLoss = out[P + i] as number;
-      const trial = Float64Array.from(x);
-      if (s.opt.tell(trainLoss + 0.5 * s.p.l2 * penalty, grad)) {
-        if (valLoss < s.best.valLoss - 1e-7 || s.nVal === 0) {
-          s.best = { valLoss, x: trial, trainLoss };
-          s.sinceBest = 0;
-        } else if (++s.sinceBest >= patience) s.opt.stop();
-      }
-      i++;
-    });
-  }
+      grad[nw + k] = G[dim * C + c] as number;
+    }
+    const trial = Float64Array.from(x);
+    const v = valLoss[i] as number;
+    if (s.opt.tell((loss[i] as number) + 0.5 * s.p.l2 * penalty, grad)) {
+      if (v < s.best.valLoss - 1e-7 || s.nVal === 0) {
+        s.best = { valLoss: v, x: trial, trainLoss: loss[i] as number };
+        s.sinceBest = 0;
+      } else if (++s.sinceBest >= patience) s.opt.stop();
+    }
+  });
 }
 
 /** Predicted class of each row of x [rows, dim]. */
