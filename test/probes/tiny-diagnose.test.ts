@@ -1,0 +1,111 @@
+// `hcprobe diagnose` end to end on a tiny synthetic run: every site's metrics, the unfolded
+// matrix, the causal part (whose logit lens after the last layer is the model's own loss),
+// the run found through the manifest or skipped, and every bad input exits 2.
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { before, test } from 'node:test';
+import type { DiagnosticsResult } from '../../probes/results-schema.ts';
+import { cli, editedCapture, TINY_RUN, tempDir, trainAndCapture } from './helpers.ts';
+
+let dir = '';
+let acts = '';
+let run = '';
+let result: DiagnosticsResult;
+
+before((t) => {
+  dir = tempDir(t as unknown as { after(fn: () => void): void });
+  ({ acts, run } = trainAndCapture(dir, 'resid_pre,resid_post,branch_in,branch_out,coeffs', 2048));
+  const out = path.join(dir, 'diagnostics.json');
+  // No --run: the manifest names the run, which exists.
+  const r = cli(['diagnose', '--acts', acts, '--out', out, '--eval-tokens', '2048', '--backend', 'wasm']);
+  assert.equal(r.status, 0, r.stderr);
+  result = JSON.parse(fs.readFileSync(out, 'utf8')) as DiagnosticsResult;
+});
+
+test('every stream site × layer × module, with shares that sum to one and n × n matrices', () => {
+  assert.equal(result.schema_version, 1);
+  assert.equal(result.streams.length, 4 * 2 * 2);
+  for (const s of result.streams) {
+    assert.ok(Math.abs(s.signal.shares.reduce((a, b) => a + b, 0) - 1) < 1e-9);
+    assert.equal(s.signal.shares[s.signal.dominant], s.signal.dominance);
+    assert.ok(s.signal.n_eff >= 1 && s.signal.n_eff <= 4 + 1e-9);
+    for (const m of [s.cosine, s.cka, s.ridge_r2, s.ridge_alpha]) {
+      assert.equal(m.length, 4);
+      for (const row of m) assert.equal(row.length, 4);
+    }
+    for (let i = 0; i < 4; i++) assert.equal((s.cka[i] as number[])[i], 1);
+  }
+  // resid_pre of the MLP is resid_post of attention: the same tensor gives the same numbers.
+  const pick = (site: string, module: string) => result.streams.find((s) => s.site === site && s.layer === 1 && s.module === module);
+  assert.deepEqual(pick('resid_pre', 'mlp')?.energy, pick('resid_post', 'attn')?.energy);
+});
+
+test('coefficients, mixing product and the unfolded 2L × 2L matrix', () => {
+  assert.equal(result.coefficients.length, 4);
+  for (const k of result.coefficients) {
+    assert.ok(Math.abs(k.read.shares.reduce((a, b) => a + b, 0) - 1) < 1e-9);
+    // mHC-lite mixing is doubly stochastic: both Amax gains are 1.
+    assert.ok(Math.abs(k.amax.forward - 1) < 1e-4 && Math.abs(k.amax.backward - 1) < 1e-4, JSON.stringify(k.amax));
+  }
+  const u = result.unfolded;
+  assert.ok(u);
+  assert.deepEqual(u.modules, ['0.attn', '0.mlp', '1.attn', '1.mlp']);
+  u.matrix.forEach((row, k) => row.forEach((c, j) => (j >= k ? assert.equal(c, 0) : assert.ok(c !== 0))));
+  assert.ok(result.mixing_product && Math.abs(result.mixing_product.amax.forward - 1) < 1e-4);
+  assert.ok(result.dominance.some((d) => d.what === 'read' && d.layers.length === 2));
+});
+
+test('causal: ablations per layer and stream; the logit lens after the last layer is the model’s loss', () => {
+  const c = result.causal;
+  assert.ok(c, result.notes.join('; '));
+  assert.equal(result.run, run);
+  for (const m of [c.ablation_zero, c.ablation_mean, c.logit_lens]) {
+    assert.equal(m.length, 2);
+    for (const row of m) assert.equal(row.length, 4);
+  }
+  assert.ok(Math.abs((c.logit_lens_sum[1] as number) - c.loss) < 1e-4, `${c.logit_lens_sum[1]} vs ${c.loss}`);
+  assert.ok(c.loss > 0 && c.loss < Math.log(194));
+  assert.ok(c.ablation_zero.flat().some((v) => Math.abs(v) > 1e-4), 'zeroing a stream changes the loss');
+});
+
+test('a capture whose run is gone: the causal part is skipped and says why', () => {
+  const moved = editedCapture(acts, path.join(dir, 'acts-norun'), (m) => {
+    m.run = path.join(dir, 'gone');
+  });
+  const out = path.join(dir, 'd2.json');
+  const r = cli(['diagnose', '--acts', moved, '--out', out, '--backend', 'wasm']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /causal part skipped/);
+  const d = JSON.parse(fs.readFileSync(out, 'utf8')) as DiagnosticsResult;
+  assert.equal(d.causal, null);
+  assert.ok(d.notes.some((n) => /causal part skipped: .*does not exist/.test(n)));
+});
+
+test('bad inputs exit 2: a run of another model, empty acts, an existing output, missing paths', () => {
+  const other = path.join(dir, 'other');
+  fs.mkdirSync(other);
+  const cfg = path.join(other, 'config.json');
+  fs.writeFileSync(cfg, JSON.stringify({ ...TINY_RUN, dModel: 16, steps: 1, evalInterval: 1, checkpointInterval: 1 }));
+  assert.equal(cli(['train', '--config', cfg, '--out', path.join(other, 'run')]).status, 0);
+  const out = path.join(dir, 'never.json');
+  const mismatch = cli(['diagnose', '--acts', acts, '--run', path.join(other, 'run'), '--out', out, '--backend', 'wasm']);
+  assert.equal(mismatch.status, 2);
+  assert.match(mismatch.stderr, /does not match the activations .*d 16.*is not the captured one .*d 32/);
+  const empty = editedCapture(acts, path.join(dir, 'empty'), (m) => {
+    m.tokens = 0;
+    m.shards = [];
+  });
+  const e = cli(['diagnose', '--acts', empty, '--out', out, '--backend', 'wasm']);
+  assert.equal(e.status, 2);
+  assert.match(e.stderr, /are empty/);
+  const exists = cli(['diagnose', '--acts', acts, '--out', path.join(dir, 'diagnostics.json')]);
+  assert.equal(exists.status, 2);
+  assert.match(exists.stderr, /already exists; pass --force/);
+  const noActs = cli(['diagnose', '--acts', path.join(dir, 'nope'), '--out', out]);
+  assert.equal(noActs.status, 2);
+  const noRun = cli(['diagnose', '--acts', acts, '--run', path.join(dir, 'nope'), '--out', out]);
+  assert.equal(noRun.status, 2);
+  assert.match(noRun.stderr, /run ".*nope" does not exist/);
+  assert.equal(fs.existsSync(out), false);
+});
