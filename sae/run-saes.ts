@@ -216,7 +216,7 @@ async function trainAndEvaluate(
       extra: { mode: o.mode, site: o.site, module: o.module, stream: metrics.stream, n_streams: n, d_model: d, stream_blocks: input.mode === 'concat' ? Array.from({ length: n }, (_, i) => [i * d, (i + 1) * d]) : null },
     });
     writeJson(join(dir, 'metrics.json'), metrics);
-    writeJson(join(dir, 'dashboards.json'), dash);
+    writeJson(join(dir, 'dashboards.json'), dash, true);
     return metrics;
   } finally {
     runner.dispose();

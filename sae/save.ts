@@ -97,8 +97,8 @@ export function readSae(dir: string): SaeParams {
   return paramsFromWeights(w);
 }
 
-/** JSON with NaN/±Infinity as null, written atomically. */
-export function writeJson(path: string, value: unknown): void {
-  const text = JSON.stringify(value, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2);
+/** JSON with NaN/±Infinity as null, written atomically; `compact` drops the indentation (dashboards). */
+export function writeJson(path: string, value: unknown, compact = false): void {
+  const text = JSON.stringify(value, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), compact ? undefined : 2);
   writeFileAtomic(path, `${text}\n`, { force: true });
 }
