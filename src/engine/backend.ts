@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { ConfigError, shown } from '../errors.ts';
 import { setMatmulMode } from './matmul.ts';
 import { tf } from './tf.ts';
-import { installWebgpuNodeFixes } from './webgpu-node.ts';
+import { installWebgpuNodeFixes, prepareSyncRead } from './webgpu-node.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -91,6 +91,7 @@ async function loadDawn(opts: BackendOptions): Promise<Gpu> {
     throw new ConfigError('backend "webgpu" needs the optional package "webgpu" (Dawn): npm install webgpu@0.6.2');
   }
   Object.assign(globalThis, dawn.globals);
+  prepareSyncRead();
   return dawn.create(opts.dawnFlags ?? []);
 }
 

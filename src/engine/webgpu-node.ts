@@ -17,11 +17,20 @@ type GpuBuffer = { mapAsync(mode: number): Promise<void>; mapState: string; getM
 const g = globalThis as unknown as { GPUBufferUsage: { COPY_DST: number; MAP_READ: number }; GPUMapMode: { READ: number } };
 
 let installed = false;
+let syncReadReady = false;
 
+/** Call before Dawn is created: the synchronous read must see every callback Dawn schedules. */
+export function prepareSyncRead(): void {
+  if (syncReadReady) return;
+  syncReadReady = true;
+  installSyncRead();
+}
+
+/** Call once the webgpu backend is registered. */
 export function installWebgpuNodeFixes(): void {
   if (installed) return;
   installed = true;
-  installSyncRead();
+  prepareSyncRead();
   chunkAddN(7);
   broadcastReductionGradients();
 }
