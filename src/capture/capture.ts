@@ -18,7 +18,7 @@ import {
   type CaptureDtype, type CaptureSite, FORMAT_VERSION, type Manifest, SITE_SEMANTICS, type ShardKey,
   type ShardRecord, labelColumn, shardDir, shardName, shardSchema, valueColumns,
 } from './schema.ts';
-import { type BatchColumns, recordBatch, ShardWriter } from './shard-writer.ts';
+import { type BatchColumns, labelValidity, recordBatch, ShardWriter } from './shard-writer.ts';
 
 export interface CaptureOptions {
   params: Params;
@@ -70,7 +70,7 @@ export async function capture(o: CaptureOptions, onProgress: (done: number, tota
   removeTemps(o.out);
   const streams = keys.map((key) => {
     const done = state.shards.filter((s) => s.site === key.site && s.layer === key.layer && s.module === key.module);
-    return { key, schema: shardSchema(key.site, c, labelNames, o.dtype), part: done.length, nextSeq: done.reduce((m, s) => Math.max(m, s.endSeq), 0), writer: undefined as ShardWriter | undefined, firstSeq: 0 };
+    return { key, schema: shardSchema(key.site, c, labelNames, o.dtype), part: done.length, nextSeq: done.reduce((m, s) => Math.max(m, s.endSeq), 0), writer: undefined as ShardWriter | undefined, firstSeq: 0, scratch: { f32: [], f16: [] } as Scratch };
   });
   const start = Math.min(...streams.map((s) => s.nextSeq));
   const hookNames = neededHooks(o, c);
@@ -81,7 +81,7 @@ export async function capture(o: CaptureOptions, onProgress: (done: number, tota
       const base = baseColumns(batch, b0, labelNames);
       for (const s of streams) {
         if (s.nextSeq > b0) continue;
-        const values = siteValues(s.key, acts, c, base.rows, o.dtype);
+        const values = siteValues(s.key, acts, c, base.rows, o.dtype, s.scratch);
         if (!s.writer) {
           s.writer = new ShardWriter(join(o.out, shardDir(s.key), shardName(s.part)));
           s.firstSeq = b0;
@@ -131,6 +131,7 @@ interface Stream {
   firstSeq: number;
   nextSeq: number;
   writer: ShardWriter | undefined;
+  scratch: Scratch;
 }
 
 async function closeShard(o: CaptureOptions, s: Stream, state: State, statePath: string): Promise<void> {
@@ -142,10 +143,11 @@ async function closeShard(o: CaptureOptions, s: Stream, state: State, statePath:
   s.part++;
 }
 
+/** Shard temps (`.tmp-<pid>`) and writeFileAtomic's (`.tmp-<pid>-<hex>`) left by a killed capture. */
 function removeTemps(dir: string): void {
   if (!existsSync(dir)) return;
   for (const e of readdirSync(dir, { recursive: true, withFileTypes: true })) {
-    if (e.isFile() && /\.tmp-\d+$/.test(e.name)) rmSync(join(e.parentPath, e.name), { force: true });
+    if (e.isFile() && /\.tmp-\d+(-[0-9a-f]+)?$/.test(e.name)) rmSync(join(e.parentPath, e.name), { force: true });
   }
 }
 
@@ -200,11 +202,29 @@ function baseColumns(batch: Window[], firstSeq: number, labelNames: string[]): O
     token.set(w.tokens, i * T);
     for (const l of labelNames) (labels.get(labelColumn(l)) as Int32Array).set(w.labels.get(l) as Int32Array, i * T);
   });
-  return { rows, seq, pos, token, labels };
+  return { rows, seq, pos, token, labels, validity: labelValidity(labels, rows) };
+}
+
+/**
+ * Per-stream output buffers, reused from batch to batch: ShardWriter writes a batch's bytes to
+ * the file before write() returns, so the next batch may overwrite them. Saves allocating and
+ * collecting rows × n × d floats per batch and site.
+ */
+interface Scratch {
+  f32: Float32Array[];
+  f16: Uint16Array[];
+}
+
+function reuse<T extends Float32Array | Uint16Array>(list: T[], i: number, length: number, make: (n: number) => T): T {
+  const have = list[i];
+  if (have && have.length >= length) return have.subarray(0, length) as T;
+  const made = make(length);
+  list[i] = made;
+  return made;
 }
 
 /** Value columns of one shard key from the hooked activations (see SITE_SEMANTICS). */
-function siteValues(k: ShardKey, acts: Acts, c: ModelConfig, rows: number, dtype: CaptureDtype): Map<string, Float32Array | Uint16Array> {
+function siteValues(k: ShardKey, acts: Acts, c: ModelConfig, rows: number, dtype: CaptureDtype, scratch: Scratch): Map<string, Float32Array | Uint16Array> {
   const n = c.nStreams;
   const d = c.dModel;
   const { layer, module } = k;
@@ -213,12 +233,13 @@ function siteValues(k: ShardKey, acts: Acts, c: ModelConfig, rows: number, dtype
     c.connection.kind === 'residual' ? new Float32Array(rows * width).fill(1) : get(hookName({ kind, layer, module }));
   const out = new Map<string, Float32Array | Uint16Array>();
   if (k.site === 'coeffs') {
-    for (const { name, width } of valueColumns('coeffs', c)) out.set(name, Float32Array.from(coeff(name as 'read', width)));
+    // Each batch's hooked coefficients are a fresh array of their own: written as they are.
+    for (const { name, width } of valueColumns('coeffs', c)) out.set(name, coeff(name as 'read', width));
     return out;
   }
   const pre = hookName(module === 'attn' ? { kind: 'resid_pre', layer } : { kind: 'resid_mid', layer });
   const post = hookName(module === 'attn' ? { kind: 'resid_mid', layer } : { kind: 'resid_post', layer });
-  const streams = Array.from({ length: n }, () => new Float32Array(rows * d));
+  const streams = Array.from({ length: n }, (_, i) => reuse(scratch.f32, i, rows * d, (m) => new Float32Array(m)));
   if (k.site === 'branch_out') {
     const y = get(hookName({ kind: 'branch_out', layer, module }));
     const write = coeff('write', n);
@@ -237,7 +258,7 @@ function siteValues(k: ShardKey, acts: Acts, c: ModelConfig, rows: number, dtype
       for (let j = 0; j < d; j++) s[r * d + j] = scale * (H[off + j] as number);
     }
   }
-  streams.forEach((s, i) => out.set(`stream_${i}`, dtype === 'float16' ? toFloat16Array(s) : s));
+  streams.forEach((s, i) => out.set(`stream_${i}`, dtype === 'float16' ? toFloat16Array(s, reuse(scratch.f16, i, s.length, (m) => new Uint16Array(m))) : s));
   return out;
 }
 

@@ -29,8 +29,7 @@ export function toFloat16Bits(value: number): number {
   return sign | (e << 10) | (mant >>> 13);
 }
 
-export function toFloat16Array(values: Float32Array): Uint16Array {
-  const out = new Uint16Array(values.length);
+export function toFloat16Array(values: Float32Array, out: Uint16Array = new Uint16Array(values.length)): Uint16Array {
   for (let i = 0; i < values.length; i++) out[i] = toFloat16Bits(values[i] as number);
   return out;
 }

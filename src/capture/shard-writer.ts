@@ -1,8 +1,7 @@
 // One Arrow IPC file written incrementally, batch by batch, under a temporary name; it gets
 // its final name only when complete, so a reader never sees a partial shard.
-import { closeSync, createWriteStream, fsyncSync, openSync, renameSync, rmSync, mkdirSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { WriteStream } from 'node:fs';
 import * as A from 'apache-arrow';
 
 export interface BatchColumns {
@@ -12,8 +11,31 @@ export interface BatchColumns {
   token: Int32Array;
   /** Label ids by column name, −1 where not applicable (written as null). */
   labels: Map<string, Int32Array>;
+  /** Their validity bitmaps (labelValidity), when computed once for several shard streams. */
+  validity?: Map<string, Validity>;
   /** Flat row-major values per value column: Float32Array, or float16 bits. */
   values: Map<string, Float32Array | Uint16Array>;
+}
+
+export interface Validity {
+  valid: Uint8Array;
+  nulls: number;
+}
+
+/** Arrow's validity bitmap of a label column: bit i set where label[i] ≥ 0 (−1 is null). */
+export function validity(label: Int32Array, rows: number): Validity {
+  const valid = new Uint8Array(Math.ceil(rows / 8));
+  let nulls = 0;
+  for (let i = 0; i < rows; i++) {
+    if ((label[i] as number) >= 0) valid[i >> 3] = (valid[i >> 3] as number) | (1 << (i & 7));
+    else nulls++;
+  }
+  return { valid, nulls };
+}
+
+/** The validity of every label column, to share between the shard streams of one batch. */
+export function labelValidity(labels: Map<string, Int32Array>, rows: number): Map<string, Validity> {
+  return new Map([...labels].map(([name, label]) => [name, validity(label, rows)]));
 }
 
 export function recordBatch(schema: A.Schema, b: BatchColumns): A.RecordBatch {
@@ -23,12 +45,7 @@ export function recordBatch(schema: A.Schema, b: BatchColumns): A.RecordBatch {
     }
     const label = b.labels.get(f.name);
     if (label) {
-      const valid = new Uint8Array(Math.ceil(b.rows / 8));
-      let nulls = 0;
-      for (let i = 0; i < b.rows; i++) {
-        if ((label[i] as number) >= 0) valid[i >> 3] = (valid[i >> 3] as number) | (1 << (i & 7));
-        else nulls++;
-      }
+      const { valid, nulls } = b.validity?.get(f.name) ?? validity(label, b.rows);
       return A.makeData({ type: new A.Int32(), length: b.rows, data: label, nullBitmap: valid, nullCount: nulls });
     }
     const values = b.values.get(f.name);
@@ -40,52 +57,69 @@ export function recordBatch(schema: A.Schema, b: BatchColumns): A.RecordBatch {
   return new A.RecordBatch(schema, A.makeData({ type: new A.Struct(schema.fields), length: b.rows, children }));
 }
 
+/**
+ * The writer's byte sink, written through to a file descriptor as each buffer is produced: the
+ * byte count is exact at every batch boundary (so shards close at the same rows on every run)
+ * and no encoded batch waits in memory for a stream to drain it.
+ */
+class FileSink extends A.AsyncByteQueue {
+  bytes = 0;
+
+  constructor(private readonly fd: number) {
+    super();
+  }
+
+  override write(value: Uint8Array): void {
+    for (let off = 0; off < value.byteLength; ) off += writeSync(this.fd, value, off);
+    this.bytes += value.byteLength;
+  }
+}
+
 export class ShardWriter {
   private readonly tmp: string;
+  private readonly fd: number;
+  private readonly sink: FileSink;
   private readonly writer = new A.RecordBatchFileWriter();
-  private readonly out: WriteStream;
-  private readonly done: Promise<void>;
+  private open = true;
   rows = 0;
 
   constructor(readonly path: string) {
     mkdirSync(dirname(path), { recursive: true });
     this.tmp = `${path}.tmp-${process.pid}`;
-    this.out = createWriteStream(this.tmp);
-    this.done = new Promise((resolve, reject) => {
-      this.out.on('finish', () => resolve());
-      this.out.on('error', reject);
-    });
-    (this.writer as unknown as { toNodeStream(): NodeJS.ReadableStream }).toNodeStream().pipe(this.out);
+    this.fd = openSync(this.tmp, 'w');
+    this.sink = new FileSink(this.fd);
+    this.writer.reset(this.sink);
   }
 
-  /** Bytes handed to the file so far (the footer comes on close). */
+  /** Bytes in the file so far (the footer comes on close). */
   get bytes(): number {
-    return this.out.bytesWritten + this.out.writableLength;
+    return this.sink.bytes;
   }
 
   async write(batch: A.RecordBatch): Promise<void> {
     this.writer.write(batch);
     this.rows += batch.numRows;
-    // Let the byte queue drain into the file so memory stays bounded.
-    while (this.out.writableLength > 0 || this.out.writableNeedDrain) await new Promise((r) => setImmediate(r));
   }
 
   /** Finishes the file, syncs it and renames it into place; returns its size. */
   async close(): Promise<number> {
     this.writer.finish();
-    await this.done;
-    const fd = openSync(this.tmp, 'r+');
     try {
-      fsyncSync(fd);
+      fsyncSync(this.fd);
     } finally {
-      closeSync(fd);
+      this.closeFd();
     }
     renameSync(this.tmp, this.path);
-    return this.out.bytesWritten;
+    return this.sink.bytes;
   }
 
   abort(): void {
-    this.out.destroy();
+    this.closeFd();
     rmSync(this.tmp, { force: true });
+  }
+
+  private closeFd(): void {
+    if (this.open) closeSync(this.fd);
+    this.open = false;
   }
 }

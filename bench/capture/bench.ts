@@ -1,0 +1,144 @@
+// One measurement of the capture benchmark (bench/capture/run.sh), printed as one JSON line:
+//   forward  the model's forward over the capture's windows and batches, no hooks, logits read
+//   hooks    the same with the capture's hooks registered but reading nothing
+//   hooked   the same with the capture's hooks, each hooked tensor read back (dataSync)
+//   capture  capture() itself, in-process, into --out (the CLI's work minus its start-up)
+//   write    ShardWriter alone: the bytes a capture of --tokens writes, from prebuilt batches
+// Usage: node --import tsx bench/capture/bench.ts MODE --run DIR --tokens N [--out DIR]
+//        [--batch 8] [--split train] [--sites resid_post,coeffs] [--backend wasm]
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { capture, parseSites } from '../../src/capture/capture.ts';
+import { shardDir, shardName, shardSchema, valueColumns } from '../../src/capture/schema.ts';
+import { recordBatch, ShardWriter } from '../../src/capture/shard-writer.ts';
+import { readRunConfig } from '../../src/cli/commands/capture.ts';
+import { type BackendName, initBackend } from '../../src/engine/backend.ts';
+import { tf } from '../../src/engine/tf.ts';
+import { loadCorpus } from '../../src/data/corpus.ts';
+import { sequentialWindows } from '../../src/data/batches.ts';
+import { configFromCheckpoint, paramsFromCheckpoint } from '../../src/model/checkpoint.ts';
+import { type HookFn, hookName, type Sublayer } from '../../src/model/hooks.ts';
+import { readSafetensorsFile } from '../../src/model/safetensors.ts';
+import { forward } from '../../src/model/transformer.ts';
+import { latestCheckpoint, runPaths } from '../../src/train/run-dir.ts';
+
+const { positionals, values: a } = parseArgs({
+  allowPositionals: true,
+  options: {
+    run: { type: 'string' },
+    tokens: { type: 'string' },
+    out: { type: 'string', default: '' },
+    batch: { type: 'string', default: '8' },
+    split: { type: 'string', default: 'train' },
+    sites: { type: 'string', default: 'resid_post,coeffs' },
+    backend: { type: 'string', default: 'wasm' },
+  },
+});
+const mode = positionals[0];
+if (!mode || !['forward', 'hooks', 'hooked', 'capture', 'write'].includes(mode) || !a.run || !a.tokens) {
+  process.stderr.write('usage: bench.ts forward|hooks|hooked|capture|write --run DIR --tokens N [--out DIR]\n');
+  process.exit(2);
+}
+
+const run = a.run;
+const runCfg = readRunConfig(run);
+const ckpt = latestCheckpoint(runPaths(run)) as string;
+const file = readSafetensorsFile(ckpt);
+const config = configFromCheckpoint(file, ckpt);
+const corpus = loadCorpus(runCfg.corpus, { seed: runCfg.seed, tokenizer: runCfg.tokenizer, vocabSize: config.vocabSize });
+await initBackend(a.backend as BackendName);
+const params = paramsFromCheckpoint(file, config, ckpt);
+const split = a.split === 'val' ? corpus.val : corpus.train;
+const tokens = Number(a.tokens);
+const batch = Number(a.batch);
+const sites = parseSites(a.sites);
+const layers = [...Array(config.nLayers).keys()];
+const windows = [...sequentialWindows(split, config.blockSize, tokens)];
+const T = config.blockSize;
+const MODULES: Sublayer[] = ['attn', 'mlp'];
+
+/** The hooks capture() registers for these sites (see neededHooks in src/capture/capture.ts). */
+function captureHooks(): string[] {
+  const names = new Set<string>();
+  for (const layer of layers) {
+    for (const module of MODULES) {
+      const pre = hookName(module === 'attn' ? { kind: 'resid_pre', layer } : { kind: 'resid_mid', layer });
+      const post = hookName(module === 'attn' ? { kind: 'resid_mid', layer } : { kind: 'resid_post', layer });
+      for (const site of sites) {
+        if (site === 'resid_pre' || site === 'branch_in') names.add(pre);
+        if (site === 'resid_post') names.add(post);
+        if (site === 'branch_out') names.add(hookName({ kind: 'branch_out', layer, module }));
+        if (site === 'coeffs' || site === 'branch_in') names.add(hookName({ kind: 'read', layer, module }));
+        if (site === 'coeffs' || site === 'branch_out') names.add(hookName({ kind: 'write', layer, module }));
+        if (site === 'coeffs') names.add(hookName({ kind: 'mixing', layer, module }));
+      }
+    }
+  }
+  return [...names];
+}
+
+/** Wall and CPU (user + system) seconds of `fn`: CPU time is what load from other processes disturbs least. */
+async function timed<T>(fn: () => T | Promise<T>): Promise<{ value: T; seconds: number; cpuSeconds: number }> {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const value = await fn();
+  const seconds = (performance.now() - t0) / 1000;
+  const c = process.cpuUsage(c0);
+  return { value, seconds, cpuSeconds: (c.user + c.system) / 1e6 };
+}
+
+/** Runs every batch: no hooks, hooks that only observe, or hooks that read back as capture() does. */
+function forwardPass(kind: 'forward' | 'hooks' | 'hooked', limit = windows.length): number {
+  const hooks = new Map<string, HookFn>();
+  let sink = 0;
+  if (kind !== 'forward') for (const n of captureHooks()) hooks.set(n, (x) => void (kind === 'hooked' && (sink += (x.dataSync() as Float32Array).length)));
+  for (let b0 = 0; b0 < Math.min(limit, windows.length); b0 += batch) {
+    const ws = windows.slice(b0, b0 + batch);
+    const ids = new Int32Array(ws.length * T);
+    ws.forEach((w, i) => ids.set(w.tokens, i * T));
+    // Reading the logits back forces the work on any backend, as the hooks' reads do.
+    tf.tidy(() => void forward(params, config, tf.tensor2d(ids, [ws.length, T], 'int32'), { hooks }).dataSync());
+  }
+  return sink;
+}
+
+const rows = windows.length * T;
+let result: Record<string, unknown>;
+if (mode === 'forward' || mode === 'hooks' || mode === 'hooked') {
+  forwardPass(mode, 4 * batch); // warm-up: kernels compiled, buffers sized
+  const { seconds, cpuSeconds } = await timed(() => forwardPass(mode));
+  result = { seconds, cpuSeconds };
+} else if (mode === 'capture') {
+  if (!a.out) throw new Error('--out is required for capture');
+  rmSync(a.out, { recursive: true, force: true });
+  forwardPass('hooked', 4 * batch); // the same warm-up as the forward modes
+  const { value: m, seconds, cpuSeconds } = await timed(() => capture({
+    params, config, checkpoint: ckpt, run, corpus, split: a.split === 'val' ? 'val' : 'train', tokens, sites, layers, dtype: 'float32',
+    batch, shardBytes: 256 * 1024 * 1024, out: a.out as string, resume: false, command: [],
+  }));
+  result = { seconds, cpuSeconds, bytes: m.shards.reduce((s, x) => s + x.bytes, 0), shards: m.shards.length };
+} else {
+  if (!a.out) throw new Error('--out is required for write');
+  rmSync(a.out, { recursive: true, force: true });
+  // One prebuilt batch per shard stream, written as often as the capture writes it.
+  const labelNames = corpus.labels.map((l) => l.name);
+  const n = batch * T;
+  const streams = sites.flatMap((site) => layers.flatMap((layer) => MODULES.map((module) => ({ site, layer, module }))));
+  const writers = streams.map((k) => {
+    const schema = shardSchema(k.site, config, labelNames, 'float32');
+    const values = new Map(valueColumns(k.site, config).map((c) => [c.name, Float32Array.from({ length: n * c.width }, (_, i) => Math.sin(i))]));
+    const labels = new Map(labelNames.map((l) => [`label_${l}`, new Int32Array(n).fill(-1)]));
+    const rb = recordBatch(schema, { rows: n, seq: new Int32Array(n), pos: new Int32Array(n), token: new Int32Array(n), labels, values });
+    return { rb, w: new ShardWriter(join(a.out as string, shardDir(k), shardName(0))) };
+  });
+  const { value: bytes, seconds, cpuSeconds } = await timed(async () => {
+    for (let b0 = 0; b0 < windows.length; b0 += batch) for (const s of writers) await s.w.write(s.rb);
+    let total = 0;
+    for (const s of writers) total += await s.w.close();
+    return total;
+  });
+  result = { seconds, cpuSeconds, bytes };
+}
+const ru = process.resourceUsage();
+process.stdout.write(`${JSON.stringify({ mode, tokens: rows, batch, sites: a.sites, ...result, maxRssMiB: ru.maxRSS / 1024 })}\n`);

@@ -1,0 +1,86 @@
+// Shared by the capture tests: a small run trained in-process, the CLI as a child process,
+// shard files read back whole, and the windows a capture takes from a split.
+import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type * as A from 'apache-arrow';
+import { readBatches, type StreamSelector } from '../../src/capture/read.ts';
+import type { Manifest } from '../../src/capture/schema.ts';
+import { runTraining } from '../../src/train/session.ts';
+
+export type { Manifest };
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const BIN = path.join(ROOT, 'bin', 'hcprobe.mjs');
+
+/** 2 layers, d 32, 4 streams (mhc-lite, the default), seq 32: 20 steps train in about 2 s. */
+export const SMALL = {
+  layers: 2,
+  dModel: 32,
+  heads: 2,
+  seqLen: 32,
+  batchSize: 4,
+  steps: 20,
+  logInterval: 10,
+  evalInterval: 10,
+  checkpointInterval: 10,
+  evalBatches: 1,
+  diagBatch: 2,
+  backend: 'wasm',
+};
+
+/** A fresh temporary directory, removed when the test ends. */
+export function tempDir(t: { after(fn: () => void): void }, prefix = 'hcprobe-capture-'): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Trains SMALL (with overrides) into `out`, in this process, silently. */
+export async function trainSmall(out: string, overrides: Record<string, string | number | boolean> = {}): Promise<string> {
+  await runTraining({ out, layers: [{ ...SMALL, ...overrides }], force: false, resume: false, version: 'test', commandLine: [] });
+  return out;
+}
+
+/** Runs `hcprobe ARGS` to completion in `cwd`. */
+export function cli(args: string[], cwd = ROOT, timeoutMs = 120_000): SpawnSyncReturns<string> {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', timeout: timeoutMs });
+  if (r.error) throw r.error;
+  return r;
+}
+
+/** Runs `hcprobe ARGS` and fails with its stderr unless it exits 0. */
+export function cliOk(args: string[], cwd = ROOT): SpawnSyncReturns<string> {
+  const r = cli(args, cwd);
+  if (r.status !== 0) throw new Error(`hcprobe ${args.join(' ')} exited ${r.status}:\n${r.stderr}`);
+  return r;
+}
+
+/** Every record batch of one shard stream, in row order. */
+export async function allBatches(dir: string, m: Manifest, sel: StreamSelector): Promise<A.RecordBatch[]> {
+  const out: A.RecordBatch[] = [];
+  for await (const b of readBatches(dir, m, sel)) out.push(b);
+  return out;
+}
+
+/** Concatenates equal-typed arrays. */
+export function concat<T extends Float32Array | Int32Array>(parts: T[], make: (n: number) => T): T {
+  const out = make(parts.reduce((a, p) => a + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+/** Every file under `dir`, relative path → size, sorted. */
+export function listFiles(dir: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const e of fs.readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (e.isFile()) out.set(path.relative(dir, path.join(e.parentPath, e.name)), fs.statSync(path.join(e.parentPath, e.name)).size);
+  }
+  return new Map([...out.entries()].sort(([a], [b]) => a.localeCompare(b)));
+}
