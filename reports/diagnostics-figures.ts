@@ -15,24 +15,13 @@ import { unfoldedTable } from './unfolded-connection.ts';
 
 const f3 = format('.3f');
 
-/** The per-layer stream site to show: resid_post when captured, else the first one. */
+/** The stream site to show: resid_post when captured, else the first one; one row per module in forward order. */
 export function mainSite(d: DiagnosticsResult): StreamSiteDiagnostics[] {
   const site = d.streams.some((s) => s.site === 'resid_post') ? 'resid_post' : d.streams[0]?.site;
-  const rows = d.streams.filter((s) => s.site === site);
-  // resid_pre/post are per layer: keep one record per layer; branch sites keep both modules.
-  const perLayer = site === 'resid_pre' || site === 'resid_post';
-  const seen = new Set<string>();
-  return rows
-    .filter((s) => {
-      const key = perLayer ? String(s.layer) : `${s.layer} ${s.module}`;
-      if (seen.has(key)) return false;
-      seen.add(key);
-      return true;
-    })
-    .sort((a, b) => a.layer - b.layer || a.module.localeCompare(b.module));
+  return d.streams.filter((s) => s.site === site).sort((a, b) => a.layer - b.layer || a.module.localeCompare(b.module));
 }
 
-const rowLabel = (s: StreamSiteDiagnostics) => (s.site === 'resid_pre' || s.site === 'resid_post' ? `L${s.layer}` : `L${s.layer} ${s.module}`);
+const rowLabel = (s: StreamSiteDiagnostics) => `L${s.layer} ${s.module}`;
 
 export function capturedSignalShares(d: DiagnosticsResult): Figure {
   const rows = mainSite(d);
@@ -40,7 +29,7 @@ export function capturedSignalShares(d: DiagnosticsResult): Figure {
   const id = 'diag-signal-shares';
   return {
     id,
-    svg: stackedBars({ id, title: `Signal share per layer (captured, ${site})`, xLabel: 'layer', yLabel: 'share of E‖H‖²', categories: rows.map(rowLabel), shares: rows.map((s) => s.signal.shares), partLabel: (k) => `stream ${k}` }),
+    svg: stackedBars({ id, title: `Signal share per layer (captured, ${site})`, xLabel: 'module (output)', yLabel: 'share of E‖H‖²', categories: rows.map(rowLabel), shares: rows.map((s) => s.signal.shares), partLabel: (k) => `stream ${k}` }),
     caption: `Signal shares s_i = E‖H_i‖² / Σ_j E‖H_j‖² over the ${d.tokens} captured tokens at ${site}.`,
   };
 }
@@ -55,7 +44,7 @@ export function capturedNEff(d: DiagnosticsResult): Figure {
   ];
   return {
     id,
-    svg: lineChart({ id, title: 'Effective number of streams (captured)', xLabel: `layer index (${rows[0]?.site ?? ''})`, yLabel: 'N_eff', series, yDomain: [1, Math.max(1.5, n)], refLines: [{ y: n, label: `n = ${n}` }], integerX: true, width: 480, height: 300 }),
+    svg: lineChart({ id, title: 'Effective number of streams (captured)', xLabel: `module in forward order (0 = L0 attn, 1 = L0 mlp, …), ${rows[0]?.site ?? ''}`, yLabel: 'N_eff', series, yDomain: [1, Math.max(1.5, n)], refLines: [{ y: n, label: `n = ${n}` }], integerX: true, width: 480, height: 300 }),
     caption: 'Both forms of the effective number of streams of the captured signal shares: the entropy form and the inverse Simpson index.',
   };
 }
@@ -69,7 +58,7 @@ export function redundancy(d: DiagnosticsResult): Figure {
   ];
   return {
     id,
-    svg: lineChart({ id, title: 'Redundancy between streams', xLabel: `layer index (${rows[0]?.site ?? ''})`, yLabel: 'similarity', series, yDomain: [0, 1], integerX: true, width: 480, height: 300 }),
+    svg: lineChart({ id, title: 'Redundancy between streams', xLabel: `module in forward order (0 = L0 attn, 1 = L0 mlp, …), ${rows[0]?.site ?? ''}`, yLabel: 'similarity', series, yDomain: [0, 1], integerX: true, width: 480, height: 300 }),
     caption: 'How alike the streams are: mean cosine between H_i and H_j per token, and linear CKA over tokens, averaged over stream pairs. Near 1: the streams carry copies of the same signal.',
   };
 }
@@ -83,7 +72,7 @@ export function ridgeR2(d: DiagnosticsResult): Figure {
   return {
     id,
     svg: heatmap({ id, title: `Cross-stream predictability (${last ? rowLabel(last) : ''})`, xLabel: 'predicted stream j', yLabel: 'from stream i', rows: labels, cols: labels, values: last?.ridge_r2 ?? [], scheme: 'viridis', domain: [0, 1], valueLabel: 'test R²', annotate: true, width: 420 }),
-    caption: 'Test R² of a ridge regression predicting stream j from stream i at the last layer (held-out 20% of tokens). High off the diagonal: one stream is a linear function of another.',
+    caption: 'Test R² of a ridge regression predicting stream j from stream i at the last module (held-out 20% of tokens). High off the diagonal: one stream is a linear function of another.',
   };
 }
 

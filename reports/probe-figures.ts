@@ -10,7 +10,8 @@ import type { Section } from './html-page.ts';
 
 const f2 = format('.2f');
 
-const rowKey = (p: ProbeRecord) => (p.site === 'resid_pre' || p.site === 'resid_post' ? `L${p.layer}` : `L${p.layer} ${p.module}`);
+// Every site is captured per module (resid_post of attn is the residual after attention).
+const rowKey = (p: ProbeRecord) => `L${p.layer} ${p.module}`;
 const colKey = (p: ProbeRecord) => (p.stream === 'sum' ? 'Σ streams' : `stream ${p.stream}`);
 
 /** Rows (layers, in order) × columns (streams, then the sum) of one label at one site. */
@@ -37,12 +38,12 @@ export function probeHeatmaps(result: ProbesResult, label: string, site: string)
   return [
     {
       id: accId,
-      svg: heatmap({ id: accId, title: `Probe accuracy: ${label} (${site})`, xLabel: 'stream', yLabel: 'layer', ...acc, scheme: 'viridis', domain: [0, 1], valueLabel: 'test accuracy', annotate: true, fmt: f2, width: 480 }),
+      svg: heatmap({ id: accId, title: `Probe accuracy: ${label} (${site})`, xLabel: 'stream', yLabel: 'module', ...acc, scheme: 'viridis', domain: [0, 1], valueLabel: 'test accuracy', annotate: true, fmt: f2, width: 480 }),
       caption: `Test accuracy of a logistic-regression probe for "${label}" on each stream and on the sum of the streams. Majority-class rate ≈ ${f2(chance)}.`,
     },
     {
       id: selId,
-      svg: heatmap({ id: selId, title: `Probe selectivity: ${label} (${site})`, xLabel: 'stream', yLabel: 'layer', ...sel, scheme: 'diverging', center: 0, valueLabel: 'accuracy − control', annotate: true, fmt: f2, width: 480 }),
+      svg: heatmap({ id: selId, title: `Probe selectivity: ${label} (${site})`, xLabel: 'stream', yLabel: 'module', ...sel, scheme: 'diverging', center: 0, valueLabel: 'accuracy − control', annotate: true, fmt: f2, width: 480 }),
       caption: `Selectivity = accuracy − accuracy on the Hewitt–Liang control task (each token type gets a fixed random label): what the probe reads from the stream rather than memorises. Red: the stream encodes "${label}".`,
     },
   ];

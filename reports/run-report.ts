@@ -3,7 +3,7 @@
 import { format } from 'd3-format';
 import { escapeXml } from './escape.ts';
 import { htmlPage, type Section, tableHtml } from './html-page.ts';
-import { describeRun, type RunData, summariseRun } from './run-data.ts';
+import { describeRun, finalDiagnostics, type RunData, summariseRun } from './run-data.ts';
 import type { Figure } from './figure.ts';
 import { trainingFigures } from './training-figures.ts';
 
@@ -16,14 +16,24 @@ export interface RenderedReport {
 const f3 = format('.3f');
 const pct = format('.0%');
 
-/** One plain sentence on stream concentration at the last layer, with its numbers. */
+/** Plain sentences on stream concentration: the last layer, and the most concentrated layer if another. */
 export function collapseVerdict(run: RunData): string {
   const s = summariseRun(run);
-  if (s.nStreams <= 1) return 'A plain residual model: one stream, nothing to collapse.';
+  const n = s.nStreams;
+  if (n <= 1) return 'A plain residual model: one stream, nothing to collapse.';
   if (s.lastLayerDominance === undefined || s.lastLayerNEff === undefined) return 'No stream diagnostics were logged.';
-  const head = `At the last layer, stream ${s.lastLayerDominant} holds ${pct(s.lastLayerDominance)} of the signal (N_eff ${f3(s.lastLayerNEff)} of ${s.nStreams}; an even split is ${pct(1 / s.nStreams)}).`;
-  const reading = s.lastLayerDominance >= 0.9 ? 'The streams have collapsed onto one.' : s.lastLayerDominance >= 0.5 ? 'One stream dominates, but the others still carry signal.' : 'The signal is spread across the streams.';
-  return `${head} ${reading}`;
+  const d = s.lastLayerDominance;
+  const head = `At the last layer, stream ${s.lastLayerDominant} holds ${pct(d)} of the signal (N_eff ${f3(s.lastLayerNEff)} of ${n}; an even split is ${pct(1 / n)}).`;
+  const reading =
+    d >= 0.9 ? 'The streams have collapsed onto one.'
+    : d >= 0.5 ? 'One stream dominates, but the others still carry signal.'
+    : d >= 1.5 / n ? `One stream carries ${(d * n).toFixed(1)}× an even share, but none dominates.`
+    : 'The signal is spread about evenly across the streams.';
+  const layers = finalDiagnostics(run.metrics)?.layers ?? [];
+  const top = layers.reduce<(typeof layers)[number] | undefined>((a, l) => (a === undefined || l.dominance > a.dominance ? l : a), undefined);
+  const last = layers[layers.length - 1];
+  const peak = top && last && top.layer !== last.layer && top.dominance > d + 0.05 ? ` The most concentrated layer is L${top.layer}: stream ${top.dominant} holds ${pct(top.dominance)} there.` : '';
+  return `${head} ${reading}${peak}`;
 }
 
 export function summaryTable(run: RunData): string {

@@ -27,7 +27,8 @@ test('verdict: collapse, dominance, spread and the single-stream case', () => {
   });
   assert.match(collapseVerdict(withDom(0.95)), /collapsed onto one/);
   assert.match(collapseVerdict(withDom(0.6)), /One stream dominates/);
-  assert.match(collapseVerdict(withDom(0.3)), /spread across the streams/);
+  assert.match(collapseVerdict(withDom(0.42)), /1\.7× an even share, but none dominates/);
+  assert.match(collapseVerdict(withDom(0.3)), /spread about evenly/);
   assert.match(collapseVerdict(fakeRun({ connection: 'residual' })), /one stream, nothing to collapse/);
 });
 
@@ -43,7 +44,7 @@ test('diagnostics and probe sections: well-formed figures with the expected labe
   assert.deepEqual(p.figures.map((f) => f.id), ['probe-overview-resid-post', 'probe-accuracy-topic-resid-post', 'probe-selectivity-topic-resid-post', 'probe-accuracy-pos-resid-post', 'probe-selectivity-pos-resid-post']);
   for (const f of p.figures) checkXml(f.svg);
   const acc = texts(p.figures[1]?.svg ?? '');
-  for (const s of ['stream 0', 'stream 3', 'Σ streams', 'L0', 'L2', 'L1 · stream 1: 0.90', 'L1 · stream 0: 0.30']) assert.ok(acc.includes(s), s);
+  for (const s of ['stream 0', 'stream 3', 'Σ streams', 'L0 attn', 'L2 attn', 'L1 attn · stream 1: 0.90', 'L1 attn · stream 0: 0.30']) assert.ok(acc.includes(s), s);
 });
 
 test('hostile label names and run names stay text in the page and the figures', () => {

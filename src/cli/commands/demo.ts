@@ -16,17 +16,19 @@ import { runCli, runComplete } from './sweep.ts';
 type Opts = Record<string, string | boolean | undefined>;
 
 /**
- * Sizes chosen so the demo finishes in about six minutes on two CPU cores (the budget is ten,
- * with headroom for a busy machine); each with its reason.
+ * Sizes chosen so the demo needs about 3.5 minutes of CPU on two cores (the budget is ten minutes
+ * of wall time, with room for a machine that is busy with other work); each with its reason.
  */
 export const DEMO_DEFAULTS = {
   preset: 'tiny', // 2 layers, d 64, seq 64: the collapse dynamics show within a few hundred steps
   steps: 240, // loss has flattened and the seeding stage is over well before this
   captureTokens: 8192, // 128 sequences: enough tokens for shares, CKA and probes on d = 64
   diagEvalTokens: 4096, // ablations and logit lens: 2·n·L extra forward passes over these
-  probeTokens: 8192, // probes split by sequence: ~80 sequences to train on
-  probeLabels: 'topic,pos,number,depth', // the planted latents with the most to say about streams
-  saeTokens: 65536, // a few hundred Adam steps: features form, dead latents stay few
+  probeTokens: 6144, // probes split by sequence: ~60 sequences to train on, accuracy already stable
+  probeLabels: 'topic,pos,number', // document-, token- and agreement-level latents: one of each kind
+  probeL2: '0.01,0.001,0.0001', // three strengths bracket the choice at this size; each costs a full path
+  saeTokens: 49152, // six passes over the 8192 captured tokens
+  saeBatch: 1024, // 48 Adam steps at that size: features form, where 4096-token batches give 12
   saeExpansion: 4, // 4·(n·d) = 1024 latents on the concatenated streams
   saeK: 16,
 } as const;
@@ -49,22 +51,24 @@ export interface DemoStage {
 }
 
 /** The demo's stages in order, as child `hcprobe` invocations (pure: builds the plan only). */
-export function demoPlan(root: string, o: { steps: number; force: boolean }): DemoStage[] {
+export function demoPlan(root: string, o: { steps: number }): DemoStage[] {
   const D = DEMO_DEFAULTS;
-  const force = o.force ? ['--force'] : [];
+  // A stage runs only when its output is missing or incomplete (or with --force), so it may
+  // always overwrite: a capture killed halfway leaves a folder that needs --force.
+  const force = ['--force'];
   const stages: DemoStage[] = [];
   for (const r of DEMO_RUNS) {
     const run = join(root, r.name);
     // acts/… and results/… mirror runs/…, where `hcprobe report --run` looks for them.
     const acts = siblingDir(run, 'acts');
     const results = siblingDir(run, 'results');
-    stages.push({ label: `train ${r.name}`, command: 'train', args: ['train', '--preset', D.preset, '--steps', String(o.steps), ...r.flags, '--out', run, '--force'], output: run, done: () => runComplete(run) });
+    stages.push({ label: `train ${r.name}`, command: 'train', args: ['train', '--preset', D.preset, '--steps', String(o.steps), ...r.flags, '--out', run, ...force], output: run, done: () => runComplete(run) });
     stages.push({ label: `capture ${r.name}`, command: 'capture', args: ['capture', '--run', run, '--out', acts, '--tokens', String(D.captureTokens), '--sites', r.name === 'residual' ? 'resid_post' : 'resid_post,coeffs', ...force], output: acts, done: () => existsSync(join(acts, 'manifest.json')) });
     stages.push({ label: `diagnose ${r.name}`, command: 'diagnose', args: ['diagnose', '--acts', acts, '--run', run, '--out', join(results, 'diagnostics.json'), '--eval-tokens', String(D.diagEvalTokens), ...force], output: join(results, 'diagnostics.json'), done: () => existsSync(join(results, 'diagnostics.json')) });
-    stages.push({ label: `probe ${r.name}`, command: 'probe', args: ['probe', '--acts', acts, '--out', join(results, 'probes.json'), '--labels', D.probeLabels, '--max-tokens', String(D.probeTokens), ...force], output: join(results, 'probes.json'), done: () => existsSync(join(results, 'probes.json')) });
+    stages.push({ label: `probe ${r.name}`, command: 'probe', args: ['probe', '--acts', acts, '--out', join(results, 'probes.json'), '--labels', D.probeLabels, '--max-tokens', String(D.probeTokens), '--l2', D.probeL2, ...force], output: join(results, 'probes.json'), done: () => existsSync(join(results, 'probes.json')) });
     // One stream has nothing to attribute: SAEs on the two HC runs only.
     if (r.name !== 'residual') {
-      stages.push({ label: `sae ${r.name} (concat)`, command: 'sae', args: ['sae', '--acts', acts, '--out', join(results, 'sae'), '--site', 'resid_post', '--mode', 'concat', '--tokens', String(D.saeTokens), '--expansion', String(D.saeExpansion), '--k', String(D.saeK), ...force], output: join(results, 'sae', 'concat'), done: () => existsSync(join(results, 'sae', 'concat', 'summary.json')) });
+      stages.push({ label: `sae ${r.name} (concat)`, command: 'sae', args: ['sae', '--acts', acts, '--out', join(results, 'sae'), '--site', 'resid_post', '--mode', 'concat', '--tokens', String(D.saeTokens), '--batch', String(D.saeBatch), '--expansion', String(D.saeExpansion), '--k', String(D.saeK), ...force], output: join(results, 'sae', 'concat'), done: () => existsSync(join(results, 'sae', 'concat', 'summary.json')) });
     }
   }
   return stages;
@@ -87,7 +91,7 @@ export function registerDemo(program: Command, setExit: (code: number) => void):
           // Which stages this build has: main.ts imports this file, so ask it lazily.
           const { buildProgram } = await import('../main.ts');
           const available = new Set(buildProgram(() => {}).commands.map((c) => c.name()));
-          const stages = demoPlan(root, { steps, force });
+          const stages = demoPlan(root, { steps });
           const t0 = performance.now();
           const clock = () => `${Math.round((performance.now() - t0) / 1000)}s`;
           process.stderr.write(`hcprobe demo: ${DEMO_RUNS.map((r) => r.name).join(', ')} on the synthetic corpus, ${steps} steps each, into ${root}\n`);
