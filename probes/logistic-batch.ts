@@ -1,7 +1,8 @@
 // Many L2-regularised logistic regressions on one feature matrix at once (SPEC §4): a sigmoid
 // for two classes, a softmax for more. Each problem runs its own L-BFGS (float64, in JS); their
 // evaluations share one pair of tfjs-wasm products X·W and Xᵀ·R per round, with the softmax
-// in JS between them: the split that bench/probes/solver-choice.ts measured fastest.
+// in JS between them (bench/probes/solver-choice.ts: the products dominate, and batching
+// removes the per-problem overhead that makes small problems slow).
 // Objective of a problem: mean CE over its rows + λ/2‖W‖² (bias unpenalised); rows labelled −1
 // are excluded. Early stopping keeps the iterate with the lowest validation CE.
 import { tf, type Tensor } from '../src/engine/tf.ts';
@@ -125,8 +126,9 @@ interface Shared {
 
 /**
  * Adds each problem's mean CE over the rows of Z [rows, C] to `loss` and, when R is given,
- * writes its weighted residual (P − Y)/count into R. Done in JS: tfjs-wasm's exp is several
- * times slower than V8's Math.exp, and the integer labels need no one-hot tensors.
+ * writes its weighted residual (P − Y)/count into R. In JS: with integer labels this is one
+ * pass over Z, where tfjs needs one-hot targets, a slice and a reshape per group and several
+ * kernels; measured 2× slower per round for 14 nine-class problems (tfjs softmax, then JS).
  */
 function ceTerms(l: Layout, Z: Float32Array, rows: number, labels: (s: State) => Int32Array, count: (s: State) => number, loss: Float64Array, R?: Float32Array): void {
   const C = l.width;

@@ -34,7 +34,8 @@ def fit_target(i, t, grid, max_iter=1000):
         p = clf.predict_proba(X["val"][m["val"]])
         full = np.zeros((len(p), len(classes)))
         full[:, clf.classes_] = p
-        vl = log_loss(y["val"][m["val"]], np.clip(full, 1e-15, 1), labels=classes)
+        full = np.clip(full, 1e-15, 1)
+        vl = log_loss(y["val"][m["val"]], full / full.sum(axis=1, keepdims=True), labels=classes)
         if best is None or vl < best[0] - 1e-9:
             best = (vl, lam, clf)
     acc = float((best[2].predict(X["test"][m["test"]]) == y["test"][m["test"]]).mean())
