@@ -31,9 +31,13 @@ function shareBar(shares: readonly number[]): string {
   return `<svg xmlns="http://www.w3.org/2000/svg" class="spark" width="160" height="12" viewBox="0 0 160 12" role="img" aria-label="stream shares">${parts.join('')}</svg>`;
 }
 
-/** One context window: tokens as text, the activating one in <mark>. */
+/**
+ * One context window: tokens as text, the activating one in <mark>. Byte and BPE tokens carry
+ * their own spaces; word-level tokens (the synthetic corpus) carry none and get one between them.
+ */
 export function contextHtml(tokens: readonly string[], mark: number): string {
-  return tokens.map((t, i) => (i === mark ? `<mark>${escapeXml(t)}</mark>` : escapeXml(t))).join('');
+  const sep = tokens.some((t) => /\s/.test(t)) ? '' : ' ';
+  return tokens.map((t, i) => (i === mark ? `<mark>${escapeXml(t)}</mark>` : escapeXml(t))).join(sep);
 }
 
 export function featureCardHtml(card: FeatureCard, where: string): string {

@@ -23,6 +23,8 @@ test('SAE section: the figures of every mode, well-formed', () => {
 
 test('feature cards: tokens escaped, the activating token marked', () => {
   assert.equal(contextHtml(['a', XSS_SCRIPT, XSS_IMG], 1), `a<mark>&lt;script&gt;alert(1)&lt;/script&gt;</mark>&quot;&gt;&lt;img src=x onerror=alert(1)&gt;`);
+  assert.equal(contextHtml(['the', 'cat', 'sat'], 1), 'the <mark>cat</mark> sat', 'word tokens get spaces');
+  assert.equal(contextHtml(['the', ' cat'], 0), '<mark>the</mark> cat', 'tokens with their own spaces are joined as they are');
   const html = featureCardsHtml([fakeDashboards('concat', [XSS_SCRIPT, ' x', XSS_IMG])]);
   assert.doesNotMatch(html, /<script|<img/);
   assert.equal(html.match(/class="card"/g)?.length, 8);
