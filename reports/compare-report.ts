@@ -36,9 +36,12 @@ export interface CompareInput {
 export function renderCompare(inputs: readonly CompareInput[], title = 'hcprobe comparison'): RenderedReport {
   const runs = inputs.map((i) => i.run);
   const loss = lossCurves(runs, 'compare-loss');
-  const byId = new Map<string, { title: string; columns: { heading: string; figures: Figure[] }[] }>();
+  const byId = new Map<string, { title: string; columns: { heading: string; figures: Figure[]; note: string }[] }>();
   const add = (id: string, sectionTitle: string, col: number, figs: Figure[]) => {
-    const s = byId.get(id) ?? { title: sectionTitle, columns: inputs.map((x) => ({ heading: x.run.name, figures: [] as Figure[] })) };
+    const s = byId.get(id) ?? {
+      title: sectionTitle,
+      columns: inputs.map((x) => ({ heading: x.run.name, figures: [] as Figure[], note: x.run.config.model.nStreams <= 1 && id === 'training' ? 'One stream: no shares or mixing to draw.' : 'No such results for this run.' })),
+    };
     (s.columns[col] as { figures: Figure[] }).figures.push(...figs.map((f) => withIdPrefix(f, `r${col}`)));
     byId.set(id, s);
   };

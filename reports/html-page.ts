@@ -11,8 +11,8 @@ export interface Section {
   figures: Figure[];
   /** Escaped markup after the figures: tables, feature cards. */
   html?: string;
-  /** Side-by-side columns (compare): each a heading and its figures. */
-  columns?: { heading: string; figures: Figure[] }[];
+  /** Side-by-side columns (compare): each a heading and its figures, or a note when it has none. */
+  columns?: { heading: string; figures: Figure[]; note?: string }[];
 }
 
 export interface Page {
@@ -70,7 +70,7 @@ export function htmlPage(p: Page): string {
   const sections = p.sections
     .map((s) => {
       const cols = s.columns
-        ? `<div class="columns">${s.columns.map((c) => `<div><h3>${escapeXml(c.heading)}</h3><div class="grid">${c.figures.map(figureHtml).join('')}</div></div>`).join('')}</div>`
+        ? `<div class="columns">${s.columns.map((c) => `<div><h3>${escapeXml(c.heading)}</h3>${c.figures.length ? `<div class="grid">${c.figures.map(figureHtml).join('')}</div>` : `<p class="note">${escapeXml(c.note ?? 'nothing to draw')}</p>`}</div>`).join('')}</div>`
         : '';
       return `<section id="${escapeXml(s.id)}"><h2>${escapeXml(s.title)}</h2>${s.introHtml ? `<p class="intro">${s.introHtml}</p>` : ''}${s.figures.length ? `<div class="grid">${s.figures.map(figureHtml).join('')}</div>` : ''}${cols}${s.html ?? ''}</section>`;
     })

@@ -39,7 +39,7 @@ export function parseSweepGrid(raw: unknown, source: string): SweepGrid {
   const list = <T extends string>(key: string, allowed: readonly T[]): T[] => {
     const v = o[key];
     if (!Array.isArray(v) || v.length === 0) throw new ConfigError(`${source}: ${key} must be a non-empty array, got ${shown(JSON.stringify(v))}`);
-    for (const x of v) if (!(allowed as readonly unknown[]).includes(x)) throw new ConfigError(`${source}: ${key} has ${shown(JSON.stringify(x))}; expected one of ${allowed.join(', ')}`);
+    for (const x of v) if (!(allowed as readonly unknown[]).includes(x)) throw new ConfigError(`${source}: ${key} has ${shown(x)}; expected one of ${allowed.join(', ')}`);
     return [...new Set(v as T[])];
   };
   const connections = list('connections', CONNECTION_KINDS);
