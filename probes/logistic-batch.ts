@@ -34,7 +34,7 @@ export interface LogisticFit {
   nClasses: number;
   /** 1 for two classes (the logit of class 1), else nClasses. */
   outputs: number;
-  /** [outputs, dim] row-major, then the biases [outputs]. */
+  /** [outputs, dim] row-major; `bias` [outputs]. */
   weights: Float64Array;
   bias: Float64Array;
   valLoss: number;
@@ -183,7 +183,7 @@ function round(l: Layout, t: Shared, nTrain: number, nVal: number, dim: number, 
       W[dim * C + c] = x[s.outputs * dim + k] as number;
     }
   });
-  // Typed arrays leave tidy() only after it returns: tidy walks a returned array element by element.
+  // Data is read outside tidy(): tidy walks a typed array returned from it element by element.
   const Wt = tf.tensor2d(W, [dim + 1, C]);
   const Zt = tf.matMul(t.X, Wt); // [N, C]
   const ZVt = tf.matMul(t.XV, Wt); // [Nv, C]
