@@ -32,15 +32,29 @@ function assertSameTensors(a: string, b: string): void {
 
 const finalLossLine = (stderr: string) => /final train loss \S+, validation loss \S+/.exec(stderr)?.[0];
 
-/** Starts `hcprobe train`, SIGKILLs it once a checkpoint past step 10 exists; resolves to that step. */
+/** Steps of the complete metrics lines written so far. */
+function loggedSteps(out: string): number[] {
+  const file = path.join(out, 'metrics.jsonl');
+  if (!fs.existsSync(file)) return [];
+  return fs.readFileSync(file, 'utf8').split('\n').slice(0, -1).map((l) => JSON.parse(l).step as number);
+}
+
+/**
+ * Starts `hcprobe train` and SIGKILLs it once a checkpoint past step 10 exists and a metrics line
+ * past that checkpoint has been written, so the resume must also drop metrics the checkpoint does
+ * not cover. Resolves to the checkpoint step seen.
+ */
 function trainAndKill(out: string, config: string): Promise<{ signal: NodeJS.Signals | null; seen: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, 'train', '--config', config, '--out', out, '--backend', 'wasm'], { cwd: ROOT, stdio: 'ignore' });
     let seen = 0;
     const timer = setInterval(() => {
+      if (seen !== 0) return;
       const past = checkpointFiles(out).map(stepOf).filter((s) => s > 10);
-      if (past.length > 0 && seen === 0) {
-        seen = Math.max(...past);
+      if (past.length === 0) return;
+      const c = Math.max(...past);
+      if (loggedSteps(out).some((s) => s > c)) {
+        seen = c;
         child.kill('SIGKILL');
       }
     }, 2);
@@ -101,13 +115,15 @@ test('in-process: a run stopped after a checkpoint and resumed equals an uninter
   await assert.rejects(
     runTraining({ ...base, out: cut, resume: false }, {
       onCheckpoint: (p) => {
-        if (stepOf(p) > 10) throw new Stop(p);
+        if (stepOf(p) > 20) throw new Stop(p);
       },
     }),
     Stop,
   );
+  // As if killed while writing step 21's checkpoint: metrics run to step 20, checkpoints to 14.
+  fs.rmSync(path.join(cut, 'checkpoints', 'step-000021.safetensors'));
   assert.deepEqual(checkpointFiles(cut), ['step-000007.safetensors', 'step-000014.safetensors']);
-  assert.equal(metricsOf(cut).at(-1)?.step, 10);
+  assert.equal(metricsOf(cut).at(-1)?.step, 20);
 
   const b = await runTraining({ ...base, out: cut, resume: true });
   assert.ok(Number.isFinite(a.finalLoss) && Number.isFinite(a.finalValLoss));
