@@ -11,3 +11,9 @@ export function shown(value: unknown): string {
   const s = typeof value === 'string' ? JSON.stringify(value) : String(value);
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
+
+/** A received JSON value for an error message, unquoted (strings keep their JSON quotes), cut short. */
+export function shownJson(value: unknown): string {
+  const s = JSON.stringify(value) ?? String(value);
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}

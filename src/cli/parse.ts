@@ -1,6 +1,6 @@
 // Pure parsers for command-line values: each returns the value or throws a ConfigError that
 // names the flag and what it received.
-import { ConfigError, shown } from '../errors.ts';
+import { ConfigError, shown, shownJson } from '../errors.ts';
 
 export function parseIntFlag(flag: string, value: string, min = 1, max = Number.MAX_SAFE_INTEGER): number {
   const n = Number(value);
@@ -42,9 +42,9 @@ export function parseTokenSequences(flag: string, json: string): number[][] {
   }
   if (!Array.isArray(value) || value.length === 0) throw new ConfigError(`${flag} must be a non-empty JSON array of token arrays, got ${shown(json)}`);
   return value.map((seq, i) => {
-    if (!Array.isArray(seq) || seq.length === 0) throw new ConfigError(`${flag}: sequence ${i} must be a non-empty array of token ids, got ${shown(JSON.stringify(seq))}`);
+    if (!Array.isArray(seq) || seq.length === 0) throw new ConfigError(`${flag}: sequence ${i} must be a non-empty array of token ids, got ${shownJson(seq)}`);
     return seq.map((t, j) => {
-      if (!Number.isInteger(t) || (t as number) < 0) throw new ConfigError(`${flag}: token ${j} of sequence ${i} must be a non-negative integer, got ${shown(JSON.stringify(t))}`);
+      if (!Number.isInteger(t) || (t as number) < 0) throw new ConfigError(`${flag}: token ${j} of sequence ${i} must be a non-negative integer, got ${shownJson(t)}`);
       return t as number;
     });
   });

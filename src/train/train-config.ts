@@ -1,7 +1,7 @@
 // Training configuration: defaults ← preset ← JSON config file ← flags, all in one flat key
 // space, resolved into a validated TrainConfig. Unknown keys are an error.
 import { BACKENDS, type BackendName } from '../engine/backend.ts';
-import { ConfigError, shown } from '../errors.ts';
+import { ConfigError, shown, shownJson } from '../errors.ts';
 import { type Connection, CONNECTION_KINDS, type ModelConfig, type StreamInit, STREAM_INIT_KINDS, validateModelConfig } from '../model/config.ts';
 
 export interface TrainConfig {
@@ -83,13 +83,13 @@ export type PresetName = keyof typeof PRESETS;
 
 /** Checks keys and value types of a flat config from a file or flags. */
 export function checkFlatConfig(raw: unknown, source: string): FlatTrainConfig {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`${source}: expected a JSON object, got ${shown(JSON.stringify(raw))}`);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`${source}: expected a JSON object, got ${shownJson(raw)}`);
   const out: FlatTrainConfig = {};
   for (const [key, value] of Object.entries(raw)) {
     const type = (TRAIN_KEYS as Record<string, string>)[key];
     if (!type) throw new ConfigError(`${source}: unknown key ${shown(key)} (known: ${Object.keys(TRAIN_KEYS).join(', ')})`);
     const ok = type === 'string' ? typeof value === 'string' : type === 'boolean' ? typeof value === 'boolean' : typeof value === 'number' && Number.isFinite(value) && (type !== 'int' || Number.isInteger(value));
-    if (!ok) throw new ConfigError(`${source}: ${key} must be ${type === 'int' ? 'an integer' : `a ${type}`}, got ${shown(JSON.stringify(value))}`);
+    if (!ok) throw new ConfigError(`${source}: ${key} must be ${type === 'int' ? 'an integer' : `a ${type}`}, got ${shownJson(value)}`);
     out[key as TrainKey] = value as string | number | boolean;
   }
   return out;

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { ConfigError, shown } from '../../errors.ts';
+import { ConfigError, shown, shownJson } from '../../errors.ts';
 import { writeFileAtomic } from '../../io/atomic-write.ts';
 import { CONNECTION_KINDS, type ConnectionKind, STREAM_INIT_KINDS, type StreamInitKind } from '../../model/config.ts';
 import { checkFlatConfig, type FlatTrainConfig } from '../../train/train-config.ts';
@@ -33,24 +33,24 @@ const GRID_KEYS = ['name', 'connections', 'streamInits', 'seeds', 'config'];
 
 /** Checks a grid file's object (pure): unknown keys, kinds, at least three distinct seeds. */
 export function parseSweepGrid(raw: unknown, source: string): SweepGrid {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`${source}: expected a JSON object, got ${shown(JSON.stringify(raw))}`);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`${source}: expected a JSON object, got ${shownJson(raw)}`);
   const o = raw as Record<string, unknown>;
   for (const k of Object.keys(o)) if (!GRID_KEYS.includes(k)) throw new ConfigError(`${source}: unknown key ${shown(k)} (known: ${GRID_KEYS.join(', ')})`);
   const list = <T extends string>(key: string, allowed: readonly T[]): T[] => {
     const v = o[key];
-    if (!Array.isArray(v) || v.length === 0) throw new ConfigError(`${source}: ${key} must be a non-empty array, got ${shown(JSON.stringify(v))}`);
+    if (!Array.isArray(v) || v.length === 0) throw new ConfigError(`${source}: ${key} must be a non-empty array, got ${shownJson(v)}`);
     for (const x of v) if (!(allowed as readonly unknown[]).includes(x)) throw new ConfigError(`${source}: ${key} has ${shown(x)}; expected one of ${allowed.join(', ')}`);
     return [...new Set(v as T[])];
   };
   const connections = list('connections', CONNECTION_KINDS);
   const streamInits = list('streamInits', STREAM_INIT_KINDS);
   const seeds = o.seeds;
-  if (!Array.isArray(seeds) || !seeds.every((s) => Number.isInteger(s) && s >= 0)) throw new ConfigError(`${source}: seeds must be an array of non-negative integers, got ${shown(JSON.stringify(seeds))}`);
-  if (new Set(seeds).size < 3) throw new ConfigError(`${source}: seeds needs at least 3 distinct seeds for a confidence interval worth reading, got ${shown(JSON.stringify(seeds))}`);
+  if (!Array.isArray(seeds) || !seeds.every((s) => Number.isInteger(s) && s >= 0)) throw new ConfigError(`${source}: seeds must be an array of non-negative integers, got ${shownJson(seeds)}`);
+  if (new Set(seeds).size < 3) throw new ConfigError(`${source}: seeds needs at least 3 distinct seeds for a confidence interval worth reading, got ${shownJson(seeds)}`);
   const config = o.config === undefined ? {} : checkFlatConfig(o.config, `${source}: config`);
   for (const k of ['connection', 'streamInit', 'seed'] as const) if (k in config) throw new ConfigError(`${source}: config.${k} is set by the grid; remove it`);
   const name = o.name === undefined ? basename(source).replace(/\.json$/i, '') : o.name;
-  if (typeof name !== 'string' || !/^[A-Za-z0-9._-]+$/.test(name)) throw new ConfigError(`${source}: name must be letters, digits, '.', '_' or '-', got ${shown(JSON.stringify(name))}`);
+  if (typeof name !== 'string' || !/^[A-Za-z0-9._-]+$/.test(name)) throw new ConfigError(`${source}: name must be letters, digits, '.', '_' or '-', got ${shownJson(name)}`);
   return { name, connections, streamInits, seeds: [...new Set(seeds as number[])], config };
 }
 
