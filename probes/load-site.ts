@@ -1,6 +1,6 @@
 // Loads captured rows of one (site, layer, module) into memory: the streams as [rows, d]
 // float32 blocks, plus seq, token and the requested labels; capped at whole sequences.
-import { floatColumn, intColumn, readBatches } from '../src/capture/read.ts';
+import { concatArrays, floatColumn, intColumn, readBatches } from '../src/capture/read.ts';
 import { labelColumn, type Manifest } from '../src/capture/schema.ts';
 import type { Sublayer } from '../src/model/hooks.ts';
 import type { StreamSite } from './results-schema.ts';
@@ -50,17 +50,7 @@ async function loadColumns(dir: string, m: Manifest, site: Manifest['sites'][num
     rows += take;
     if (rows >= cap) break;
   }
-  const joined = <T extends Float32Array | Int32Array>(k: string, make: (n: number) => T): T => {
-    const parts = (chunks.get(k) ?? []) as T[];
-    if (parts.length === 1) return parts[0] as T;
-    const out = make(parts.reduce((a, p) => a + p.length, 0));
-    let off = 0;
-    for (const p of parts) {
-      out.set(p, off);
-      off += p.length;
-    }
-    return out;
-  };
+  const joined = <T extends Float32Array | Int32Array>(k: string, make: (n: number) => T): T => concatArrays((chunks.get(k) ?? []) as T[], make);
   const base: SiteRows = {
     rows,
     seq: joined('seq', (n) => new Int32Array(n)),

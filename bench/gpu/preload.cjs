@@ -32,7 +32,6 @@
 const { createRequire } = require('node:module');
 const path = require('node:path');
 
-const Module = require('node:module');
 
 const req = createRequire(path.join(process.cwd(), 'package.json'));
 const tfc = req('@tensorflow/tfjs-core');

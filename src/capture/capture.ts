@@ -88,11 +88,11 @@ export async function capture(o: CaptureOptions, onProgress: (done: number, tota
         }
         await s.writer.write(recordBatch(s.schema, { ...base, values }));
         s.nextSeq = b0 + batch.length;
-        if (s.writer.bytes >= o.shardBytes) await closeShard(o, s, state, statePath);
+        if (s.writer.bytes >= o.shardBytes) await closeShard(s, state, statePath);
       }
       onProgress(Math.min(b0 + o.batch, windows.length), windows.length);
     }
-    for (const s of streams) if (s.writer) await closeShard(o, s, state, statePath);
+    for (const s of streams) if (s.writer) await closeShard(s, state, statePath);
   } catch (e) {
     for (const s of streams) s.writer?.abort();
     throw e;
@@ -134,7 +134,7 @@ interface Stream {
   scratch: Scratch;
 }
 
-async function closeShard(o: CaptureOptions, s: Stream, state: State, statePath: string): Promise<void> {
+async function closeShard(s: Stream, state: State, statePath: string): Promise<void> {
   const w = s.writer as ShardWriter;
   const bytes = await w.close();
   state.shards.push({ ...s.key, path: join(shardDir(s.key), shardName(s.part)), part: s.part, rows: w.rows, bytes, firstSeq: s.firstSeq, endSeq: s.nextSeq });

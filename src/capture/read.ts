@@ -59,11 +59,16 @@ export function floatColumn(batch: A.RecordBatch, name: string): Float32Array {
     const child = data.children[0] as A.Data;
     const width = (data.type as A.FixedSizeList).listSize;
     const values = child.values as Float32Array | Uint16Array;
-    const slice = values.subarray((data.offset + 0) * width, (data.offset + data.length) * width);
+    const slice = values.subarray(data.offset * width, (data.offset + data.length) * width);
     parts.push(slice instanceof Uint16Array ? Float32Array.from(slice, decodeFloat16) : Float32Array.from(slice));
   }
-  if (parts.length === 1) return parts[0] as Float32Array;
-  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  return concatArrays(parts, (n) => new Float32Array(n));
+}
+
+/** The parts end to end; a single part is returned as it is, not copied. */
+export function concatArrays<T extends Float32Array | Int32Array>(parts: T[], make: (length: number) => T): T {
+  if (parts.length === 1) return parts[0] as T;
+  const out = make(parts.reduce((a, p) => a + p.length, 0));
   let off = 0;
   for (const p of parts) {
     out.set(p, off);

@@ -66,7 +66,7 @@ export function configFromCheckpoint(file: SafetensorsFile, source: string, over
   const nHeads = over.nHeads ?? intMeta(meta, 'n_head', source);
   if (nHeads === undefined) throw new ConfigError(`${source}: the number of heads is not in the metadata (n_head); pass --n-head`);
 
-  const shapeKind = inferKind(file, dModel);
+  const shapeKind = inferKind(file);
   const typeMeta = meta.hyper_conn_type;
   if (typeMeta !== undefined && !['none', 'hc', 'mhc', 'mhc_lite', 'mhc_lite_lss'].includes(typeMeta)) {
     throw new ConfigError(`${source}: unknown hyper_conn_type ${shown(typeMeta)} (expected none, hc, mhc, mhc_lite or mhc_lite_lss)`);
@@ -132,7 +132,7 @@ export function hyperConnType(c: ModelConfig): HyperConnType {
 }
 
 /** The connection kind and stream count that the first module's tensors imply. */
-function inferKind(file: SafetensorsFile, d: number): { kind: Connection['kind']; n: number; dynamic: boolean } {
+function inferKind(file: SafetensorsFile): { kind: Connection['kind']; n: number; dynamic: boolean } {
   const alpha = file.tensors.get('transformer.h.0.hc_attn.static_alpha');
   const beta = file.tensors.get('transformer.h.0.hc_attn.static_beta');
   if (!alpha || !beta) return { kind: 'residual', n: 1, dynamic: false };

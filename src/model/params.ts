@@ -38,7 +38,7 @@ export function readStreams(c: ModelConfig, seed: number): number[] {
 }
 
 export function paramSpecs(c: ModelConfig, seed: number): ParamSpec[] {
-  const { vocabSize: V, blockSize, dModel: d, nLayers: L, nStreams: n, bias } = c;
+  const { vocabSize: V, blockSize, dModel: d, nLayers: L, bias } = c;
   const specs: ParamSpec[] = [];
   const add = (name: string, shape: number[], init: ParamSpec['init'], decay = shape.length >= 2, trainable = true) =>
     specs.push({ name, shape, init, decay, trainable });
