@@ -11,3 +11,13 @@ export type Rank = import('@tensorflow/tfjs').Rank;
 
 export const tf: Tf = require('@tensorflow/tfjs') as Tf;
 export type Scalar = import('@tensorflow/tfjs').Scalar;
+
+/**
+ * A variable that holds the only reference to its data: tf.variable(x) shares x's buffer, and
+ * kernels that update variables in place (the fused webgpu optimizer) need sole ownership.
+ */
+export function ownedVariable(initial: Tensor, trainable: boolean): Variable {
+  const v = tf.variable(initial, trainable);
+  initial.dispose();
+  return v;
+}

@@ -18,6 +18,13 @@ const g = globalThis as unknown as { GPUBufferUsage: { COPY_DST: number; MAP_REA
 
 let installed = false;
 let syncReadReady = false;
+let readBuffer: ((backend: Backend, buffer: unknown, size: number) => ArrayBuffer) | undefined;
+
+/** Copies `size` bytes of a GPU buffer to the host and waits for them (submits pending work first). */
+export function readBufferSync(backend: unknown, buffer: unknown, size: number): ArrayBuffer {
+  if (!readBuffer) throw new Error('webgpu read: prepareSyncRead() was not called before Dawn was created');
+  return readBuffer(backend as Backend, buffer, size);
+}
 
 /** Call before Dawn is created: the synchronous read must see every callback Dawn schedules. */
 export function prepareSyncRead(): void {
@@ -65,15 +72,11 @@ function installSyncRead(): void {
   }) as unknown as typeof setImmediate;
   globalThis.setImmediate = patched;
 
-  const syncRead = (backend: Backend, dataId: unknown): unknown => {
-    const td = backend.tensorMap.get(dataId);
-    if (!td) throw new Error('webgpu read: unknown tensor');
-    if (td.values != null || td.dtype === 'string') return td.values;
-    const size = td.resource.size;
+  const read = (backend: Backend, buffer: unknown, size: number): ArrayBuffer => {
     const staging = backend.bufferManager.acquireBuffer(size, g.GPUBufferUsage.COPY_DST | g.GPUBufferUsage.MAP_READ);
     backend.ensureCommandEncoderReady();
     backend.endComputePassEncoder();
-    backend.commandEncoder.copyBufferToBuffer(td.resource, 0, staging, 0, size);
+    backend.commandEncoder.copyBufferToBuffer(buffer, 0, staging, 0, size);
     backend.submitQueue();
     spinning = true;
     let failure: unknown = null;
@@ -105,6 +108,16 @@ function installSyncRead(): void {
     const data = staging.getMappedRange().slice(0);
     staging.unmap();
     backend.bufferManager.releaseBuffer(staging);
+    return data;
+  };
+
+  readBuffer = read;
+
+  const syncRead = (backend: Backend, dataId: unknown): unknown => {
+    const td = backend.tensorMap.get(dataId);
+    if (!td) throw new Error('webgpu read: unknown tensor');
+    if (td.values != null || td.dtype === 'string') return td.values;
+    const data = read(backend, td.resource, td.resource.size);
     const values = (tf.util as unknown as { convertBackendValuesAndArrayBuffer(d: ArrayBuffer, dtype: string): unknown }).convertBackendValuesAndArrayBuffer(data, td.dtype);
     backend.convertAndCacheOnCPU(dataId, values);
     return values;

@@ -2,7 +2,7 @@
 // The config is read from tensor shapes; kind and n from metadata when present, checked
 // against the shapes. Aliased names are all accepted on read and all written.
 import { ConfigError, shown } from '../errors.ts';
-import { tf } from '../engine/tf.ts';
+import { ownedVariable, tf } from '../engine/tf.ts';
 import { type Connection, MODEL_DEFAULTS, type ModelConfig, type StreamInit, validateModelConfig } from './config.ts';
 import { type ParamSpec, type Params, paramSpecs } from './params.ts';
 import type { SafetensorsFile, StTensor } from './safetensors.ts';
@@ -171,7 +171,7 @@ export function paramsFromCheckpoint(file: SafetensorsFile, c: ModelConfig, sour
     throw new ConfigError(`${source}: tensors this ${c.connection.kind} model does not use: ${unknown.slice(0, 5).join(', ')}${unknown.length > 5 ? ', ...' : ''}`);
   }
   const params: Params = new Map();
-  for (const [spec, data] of values) params.set(spec.name, tf.variable(tf.tensor(data, spec.shape, 'float32'), spec.trainable));
+  for (const [spec, data] of values) params.set(spec.name, ownedVariable(tf.tensor(data, spec.shape, 'float32'), spec.trainable));
   return params;
 }
 

@@ -1,7 +1,7 @@
 // Parameter inventory of the model: names and layouts of the reference PyTorch code
 // (nanoGPT + hyper_conn), shapes, initial values (SPEC §1) and optimizer groups.
 import { rngFor, type Rng } from '../engine/random.ts';
-import { tf, type Variable } from '../engine/tf.ts';
+import { ownedVariable, tf, type Variable } from '../engine/tf.ts';
 import { type ModelConfig, nModules } from './config.ts';
 import { factorial } from './permutations.ts';
 
@@ -141,7 +141,7 @@ export function initParams(c: ModelConfig, seed: number): Params {
   const params: Params = new Map();
   for (const spec of paramSpecs(c, seed)) {
     const values = spec.init(rngFor(seed, spec.name));
-    params.set(spec.name, tf.variable(tf.tensor(values, spec.shape, 'float32'), spec.trainable));
+    params.set(spec.name, ownedVariable(tf.tensor(values, spec.shape, 'float32'), spec.trainable));
   }
   return params;
 }

@@ -1,7 +1,9 @@
 // AdamW with PyTorch's update order (decoupled decay first, bias-corrected step) and two
 // groups: decay on ≥2-D weights and LSS scales, none on biases, norms and static HC parameters.
-import { tf, type Tensor, type Variable } from '../engine/tf.ts';
+import { ownedVariable, tf, type Tensor, type Variable } from '../engine/tf.ts';
+import { activeWebgpu, ownsBuffer } from '../engine/webgpu-raw.ts';
 import type { ParamSpec, Params } from '../model/params.ts';
+import { type FusedParam, WebgpuAdamW } from './adamw-webgpu.ts';
 
 export interface AdamWConfig {
   beta1: number;
@@ -36,9 +38,47 @@ export class AdamW {
     this.decay = new Set(groups.decay);
     for (const name of [...groups.decay, ...groups.noDecay]) {
       const p = params.get(name) as Variable;
-      this.m.set(name, tf.variable(tf.zerosLike(p), false));
-      this.v.set(name, tf.variable(tf.zerosLike(p), false));
+      this.m.set(name, ownedVariable(tf.zerosLike(p), false));
+      this.v.set(name, ownedVariable(tf.zerosLike(p), false));
     }
+  }
+
+  /**
+   * Clips the gradients to a global norm of `maxNorm` (0: no clipping), applies one update and
+   * returns the norm before clipping. On webgpu the fused programs of adamw-webgpu.ts do both
+   * (HCPROBE_FUSED=0 turns them off); elsewhere tfjs ops do, as clipByGlobalNorm and step.
+   */
+  clipAndStep(grads: Map<string, Tensor>, lr: number, maxNorm: number): number {
+    const fused = this.fusedParams(grads);
+    if (fused) {
+      this.t++;
+      const { beta1, beta2, eps, weightDecay } = this.cfg;
+      return fused.engine.step(fused.params, { lr, beta1, beta2, eps, weightDecay, bc1: 1 - beta1 ** this.t, bc2: 1 - beta2 ** this.t, maxNorm });
+    }
+    const clipped = clipByGlobalNorm(grads, maxNorm);
+    this.step(clipped.grads, lr);
+    for (const [name, g] of clipped.grads) if (grads.get(name) !== g) g.dispose();
+    return clipped.norm;
+  }
+
+  private fused: WebgpuAdamW | undefined;
+
+  private fusedParams(grads: ReadonlyMap<string, Tensor>): { engine: WebgpuAdamW; params: FusedParam[] } | undefined {
+    if (process.env.HCPROBE_FUSED === '0') return undefined;
+    const backend = activeWebgpu();
+    if (!backend) return undefined;
+    const params: FusedParam[] = [];
+    for (const [name, m] of this.m) {
+      const g = grads.get(name);
+      if (!g) continue;
+      const p = this.params.get(name) as Variable;
+      const v = this.v.get(name) as Variable;
+      // in place needs sole ownership of p, m and v (a clone shares the buffer)
+      if (![p, m, v].every((t) => ownsBuffer(backend, t)) || g.dtype !== 'float32') return undefined;
+      params.push({ p, m, v, g, decay: this.decay.has(name) });
+    }
+    this.fused ??= new WebgpuAdamW(backend);
+    return { engine: this.fused, params };
   }
 
   /** One update with already-clipped gradients. */
@@ -78,13 +118,16 @@ export class AdamW {
       for (const [kind, target] of [['m', m], ['v', this.v.get(name) as Variable]] as const) {
         const saved = tensors.get(`optimizer.${kind}.${name}`);
         if (!saved || saved.data.length !== target.size) throw new Error(`${source}: optimizer state ${kind} of ${name} is missing or has the wrong size`);
-        target.assign(tf.tensor(Float32Array.from(saved.data), target.shape));
+        const t = tf.tensor(Float32Array.from(saved.data), target.shape);
+        target.assign(t);
+        t.dispose();
       }
     }
   }
 
   dispose(): void {
     for (const x of [...this.m.values(), ...this.v.values()]) x.dispose();
+    this.fused?.dispose();
   }
 }
 

@@ -32,7 +32,9 @@ for (;;) {
   try {
     let off = 0;
     for (const x of vars) {
-      x.assign(tf.tensor(v.params.subarray(off, off + x.size), x.shape));
+      const t = tf.tensor(v.params.subarray(off, off + x.size), x.shape);
+      x.assign(t);
+      t.dispose();
       off += x.size;
     }
     const rows = v.ctrl[1] as number;

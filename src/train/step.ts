@@ -4,7 +4,7 @@ import { tf, type Scalar, type Tensor, type Variable } from '../engine/tf.ts';
 import type { ModelConfig } from '../model/config.ts';
 import type { Params } from '../model/params.ts';
 import { lossFn } from '../model/transformer.ts';
-import { type AdamW, clipByGlobalNorm } from './optimizer.ts';
+import type { AdamW } from './optimizer.ts';
 import type { GradientWorkers } from './parallel.ts';
 
 export interface MicroBatch {
@@ -71,10 +71,9 @@ export class TrainStep {
       }
       grads = scaled;
     }
-    const clipped = clipByGlobalNorm(grads, this.gradClip);
-    this.opt.step(clipped.grads, lr);
-    for (const g of clipped.grads.values()) g.dispose();
-    return { loss, gradNorm: clipped.norm };
+    const gradNorm = this.opt.clipAndStep(grads, lr, this.gradClip);
+    for (const g of grads.values()) g.dispose();
+    return { loss, gradNorm };
   }
 
   private localGrads(b: MicroBatch, rows = b.batchSize, first = 0): { loss: number; grads: Map<string, Tensor> } {

@@ -1,0 +1,80 @@
+/// <reference types="@webgpu/types" />
+// Direct access to tfjs-webgpu's device and tensor buffers, for hand-written WGSL programs that
+// tfjs' one-output program model cannot express (in-place updates, several outputs per pass).
+import { tf, type Tensor } from './tf.ts';
+
+interface TensorData {
+  values: unknown;
+  dtype: string;
+  refCount: number;
+  resource: GPUBuffer | null;
+}
+
+/** The parts of tfjs-backend-webgpu 4.22's WebGPUBackend this module relies on. */
+export interface WebgpuBackend {
+  device: GPUDevice;
+  tensorMap: Map<object, TensorData>;
+  commandEncoder: GPUCommandEncoder | null;
+  commandQueueOwnedIds: WeakSet<object>;
+  uploadToGPU(dataId: object): void;
+  ensureCommandEncoderReady(): void;
+  endComputePassEncoder(): void;
+  submitQueue(): void;
+}
+
+/** The active backend when it is tfjs-webgpu, else undefined. */
+export function activeWebgpu(): WebgpuBackend | undefined {
+  if (tf.getBackend() !== 'webgpu') return undefined;
+  const b = tf.backend() as unknown as Partial<WebgpuBackend>;
+  return b.device && b.tensorMap && b.uploadToGPU ? (b as WebgpuBackend) : undefined;
+}
+
+function dataOf(backend: WebgpuBackend, t: Tensor): TensorData {
+  const td = backend.tensorMap.get(t.dataId as object);
+  if (!td) throw new Error('webgpu: tensor is not on the webgpu backend');
+  return td;
+}
+
+/** Whether `t` is the only holder of its buffer, so that writing it in place changes nothing else. */
+export function ownsBuffer(backend: WebgpuBackend, t: Tensor): boolean {
+  const td = backend.tensorMap.get(t.dataId as object);
+  return td !== undefined && td.refCount === 1 && td.dtype === 'float32';
+}
+
+/**
+ * A binding for `t`'s storage buffer (uploaded first when its values are still on the host).
+ * The tensor stays alive until the commands that use it are submitted.
+ */
+export function bufferBinding(backend: WebgpuBackend, t: Tensor): GPUBufferBinding {
+  backend.uploadToGPU(t.dataId as object);
+  const td = dataOf(backend, t);
+  if (!td.resource) throw new Error('webgpu: tensor has no GPU buffer');
+  backend.commandQueueOwnedIds.add(t.dataId as object);
+  return { buffer: td.resource, offset: 0, size: t.size * 4 };
+}
+
+/** After a program wrote `t`'s buffer in place: drop any host copy tfjs cached at a read. */
+export function markWritten(backend: WebgpuBackend, t: Tensor): void {
+  dataOf(backend, t).values = null;
+}
+
+/** A compute pass in tfjs' own command encoder, so that it runs in order with tfjs' kernels. */
+export function beginPass(backend: WebgpuBackend): GPUComputePassEncoder {
+  backend.ensureCommandEncoderReady();
+  backend.endComputePassEncoder();
+  return (backend.commandEncoder as GPUCommandEncoder).beginComputePass();
+}
+
+const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
+
+/** A compute pipeline for WGSL `code` (entry point `main`), compiled once per device. */
+export function pipeline(device: GPUDevice, name: string, code: string): GPUComputePipeline {
+  let byName = pipelines.get(device);
+  if (!byName) pipelines.set(device, (byName = new Map()));
+  let p = byName.get(name);
+  if (!p) {
+    p = device.createComputePipeline({ label: name, layout: 'auto', compute: { module: device.createShaderModule({ label: name, code }), entryPoint: 'main' } });
+    byName.set(name, p);
+  }
+  return p;
+}
