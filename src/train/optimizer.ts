@@ -50,6 +50,7 @@ export class AdamW {
    */
   clipAndStep(grads: Map<string, Tensor>, lr: number, maxNorm: number): number {
     const fused = this.fusedParams(grads);
+    this.lastStepFused = fused !== undefined;
     if (fused) {
       this.t++;
       const { beta1, beta2, eps, weightDecay } = this.cfg;
@@ -61,6 +62,8 @@ export class AdamW {
     return clipped.norm;
   }
 
+  /** Whether the last clipAndStep ran the fused webgpu programs. */
+  lastStepFused = false;
   private fused: WebgpuAdamW | undefined;
 
   private fusedParams(grads: ReadonlyMap<string, Tensor>): { engine: WebgpuAdamW; params: FusedParam[] } | undefined {
