@@ -5,7 +5,8 @@
 // check: loss and gradient norm of each of --steps steps on fixed random tokens (seeded), to
 //        compare backends (webgpu against wasm).
 // profile: after --warmup steps, one step under tf.profile: GPU time per kernel name (timestamp
-//        queries, when the adapter has them), tensor and kernel counts, and the wall time.
+//        queries, when the adapter has them), tensor and kernel counts, compute dispatches (tfjs'
+//        kernels and hcprobe's fused programs; tf.profile sees only the former), wall time.
 // cpuprof: after --warmup steps, a V8 CPU profile of --steps steps, written to --out FILE
 //        (summarise it with bench/gpu/cpuprof.mjs).
 // Model options are bench-step's (--connection, --stream-init, --streams, --layers, --heads,
@@ -30,6 +31,16 @@ for (let i = 0; i < rest.length; i += 2) {
 const steps = Number(o.steps ?? (mode === 'check' ? 5 : mode === 'cpuprof' ? 2 : 1));
 const warmup = Number(o.warmup ?? (mode === 'check' ? 0 : 2));
 const backend = await initBackend(o.backend ?? 'webgpu');
+// Every compute dispatch on the device, tfjs' kernels and hcprobe's fused programs alike.
+let dispatches = 0;
+const passProto = globalThis.GPUComputePassEncoder?.prototype;
+if (passProto) {
+  const dispatchWorkgroups = passProto.dispatchWorkgroups;
+  passProto.dispatchWorkgroups = function (...a) {
+    dispatches++;
+    return dispatchWorkgroups.apply(this, a);
+  };
+}
 const { model, batchSize } = parseBenchModel(o);
 const seed = 1;
 const params = initParams(model, seed);
@@ -75,10 +86,12 @@ if (mode === 'check') {
 } else {
   for (let i = 0; i < warmup; i++) step.run([batch()], lr);
   const b = batch();
+  const d0 = dispatches;
   const t0 = performance.now();
   const prof = await tf.profile(() => {
     step.run([b], lr);
   });
+  out.dispatches = passProto ? dispatches - d0 : null;
   out.wall_ms = performance.now() - t0;
   const byName = new Map();
   let gpuMs = 0;

@@ -92,7 +92,10 @@ async function loadDawn(opts: BackendOptions): Promise<Gpu> {
   }
   Object.assign(globalThis, dawn.globals);
   prepareSyncRead();
-  return dawn.create(opts.dawnFlags ?? []);
+  // HCPROBE_DAWN_FLAGS: space-separated create() flags, e.g. "backend=null" (host cost alone) or
+  // "enable-dawn-features=skip_validation"
+  const fromEnv = (process.env.HCPROBE_DAWN_FLAGS ?? '').split(/\s+/).filter((f) => f !== '');
+  return dawn.create([...fromEnv, ...(opts.dawnFlags ?? [])]);
 }
 
 async function webgpuAdapter(opts: BackendOptions): Promise<Adapter | undefined> {

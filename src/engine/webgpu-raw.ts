@@ -15,8 +15,11 @@ export interface WebgpuBackend {
   device: GPUDevice;
   tensorMap: Map<object, TensorData>;
   commandEncoder: GPUCommandEncoder | null;
+  computePassEncoder: GPUComputePassEncoder | null;
+  dispatchCountInPass: number;
   commandQueueOwnedIds: WeakSet<object>;
   uploadToGPU(dataId: object): void;
+  makeTensorInfo(shape: number[], dtype: 'float32'): { dataId: object; shape: number[]; dtype: 'float32' };
   ensureCommandEncoderReady(): void;
   endComputePassEncoder(): void;
   submitQueue(): void;
@@ -63,6 +66,39 @@ export function beginPass(backend: WebgpuBackend): GPUComputePassEncoder {
   backend.ensureCommandEncoderReady();
   backend.endComputePassEncoder();
   return (backend.commandEncoder as GPUCommandEncoder).beginComputePass();
+}
+
+/** A new float32 tensor whose GPU buffer a program will fill. */
+export function newTensor(backend: WebgpuBackend, shape: number[]): Tensor {
+  const info = backend.makeTensorInfo(shape, 'float32');
+  backend.uploadToGPU(info.dataId);
+  const engine = tf.engine() as unknown as { makeTensorFromTensorInfo(i: object, b: unknown): Tensor };
+  return engine.makeTensorFromTensorInfo(info, backend);
+}
+
+/**
+ * Records one dispatch of `pipe` in tfjs' current compute pass, binding `resources` at 0, 1, …
+ * (tensors by their buffers), and submits as tfjs does after WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE.
+ */
+export function dispatch(backend: WebgpuBackend, pipe: GPUComputePipeline, resources: (Tensor | GPUBufferBinding)[], groups: [number, number?]): void {
+  const entries = resources.map((r, binding) => ({ binding, resource: 'dataId' in r ? bufferBinding(backend, r) : r }));
+  const group = backend.device.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries });
+  backend.ensureCommandEncoderReady();
+  if (!backend.computePassEncoder) backend.computePassEncoder = (backend.commandEncoder as GPUCommandEncoder).beginComputePass();
+  const pass = backend.computePassEncoder;
+  pass.setPipeline(pipe);
+  pass.setBindGroup(0, group);
+  pass.dispatchWorkgroups(groups[0], groups[1] ?? 1);
+  backend.dispatchCountInPass++;
+  if (backend.dispatchCountInPass >= (tf.env().get('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE') as number)) {
+    backend.endComputePassEncoder();
+    backend.submitQueue();
+  }
+}
+
+/** Workgroups for one per row, within WebGPU's 65,535 per dimension: [x, y], row = y·65535 + x. */
+export function rowGroups(rows: number): [number, number] {
+  return [Math.min(rows, 65535), Math.ceil(rows / 65535)];
 }
 
 const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
