@@ -3,26 +3,11 @@
 // on the CPU (scripts/lavapipe.sh; .ci/run sets HCPROBE_TEST_VULKAN to it). Without an adapter
 // the test is skipped and says why.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { runWebgpuChild } from '../helpers-webgpu.ts';
 
-const child = fileURLToPath(new URL('./adamw-webgpu.child.ts', import.meta.url));
-
-function run(): Record<string, unknown> & { skip?: string } {
-  const env = { ...process.env };
-  const dir = process.env.HCPROBE_TEST_VULKAN;
-  if (dir) {
-    env.LD_LIBRARY_PATH = `${dir}/lib${env.LD_LIBRARY_PATH ? `:${env.LD_LIBRARY_PATH}` : ''}`;
-    env.VK_ICD_FILENAMES = `${dir}/icd.json`;
-  }
-  const r = spawnSync(process.execPath, ['--import', 'tsx', child], { env, encoding: 'utf8', timeout: 300_000 });
-  assert.equal(r.status, 0, `child failed: ${r.stderr.slice(-2000)}`);
-  return JSON.parse(r.stdout.trim().split('\n').at(-1) as string);
-}
-
-const result = run();
-const skip = result.skip ? `no WebGPU adapter (${result.skip}); run scripts/lavapipe.sh and set HCPROBE_TEST_VULKAN` : false;
+const { result, skip } = runWebgpuChild(fileURLToPath(new URL('./adamw-webgpu.child.ts', import.meta.url)));
 type Updates = { fusedSteps: boolean[]; paramErr: number; normErr: number; cloneUnchanged?: number };
 
 test('fused clip + AdamW equals a float64 AdamW, clipped and not, decay and not, sizes around the strides', { skip }, () => {
