@@ -10,8 +10,9 @@
 #      PYTHON=python3, DAWN_FLAGS (space separated, for webgpu's create()), NO_PROFILE=1,
 #      PROBE=0 (skip the shared gpu-probe in .gpu/probe; it runs last, QUICK=1, if time is left),
 #      DEADLINE=560 (seconds from the start after which nothing optional is started),
-#      PARTS="parity bench profile gradshim hostprof probe" (which parts run; the environment
-#      always runs; 'submit' is a further, opt-in part),
+#      PARTS="parity bench unfused profile hostprof probe" (which parts run; the environment
+#      always runs; 'unfused' times the step with HCPROBE_FUSED=0, hcprobe's WGSL programs off;
+#      'submit' and 'gradshim' are further, opt-in parts),
 #      SUBMIT_BATCHES="100" (WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE values tried in part 'submit').
 set -u
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -86,7 +87,7 @@ NODE=(node --require ./bench/gpu/preload.cjs)
 CLI=("${NODE[@]}" bin/hcprobe.mjs)
 DF=()
 for f in ${DAWN_FLAGS:-}; do DF+=("$f"); done
-want() { [[ " ${PARTS:-parity bench profile gradshim hostprof probe} " == *" $1 "* ]]; }
+want() { [[ " ${PARTS:-parity bench unfused profile hostprof probe} " == *" $1 "* ]]; }
 quiet() { grep -v -E 'maxDynamic(Uniform|Storage)Buffers|performance of synchronously reading|^HCPROBE_SHIM_STATS|^Setting feature override from URL'; }
 showerr() { local t; t="$(quiet < "$1" | head -c "${2:-700}")"; [ -n "$t" ] && printf -- '-- %s:\n%s\n' "$(basename "$1")" "$t"; return 0; }
 
@@ -204,6 +205,19 @@ try: r["result"]=json.loads(open(sys.argv[4]).read().strip().splitlines()[-1])
 except Exception as e: r["error"]=str(e)
 print(json.dumps(r))' "$HEAD_BATCH" "$rc" "$sb" "$WORK/bench_sb$sb.json" >> "$WORK/bench.jsonl"
   done
+fi
+
+# --- (c4) the same step with hcprobe's fused WGSL programs off (HCPROBE_FUSED=0) ----------------
+if want unfused; then
+  echo "== (c4) bench-step --backend webgpu, batch $HEAD_BATCH, HCPROBE_FUSED=0  [$(elapsed)]"
+  HCPROBE_FUSED=0 timeout 300 "${CLI[@]}" bench-step --backend webgpu "${MODEL[@]}" --batch "$HEAD_BATCH" \
+    --steps "$STEPS" --warmup "$WARMUP" --json > "$WORK/bench_unfused.json" 2> "$WORK/bench_unfused.err"
+  rc=$?
+  cat "$WORK/bench_unfused.json"; showerr "$WORK/bench_unfused.err"
+  "$PY" -c 'import json,sys; r={"batch":int(sys.argv[1]),"rc":int(sys.argv[2]),"flags":"HCPROBE_FUSED=0","steps":int(sys.argv[4]),"warmup":int(sys.argv[5])}
+try: r["result"]=json.loads(open(sys.argv[3]).read().strip().splitlines()[-1])
+except Exception as e: r["error"]=str(e)
+print(json.dumps(r))' "$HEAD_BATCH" "$rc" "$WORK/bench_unfused.json" "$STEPS" "$WARMUP" >> "$WORK/bench.jsonl"
 fi
 
 # --- (c3) experiment: Sum/Mean gradients without tf.ones on the host (preload HCPROBE_GRAD_SHIM=1) --
