@@ -192,47 +192,37 @@ done
 HEAD_BATCH="${HEAD_BATCH:-${BATCHES_HEAD:-16}}"
 [ "$QUICK" = 1 ] && HEAD_BATCH=2
 
+# bench-step at the headline batch under extra environment (VAR=VALUE ...), as a row of
+# bench.jsonl labelled FLAGS: variant NAME FLAGS STEPS WARMUP VAR=VALUE...
+variant() {
+  local name="$1" flags="$2" steps="$3" warmup="$4"
+  shift 4
+  echo "== bench-step --backend webgpu, batch $HEAD_BATCH, $flags  [$(elapsed)]"
+  env "$@" timeout 300 "${CLI[@]}" bench-step --backend webgpu "${MODEL[@]}" --batch "$HEAD_BATCH" \
+    --steps "$steps" --warmup "$warmup" --json > "$WORK/bench_$name.json" 2> "$WORK/bench_$name.err"
+  local rc=$?
+  cat "$WORK/bench_$name.json"; showerr "$WORK/bench_$name.err"
+  "$PY" -c 'import json,sys; r={"batch":int(sys.argv[1]),"rc":int(sys.argv[2]),"flags":sys.argv[3],"steps":int(sys.argv[5]),"warmup":int(sys.argv[6])}
+try: r["result"]=json.loads(open(sys.argv[4]).read().strip().splitlines()[-1])
+except Exception as e: r["error"]=str(e)
+for line in open(sys.argv[7], errors="replace"):
+    if line.startswith("HCPROBE_SHIM_STATS "): r["readsync_wait_ms"]=json.loads(line.split(" ",1)[1])["waits"]
+print(json.dumps(r))' "$HEAD_BATCH" "$rc" "$flags" "$WORK/bench_$name.json" "$steps" "$warmup" "$WORK/bench_$name.err" >> "$WORK/bench.jsonl"
+}
+
 # --- (c2) tfjs-webgpu's command batching: WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE (default 15) -------
 if want submit; then
   for sb in ${SUBMIT_BATCHES:-100}; do
-    echo "== (c2) bench-step --backend webgpu, batch $HEAD_BATCH, WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=$sb  [$(elapsed)]"
-    HCPROBE_TFJS_FLAGS="WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=$sb" timeout 200 "${CLI[@]}" bench-step --backend webgpu "${MODEL[@]}" --batch "$HEAD_BATCH" \
-      --steps 5 --warmup 2 --json > "$WORK/bench_sb$sb.json" 2> "$WORK/bench_sb$sb.err"
-    rc=$?
-    cat "$WORK/bench_sb$sb.json"; showerr "$WORK/bench_sb$sb.err"
-    "$PY" -c 'import json,sys; r={"batch":int(sys.argv[1]),"rc":int(sys.argv[2]),"flags":"WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE="+sys.argv[3],"steps":5,"warmup":2}
-try: r["result"]=json.loads(open(sys.argv[4]).read().strip().splitlines()[-1])
-except Exception as e: r["error"]=str(e)
-print(json.dumps(r))' "$HEAD_BATCH" "$rc" "$sb" "$WORK/bench_sb$sb.json" >> "$WORK/bench.jsonl"
+    variant "sb$sb" "WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=$sb" 5 2 HCPROBE_TFJS_FLAGS="WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=$sb"
   done
 fi
 
 # --- (c4) the same step with hcprobe's fused WGSL programs off (HCPROBE_FUSED=0) ----------------
-if want unfused; then
-  echo "== (c4) bench-step --backend webgpu, batch $HEAD_BATCH, HCPROBE_FUSED=0  [$(elapsed)]"
-  HCPROBE_FUSED=0 timeout 300 "${CLI[@]}" bench-step --backend webgpu "${MODEL[@]}" --batch "$HEAD_BATCH" \
-    --steps "$STEPS" --warmup "$WARMUP" --json > "$WORK/bench_unfused.json" 2> "$WORK/bench_unfused.err"
-  rc=$?
-  cat "$WORK/bench_unfused.json"; showerr "$WORK/bench_unfused.err"
-  "$PY" -c 'import json,sys; r={"batch":int(sys.argv[1]),"rc":int(sys.argv[2]),"flags":"HCPROBE_FUSED=0","steps":int(sys.argv[4]),"warmup":int(sys.argv[5])}
-try: r["result"]=json.loads(open(sys.argv[3]).read().strip().splitlines()[-1])
-except Exception as e: r["error"]=str(e)
-print(json.dumps(r))' "$HEAD_BATCH" "$rc" "$WORK/bench_unfused.json" "$STEPS" "$WARMUP" >> "$WORK/bench.jsonl"
-fi
+want unfused && variant unfused "HCPROBE_FUSED=0" "$STEPS" "$WARMUP" HCPROBE_FUSED=0
 
 # --- (c3) experiment: Sum/Mean gradients without tf.ones on the host (preload HCPROBE_GRAD_SHIM=1) --
 if want gradshim; then
-  echo "== (c3) bench-step --backend webgpu, batch $HEAD_BATCH, HCPROBE_GRAD_SHIM=1  [$(elapsed)]"
-  HCPROBE_GRAD_SHIM=1 HCPROBE_SHIM_STATS=1 timeout 200 "${CLI[@]}" bench-step --backend webgpu "${MODEL[@]}" --batch "$HEAD_BATCH" \
-    --steps "$STEPS" --warmup "$WARMUP" --json > "$WORK/bench_gs.json" 2> "$WORK/bench_gs.err"
-  rc=$?
-  cat "$WORK/bench_gs.json"; showerr "$WORK/bench_gs.err"
-  "$PY" -c 'import json,sys; r={"batch":int(sys.argv[1]),"rc":int(sys.argv[2]),"flags":"HCPROBE_GRAD_SHIM=1","steps":int(sys.argv[4]),"warmup":int(sys.argv[5])}
-try: r["result"]=json.loads(open(sys.argv[3]).read().strip().splitlines()[-1])
-except Exception as e: r["error"]=str(e)
-for line in open(sys.argv[6], errors="replace"):
-    if line.startswith("HCPROBE_SHIM_STATS "): r["readsync_wait_ms"]=json.loads(line.split(" ",1)[1])["waits"]
-print(json.dumps(r))' "$HEAD_BATCH" "$rc" "$WORK/bench_gs.json" "$STEPS" "$WARMUP" "$WORK/bench_gs.err" >> "$WORK/bench.jsonl"
+  variant gs "HCPROBE_GRAD_SHIM=1" "$STEPS" "$WARMUP" HCPROBE_GRAD_SHIM=1 HCPROBE_SHIM_STATS=1
   SMALL=(--vocab 64 --d-model 32 --layers 2 --heads 2 --seq 16 --batch 2 --connection mhc-lite --stream-init lss --streams 4)
   HCPROBE_GRAD_SHIM=1 timeout 120 "${NODE[@]}" bench/gpu/step-check.mjs check --backend webgpu --steps 4 "${SMALL[@]}" > "$WORK/check_webgpu_gradshim.json" 2> "$WORK/check_webgpu_gradshim.err"
   [ -s "$WORK/check_wasm.json" ] || timeout 120 "${NODE[@]}" bench/gpu/step-check.mjs check --backend wasm --steps 4 "${SMALL[@]}" > "$WORK/check_wasm.json" 2> "$WORK/check_wasm.err"
