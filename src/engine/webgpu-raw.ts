@@ -96,6 +96,22 @@ export function dispatch(backend: WebgpuBackend, pipe: GPUComputePipeline, resou
   }
 }
 
+/** The tensors' values end to end in one new 1-D tensor, by buffer copies (no dispatch). */
+export function packed(backend: WebgpuBackend, parts: Tensor[]): Tensor {
+  const out = newTensor(backend, [parts.reduce((a, t) => a + t.size, 0)]);
+  const dst = bufferBinding(backend, out);
+  const src = parts.map((t) => bufferBinding(backend, t));
+  backend.ensureCommandEncoderReady();
+  backend.endComputePassEncoder();
+  let offset = 0;
+  src.forEach((b, i) => {
+    const bytes = (parts[i] as Tensor).size * 4;
+    (backend.commandEncoder as GPUCommandEncoder).copyBufferToBuffer(b.buffer, 0, dst.buffer, offset, bytes);
+    offset += bytes;
+  });
+  return out;
+}
+
 /** Workgroups for one per row, within WebGPU's 65,535 per dimension: [x, y], row = y·65535 + x. */
 export function rowGroups(rows: number): [number, number] {
   return [Math.min(rows, 65535), Math.ceil(rows / 65535)];
