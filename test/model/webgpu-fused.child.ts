@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initBackend } from '../../src/engine/backend.ts';
 import { rngFor } from '../../src/engine/random.ts';
-import { tf, type Tensor, type Variable } from '../../src/engine/tf.ts';
+import { type Scalar, tf, type Tensor, type Variable } from '../../src/engine/tf.ts';
 import { configFromCheckpoint, paramsFromCheckpoint } from '../../src/model/checkpoint.ts';
 import { MODEL_DEFAULTS, validateModelConfig } from '../../src/model/config.ts';
 import { mhcLiteCoefficients } from '../../src/model/connections/mhc-lite.ts';
@@ -52,7 +52,10 @@ function coefficients(n: number) {
   const vars = names.map((k) => params.get(k) as Variable);
   const run = (fused: boolean) => {
     setFused(fused);
-    const { alpha, write } = tf.tidy(() => mhcLiteCoefficients(params, c, prefix, H));
+    const [alpha, write] = tf.tidy(() => {
+      const r = mhcLiteCoefficients(params, c, prefix, H);
+      return [r.alpha, r.write];
+    });
     const g = tf.grads((h: Tensor, ...ps: Tensor[]) => {
       void ps;
       const r = mhcLiteCoefficients(params, c, prefix, h);
@@ -60,15 +63,15 @@ function coefficients(n: number) {
     })([H]);
     const pg = tf.variableGrads(() => {
       const r = mhcLiteCoefficients(params, c, prefix, H);
-      return tf.add(tf.sum(tf.mul(r.alpha, upA)), tf.sum(tf.mul(r.write, upW))) as tf.Scalar;
+      return tf.add(tf.sum(tf.mul(r.alpha, upA)), tf.sum(tf.mul(r.write, upW))) as Scalar;
     }, vars);
     const out = {
-      alpha: alpha.dataSync() as Float32Array,
-      write: write.dataSync() as Float32Array,
+      alpha: (alpha as Tensor).dataSync() as Float32Array,
+      write: (write as Tensor).dataSync() as Float32Array,
       dH: (g[0] as Tensor).dataSync() as Float32Array,
       params: Object.fromEntries(names.map((k, i) => [k.slice(prefix.length + 1), pg.grads[(vars[i] as Variable).name]?.dataSync() as Float32Array])),
     };
-    tf.dispose([alpha, write, ...g, pg.value, ...Object.values(pg.grads)]);
+    tf.dispose([alpha as Tensor, write as Tensor, ...g, pg.value, ...Object.values(pg.grads)]);
     return out;
   };
   const before = tf.memory().numTensors;
