@@ -28,49 +28,55 @@ const PERM = array<u32, ${P * n}>(${perms.flat().map((j) => `${j}u`).join(', ')}
 fn sigmoid(x: f32) -> f32 { return 1.0 / (1.0 + exp(-1.0 * x)); }`;
 }
 
-function forwardCode(n: number): string {
+/** Bindings 0-2 and the per-token quantities that forward and backward both compute. */
+function tokenCode(n: number): string {
   return `${header(n)}
 @group(0) @binding(0) var<storage, read> wc: array<f32>;
 @group(0) @binding(1) var<storage, read> wb: array<f32>;
 @group(0) @binding(2) var<storage, read> small: array<f32>;
+// A_m[i] = σ(wc[t, i] · pre + static_alpha[i])
+fn read_weight(t: u32, i: u32) -> f32 { return sigmoid(wc[t * W + i] * small[0] + small[SA + i]); }
+// softmax over k of wc[t, N + k] · res + static_alpha[N + k]
+fn permutation_weights(t: u32) -> array<f32, ${factorialOf(n)}> {
+  var q: array<f32, ${factorialOf(n)}>;
+  var mx = -3.402823e+38;
+  for (var k = 0u; k < P; k = k + 1u) {
+    q[k] = wc[t * W + N + k] * small[1] + small[SA + N + k];
+    mx = max(mx, q[k]);
+  }
+  var s = 0.0;
+  for (var k = 0u; k < P; k = k + 1u) { q[k] = exp(q[k] - mx); s = s + q[k]; }
+  for (var k = 0u; k < P; k = k + 1u) { q[k] = q[k] / s; }
+  return q;
+}
+// σ(wb[t, i] · h_post_scale + static_beta[i]); the write is twice this
+fn write_gate(t: u32, i: u32) -> f32 { return sigmoid(wb[t * N + i] * small[2] + small[SB + i]); }`;
+}
+
+function forwardCode(n: number): string {
+  return `${tokenCode(n)}
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3u) {
   let t = gid.x;
   if (t >= arrayLength(&wb) / N) { return; }
-  let pre = small[0];
-  let res = small[1];
-  let hps = small[2];
   let a = t * O;
-  for (var i = 0u; i < N; i = i + 1u) {
-    out[a + i * (N + 1u)] = sigmoid(wc[t * W + i] * pre + small[SA + i]);
-  }
-  var q: array<f32, ${factorialOf(n)}>;
-  var mx = -3.402823e+38;
-  for (var k = 0u; k < P; k = k + 1u) {
-    q[k] = wc[t * W + N + k] * res + small[SA + N + k];
-    mx = max(mx, q[k]);
-  }
-  var s = 0.0;
-  for (var k = 0u; k < P; k = k + 1u) { q[k] = exp(q[k] - mx); s = s + q[k]; }
+  for (var i = 0u; i < N; i = i + 1u) { out[a + i * (N + 1u)] = read_weight(t, i); }
+  var q = permutation_weights(t);
   var m: array<f32, ${n * n}>;
   for (var k = 0u; k < P; k = k + 1u) {
-    let pk = q[k] / s;
-    for (var i = 0u; i < N; i = i + 1u) { m[i * N + PERM[k * N + i]] = m[i * N + PERM[k * N + i]] + pk; }
+    for (var i = 0u; i < N; i = i + 1u) { m[i * N + PERM[k * N + i]] = m[i * N + PERM[k * N + i]] + q[k]; }
   }
   for (var i = 0u; i < N; i = i + 1u) {
     for (var j = 0u; j < N; j = j + 1u) { out[a + i * (N + 1u) + 1u + j] = m[i * N + j]; }
-    out[a + N * (N + 1u) + i] = sigmoid(wb[t * N + i] * hps + small[SB + i]) * 2.0;
+    out[a + N * (N + 1u) + i] = write_gate(t, i) * 2.0;
   }
 }`;
 }
 
 function backwardCode(n: number): string {
-  return `${header(n)}
+  return `${tokenCode(n)}
 const K: u32 = ${3 + 2 * n + factorialOf(n)}u;
-@group(0) @binding(0) var<storage, read> wc: array<f32>;
-@group(0) @binding(1) var<storage, read> wb: array<f32>;
-@group(0) @binding(2) var<storage, read> small: array<f32>;
 @group(0) @binding(3) var<storage, read> d_out: array<f32>;
 @group(0) @binding(4) var<storage, read_write> d_wc: array<f32>;
 @group(0) @binding(5) var<storage, read_write> d_wb: array<f32>;
@@ -86,24 +92,16 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   let c = t * K;
   var d_pre = 0.0;
   for (var i = 0u; i < N; i = i + 1u) {
-    let r = sigmoid(wc[t * W + i] * pre + small[SA + i]);
+    let r = read_weight(t, i);
     let dr = d_out[a + i * (N + 1u)] * r * (1.0 - r);
     d_wc[t * W + i] = dr * pre;
     d_pre = d_pre + dr * wc[t * W + i];
     contrib[c + SA + i] = dr;
   }
-  var q: array<f32, ${factorialOf(n)}>;
-  var mx = -3.402823e+38;
-  for (var k = 0u; k < P; k = k + 1u) {
-    q[k] = wc[t * W + N + k] * res + small[SA + N + k];
-    mx = max(mx, q[k]);
-  }
-  var s = 0.0;
-  for (var k = 0u; k < P; k = k + 1u) { q[k] = exp(q[k] - mx); s = s + q[k]; }
+  var q = permutation_weights(t);
   var dp: array<f32, ${factorialOf(n)}>;
   var dot = 0.0;
   for (var k = 0u; k < P; k = k + 1u) {
-    q[k] = q[k] / s;
     var g = 0.0;
     for (var i = 0u; i < N; i = i + 1u) { g = g + d_out[a + i * (N + 1u) + 1u + PERM[k * N + i]]; }
     dp[k] = g;
@@ -118,7 +116,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   }
   var d_hps = 0.0;
   for (var i = 0u; i < N; i = i + 1u) {
-    let sg = sigmoid(wb[t * N + i] * hps + small[SB + i]);
+    let sg = write_gate(t, i);
     let dz = d_out[a + N * (N + 1u) + i] * 2.0 * sg * (1.0 - sg);
     d_wb[t * N + i] = dz * hps;
     d_hps = d_hps + dz * wb[t * N + i];
