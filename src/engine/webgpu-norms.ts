@@ -6,7 +6,7 @@
 // The formulas are norms.ts's, in the same order; test/model/webgpu-norms.test.ts checks them
 // against the tfjs ops.
 import { tf, type Tensor } from './tf.ts';
-import { activeWebgpu, dispatch, newTensor, pipeline, rowGroups, type WebgpuBackend } from './webgpu-raw.ts';
+import { dispatch, newTensor, pipeline, rowGroups, type WebgpuBackend, workgroupSumWgsl } from './webgpu-raw.ts';
 
 /** layer: (x-μ)/σ·w (+b); gain: (x-μ)/σ·(γ+1); rms: x/‖x‖·√D·(γ+1), ‖x‖ floored at 1e-12. */
 export type NormKind = 'layer' | 'gain' | 'rms';
@@ -22,19 +22,8 @@ const D: u32 = ${D}u;
 const WG: u32 = ${WG}u;
 const LN_EPS: f32 = 1e-5;
 const SS_FLOOR: f32 = 1e-24;
-var<workgroup> red: array<f32, ${WG}>;
-// Sum over the workgroup; called in uniform control flow (the row is the workgroup's).
-fn workgroup_sum(v: f32, lid: u32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s / 2u) {
-    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
-    workgroupBarrier();
-  }
-  let total = red[0];
-  workgroupBarrier();
-  return total;
-}`;
+// workgroup_sum is called in uniform control flow: the row is the workgroup's
+${workgroupSumWgsl(WG)}`;
 }
 
 /** The gain each element is multiplied by: w, or γ + 1. */
@@ -174,7 +163,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
 function forward(backend: WebgpuBackend, kind: NormKind, x: Tensor, w: Tensor, b: Tensor | undefined): { y: Tensor; stats: Tensor } {
   const D = x.shape[x.rank - 1] as number;
   const rows = x.size / D;
-  const pipe = pipeline(backend.device, `hcprobe.norm.${kind}.fwd.${D}.${b ? 'b' : 'nob'}`, forwardCode(kind, D, b !== undefined));
+  const pipe = pipeline(backend.device, `hcprobe.norm.${kind}.fwd.${D}.${b ? 'b' : 'nob'}`, () => forwardCode(kind, D, b !== undefined));
   const y = newTensor(backend, x.shape);
   const stats = newTensor(backend, [rows, 2]);
   dispatch(backend, pipe, b ? [x, w, y, stats, b] : [x, w, y, stats], rowGroups(rows));
@@ -185,30 +174,23 @@ function backward(backend: WebgpuBackend, kind: NormKind, x: Tensor, w: Tensor, 
   const D = x.shape[x.rank - 1] as number;
   const rows = x.size / D;
   const dx = newTensor(backend, x.shape);
-  dispatch(backend, pipeline(backend.device, `hcprobe.norm.${kind}.dx.${D}`, backwardXCode(kind, D)), [x, w, dy, stats, dx], rowGroups(rows));
+  dispatch(backend, pipeline(backend.device, `hcprobe.norm.${kind}.dx.${D}`, () => backwardXCode(kind, D)), [x, w, dy, stats, dx], rowGroups(rows));
   const chunks = Math.max(1, Math.min(CHUNKS, Math.ceil(rows / 64)));
   const partial = newTensor(backend, [chunks, 2, D]);
   const cols = Math.ceil(D / COLS);
-  dispatch(backend, pipeline(backend.device, `hcprobe.norm.${kind}.dw.${D}`, paramPartialCode(kind, D)), [x, dy, stats, partial], [cols, chunks]);
+  dispatch(backend, pipeline(backend.device, `hcprobe.norm.${kind}.dw.${D}`, () => paramPartialCode(kind, D)), [x, dy, stats, partial], [cols, chunks]);
   const dw = newTensor(backend, w.shape);
   const db = bias ? newTensor(backend, w.shape) : undefined;
-  dispatch(backend, pipeline(backend.device, `hcprobe.norm.final.${D}.${bias ? 'b' : 'nob'}`, paramFinalCode(D, bias)), db ? [partial, dw, db] : [partial, dw], [cols]);
+  dispatch(backend, pipeline(backend.device, `hcprobe.norm.final.${D}.${bias ? 'b' : 'nob'}`, () => paramFinalCode(D, bias)), db ? [partial, dw, db] : [partial, dw], [cols]);
   partial.dispose();
   return db ? [dx, dw, db] : [dx, dw];
 }
 
-/** The webgpu backend when fused programs should run (HCPROBE_FUSED=0 turns them off). */
-export function fusedBackend(): WebgpuBackend | undefined {
-  return process.env.HCPROBE_FUSED === '0' ? undefined : activeWebgpu();
-}
-
 /**
- * The norm over the last axis as one fused program with a fused gradient; the caller checks
- * fusedBackend() first. `w` is the gain (LayerNorm) or γ (gain, rms); `b` only for layer.
+ * The norm over the last axis as one fused program with a fused gradient, on the backend that
+ * fusedBackend() returned. `w` is the gain (LayerNorm) or γ (gain, rms); `b` only for layer.
  */
-export function fusedNorm(kind: NormKind, x: Tensor, w: Tensor, b?: Tensor): Tensor {
-  const backend = fusedBackend();
-  if (!backend) throw new Error('fusedNorm needs the webgpu backend');
+export function fusedNorm(backend: WebgpuBackend, kind: NormKind, x: Tensor, w: Tensor, b?: Tensor): Tensor {
   const bias = b !== undefined;
   const f = tf.customGrad(((...args: unknown[]) => {
     const save = args.pop() as (ts: Tensor[]) => void;

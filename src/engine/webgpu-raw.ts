@@ -38,6 +38,11 @@ function dataOf(backend: WebgpuBackend, t: Tensor): TensorData {
   return td;
 }
 
+/** The webgpu backend when hcprobe's fused programs should run (HCPROBE_FUSED=0 turns them off). */
+export function fusedBackend(): WebgpuBackend | undefined {
+  return process.env.HCPROBE_FUSED === '0' ? undefined : activeWebgpu();
+}
+
 /** Whether `t` is the only holder of its buffer, so that writing it in place changes nothing else. */
 export function ownsBuffer(backend: WebgpuBackend, t: Tensor): boolean {
   const td = backend.tensorMap.get(t.dataId as object);
@@ -59,13 +64,6 @@ export function bufferBinding(backend: WebgpuBackend, t: Tensor): GPUBufferBindi
 /** After a program wrote `t`'s buffer in place: drop any host copy tfjs cached at a read. */
 export function markWritten(backend: WebgpuBackend, t: Tensor): void {
   dataOf(backend, t).values = null;
-}
-
-/** A compute pass in tfjs' own command encoder, so that it runs in order with tfjs' kernels. */
-export function beginPass(backend: WebgpuBackend): GPUComputePassEncoder {
-  backend.ensureCommandEncoderReady();
-  backend.endComputePassEncoder();
-  return (backend.commandEncoder as GPUCommandEncoder).beginComputePass();
 }
 
 /** A new float32 tensor whose GPU buffer a program will fill. */
@@ -117,15 +115,35 @@ export function rowGroups(rows: number): [number, number] {
   return [Math.min(rows, 65535), Math.ceil(rows / 65535)];
 }
 
+/**
+ * WGSL: `workgroup_sum(v, lid)`, the sum of v over a workgroup of `size` threads (a power of two),
+ * by a tree in workgroup memory. Call it in uniform control flow.
+ */
+export function workgroupSumWgsl(size: number): string {
+  return `
+var<workgroup> red: array<f32, ${size}>;
+fn workgroup_sum(v: f32, lid: u32) -> f32 {
+  red[lid] = v;
+  workgroupBarrier();
+  for (var s = ${size / 2}u; s > 0u; s = s / 2u) {
+    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
+    workgroupBarrier();
+  }
+  let total = red[0];
+  workgroupBarrier();
+  return total;
+}`;
+}
+
 const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
 
-/** A compute pipeline for WGSL `code` (entry point `main`), compiled once per device. */
-export function pipeline(device: GPUDevice, name: string, code: string): GPUComputePipeline {
+/** A compute pipeline for the WGSL that `code()` writes (entry point `main`), built once per device and name. */
+export function pipeline(device: GPUDevice, name: string, code: () => string): GPUComputePipeline {
   let byName = pipelines.get(device);
   if (!byName) pipelines.set(device, (byName = new Map()));
   let p = byName.get(name);
   if (!p) {
-    p = device.createComputePipeline({ label: name, layout: 'auto', compute: { module: device.createShaderModule({ label: name, code }), entryPoint: 'main' } });
+    p = device.createComputePipeline({ label: name, layout: 'auto', compute: { module: device.createShaderModule({ label: name, code: code() }), entryPoint: 'main' } });
     byName.set(name, p);
   }
   return p;

@@ -1,11 +1,11 @@
 /// <reference types="@webgpu/types" />
 // Global-norm clipping and AdamW fused into three WGSL programs for the webgpu backend. Through
 // tfjs ops an update costs about 16 kernels per parameter tensor (square, sum, scale, and 13 for
-// the moments and the step); here it is two dispatches per tensor plus one, all in one compute
-// pass, and p, m and v are written in place. The arithmetic is the unfused path's, in the same
+// the moments and the step); here it is two dispatches per tensor plus one, recorded in tfjs'
+// own compute pass, and p, m and v are written in place. The arithmetic is the unfused path's, in the same
 // order (optimizer.ts), so both agree to float32 rounding; test/train/adamw-webgpu.test.ts checks it.
 import type { Tensor, Variable } from '../engine/tf.ts';
-import { beginPass, bufferBinding, markWritten, pipeline, type WebgpuBackend } from '../engine/webgpu-raw.ts';
+import { dispatch, markWritten, pipeline, type WebgpuBackend, workgroupSumWgsl } from '../engine/webgpu-raw.ts';
 import { readBufferSync } from '../engine/webgpu-node.ts';
 
 export interface FusedParam {
@@ -34,10 +34,9 @@ const PARTIALS = 64;
 const WG = 256;
 
 // Sum of squares of one gradient into PARTIALS partial sums (bound at this gradient's offset).
-const SUMSQ = /* wgsl */ `
+const SUMSQ = /* wgsl */ `${workgroupSumWgsl(WG)}
 @group(0) @binding(0) var<storage, read> g: array<f32>;
 @group(0) @binding(1) var<storage, read_write> partial: array<f32>;
-var<workgroup> acc: array<f32, ${WG}>;
 @compute @workgroup_size(${WG})
 fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
   let n = arrayLength(&g);
@@ -46,13 +45,8 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
     let x = g[i];
     s = s + x * x;
   }
-  acc[lid.x] = s;
-  workgroupBarrier();
-  for (var w = ${WG / 2}u; w > 0u; w = w / 2u) {
-    if (lid.x < w) { acc[lid.x] = acc[lid.x] + acc[lid.x + w]; }
-    workgroupBarrier();
-  }
-  if (lid.x == 0u) { partial[wid.x] = acc[0]; }
+  let total = workgroup_sum(s, lid.x);
+  if (lid.x == 0u) { partial[wid.x] = total; }
 }`;
 
 // Hyper-parameters of one update; decay is 1 - lr * weight_decay, or 1 for the no-decay group.
@@ -64,24 +58,17 @@ struct Hyper {
 }`;
 
 // All partials into [sum of squares, clip coefficient]: one workgroup, a fixed order.
-const FINALIZE = /* wgsl */ `${HYPER}
+const FINALIZE = /* wgsl */ `${HYPER}${workgroupSumWgsl(WG)}
 @group(0) @binding(0) var<storage, read> partial: array<f32>;
 @group(0) @binding(1) var<storage, read_write> result: array<f32>;
 @group(0) @binding(2) var<uniform> u: Hyper;
-var<workgroup> acc: array<f32, ${WG}>;
 @compute @workgroup_size(${WG})
 fn main(@builtin(local_invocation_id) lid: vec3u) {
   let n = arrayLength(&partial);
   var s = 0.0;
   for (var i = lid.x; i < n; i = i + ${WG}u) { s = s + partial[i]; }
-  acc[lid.x] = s;
-  workgroupBarrier();
-  for (var w = ${WG / 2}u; w > 0u; w = w / 2u) {
-    if (lid.x < w) { acc[lid.x] = acc[lid.x] + acc[lid.x + w]; }
-    workgroupBarrier();
-  }
+  let total = workgroup_sum(s, lid.x);
   if (lid.x == 0u) {
-    let total = acc[0];
     let norm = sqrt(total);
     var coef = 1.0;
     if (u.max_norm > 0.0 && norm > u.max_norm) { coef = u.max_norm / (norm + 1e-6); }
@@ -141,39 +128,19 @@ export class WebgpuAdamW {
     d.queue.writeBuffer(this.hyper.decay, 0, new Float32Array([...common, 1 - h.lr * h.weightDecay, ...tail]));
     d.queue.writeBuffer(this.hyper.noDecay, 0, new Float32Array([...common, 1, ...tail]));
 
-    const sumsq = pipeline(d, 'hcprobe.adamw.sumsq', SUMSQ);
-    const finalize = pipeline(d, 'hcprobe.adamw.finalize', FINALIZE);
-    const adamw = pipeline(d, 'hcprobe.adamw.update', ADAMW);
+    const sumsq = pipeline(d, 'hcprobe.adamw.sumsq', () => SUMSQ);
     const partial = this.partial;
-    const bindings = params.map((x) => ({ x, p: bufferBinding(backend, x.p), m: bufferBinding(backend, x.m), v: bufferBinding(backend, x.v), g: bufferBinding(backend, x.g) }));
-
-    const pass = beginPass(backend);
-    pass.setPipeline(sumsq);
-    bindings.forEach(({ g }, i) => {
-      const entries = [
-        { binding: 0, resource: g },
-        { binding: 1, resource: { buffer: partial, offset: i * PARTIALS * 4, size: PARTIALS * 4 } },
-      ];
-      pass.setBindGroup(0, d.createBindGroup({ layout: sumsq.getBindGroupLayout(0), entries }));
-      pass.dispatchWorkgroups(PARTIALS);
+    params.forEach((x, i) => {
+      dispatch(backend, sumsq, [x.g, { buffer: partial, offset: i * PARTIALS * 4, size: PARTIALS * 4 }], [PARTIALS]);
     });
-    pass.setPipeline(finalize);
-    const fin = [
-      { binding: 0, resource: { buffer: partial, offset: 0, size: bytes } },
-      { binding: 1, resource: { buffer: this.result } },
-      { binding: 2, resource: { buffer: this.hyper.noDecay } },
-    ];
-    pass.setBindGroup(0, d.createBindGroup({ layout: finalize.getBindGroupLayout(0), entries: fin }));
-    pass.dispatchWorkgroups(1);
-    pass.setPipeline(adamw);
-    for (const b of bindings) {
-      const entries = [b.p, b.m, b.v, b.g, { buffer: this.result }, { buffer: b.x.decay ? this.hyper.decay : this.hyper.noDecay }].map((resource, binding) => ({ binding, resource }));
-      pass.setBindGroup(0, d.createBindGroup({ layout: adamw.getBindGroupLayout(0), entries }));
-      pass.dispatchWorkgroups(Math.min(Math.ceil(b.x.p.size / WG), 4096));
+    const result = { buffer: this.result };
+    dispatch(backend, pipeline(d, 'hcprobe.adamw.finalize', () => FINALIZE), [{ buffer: partial, offset: 0, size: bytes }, result, { buffer: this.hyper.noDecay }], [1]);
+    const adamw = pipeline(d, 'hcprobe.adamw.update', () => ADAMW);
+    for (const x of params) {
+      dispatch(backend, adamw, [x.p, x.m, x.v, x.g, result, { buffer: x.decay ? this.hyper.decay : this.hyper.noDecay }], [Math.min(Math.ceil(x.p.size / WG), 4096)]);
     }
-    pass.end();
-    backend.submitQueue();
-    for (const b of bindings) for (const t of [b.x.p, b.x.m, b.x.v]) markWritten(backend, t);
+    // the read submits everything recorded so far
+    for (const x of params) for (const t of [x.p, x.m, x.v]) markWritten(backend, t);
     const total = new Float32Array(readBufferSync(backend, this.result, 8))[0] as number;
     return Math.sqrt(total);
   }

@@ -1,7 +1,7 @@
 // AdamW with PyTorch's update order (decoupled decay first, bias-corrected step) and two
 // groups: decay on ≥2-D weights and LSS scales, none on biases, norms and static HC parameters.
 import { ownedVariable, tf, type Tensor, type Variable } from '../engine/tf.ts';
-import { activeWebgpu, ownsBuffer } from '../engine/webgpu-raw.ts';
+import { fusedBackend, ownsBuffer } from '../engine/webgpu-raw.ts';
 import type { ParamSpec, Params } from '../model/params.ts';
 import { type FusedParam, WebgpuAdamW } from './adamw-webgpu.ts';
 
@@ -67,8 +67,7 @@ export class AdamW {
   private fused: WebgpuAdamW | undefined;
 
   private fusedParams(grads: ReadonlyMap<string, Tensor>): { engine: WebgpuAdamW; params: FusedParam[] } | undefined {
-    if (process.env.HCPROBE_FUSED === '0') return undefined;
-    const backend = activeWebgpu();
+    const backend = fusedBackend();
     if (!backend) return undefined;
     const params: FusedParam[] = [];
     for (const [name, m] of this.m) {

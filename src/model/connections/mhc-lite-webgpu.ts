@@ -3,10 +3,10 @@
 // backend: read σ(·), the softmax over the n! permutations and their convex combination, and
 // the write 2σ(·) in one program per token (tfjs ops: ~14 kernels forward, ~30 backward); the
 // gradient is one program per token plus the sums over tokens for the five small parameters.
-// Same formulas, same order as mhc-lite.ts; test/model/mhc-lite-webgpu.test.ts compares them.
+// Same formulas, same order as mhc-lite.ts; test/model/webgpu-fused.test.ts compares them.
 import { tf, type Tensor } from '../../engine/tf.ts';
 import { dispatch, newTensor, packed, pipeline, type WebgpuBackend } from '../../engine/webgpu-raw.ts';
-import { permutations } from '../permutations.ts';
+import { factorial, permutations } from '../permutations.ts';
 
 const WG = 64;
 const CHUNKS = 64;
@@ -37,8 +37,8 @@ function tokenCode(n: number): string {
 // A_m[i] = σ(wc[t, i] · pre + static_alpha[i])
 fn read_weight(t: u32, i: u32) -> f32 { return sigmoid(wc[t * W + i] * small[0] + small[SA + i]); }
 // softmax over k of wc[t, N + k] · res + static_alpha[N + k]
-fn permutation_weights(t: u32) -> array<f32, ${factorialOf(n)}> {
-  var q: array<f32, ${factorialOf(n)}>;
+fn permutation_weights(t: u32) -> array<f32, ${factorial(n)}> {
+  var q: array<f32, ${factorial(n)}>;
   var mx = -3.402823e+38;
   for (var k = 0u; k < P; k = k + 1u) {
     q[k] = wc[t * W + N + k] * small[1] + small[SA + N + k];
@@ -76,7 +76,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
 
 function backwardCode(n: number): string {
   return `${tokenCode(n)}
-const K: u32 = ${3 + 2 * n + factorialOf(n)}u;
+const K: u32 = ${3 + 2 * n + factorial(n)}u;
 @group(0) @binding(3) var<storage, read> d_out: array<f32>;
 @group(0) @binding(4) var<storage, read_write> d_wc: array<f32>;
 @group(0) @binding(5) var<storage, read_write> d_wb: array<f32>;
@@ -99,7 +99,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     contrib[c + SA + i] = dr;
   }
   var q = permutation_weights(t);
-  var dp: array<f32, ${factorialOf(n)}>;
+  var dp: array<f32, ${factorial(n)}>;
   var dot = 0.0;
   for (var k = 0u; k < P; k = k + 1u) {
     var g = 0.0;
@@ -149,7 +149,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 /** The chunk sums into the five parameter gradients, in `small`'s layout. */
 function finalCode(n: number): string {
   return `${header(n)}
-const K: u32 = ${3 + 2 * n + factorialOf(n)}u;
+const K: u32 = ${3 + 2 * n + factorial(n)}u;
 @group(0) @binding(0) var<storage, read> partial: array<f32>;
 @group(0) @binding(1) var<storage, read_write> d_pre: array<f32>;
 @group(0) @binding(2) var<storage, read_write> d_res: array<f32>;
@@ -171,10 +171,6 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
 }`;
 }
 
-function factorialOf(n: number): number {
-  return n <= 1 ? 1 : n * factorialOf(n - 1);
-}
-
 export interface TailParams {
   preBranchScale: Tensor; // [1]
   residualScale: Tensor; // [1]
@@ -189,14 +185,14 @@ export interface TailParams {
  */
 export function fusedMhcLiteTail(backend: WebgpuBackend, n: number, wc: Tensor, wb: Tensor, p: TailParams): { alpha: Tensor; write: Tensor } {
   const tokens = wb.shape[0] as number;
-  const W = n + factorialOf(n);
+  const W = n + factorial(n);
   const K = 3 + n + W;
   const d = backend.device;
   const O = n * (n + 1) + n;
   const f = tf.customGrad(((wcIn: Tensor, wbIn: Tensor, pre: Tensor, res: Tensor, hps: Tensor, sa: Tensor, sb: Tensor, save: (t: Tensor[]) => void) => {
     const small = packed(backend, [pre, res, hps, sa, sb]);
     const out = newTensor(backend, [tokens, O]);
-    dispatch(backend, pipeline(d, `hcprobe.mhclite.fwd.${n}`, forwardCode(n)), [wcIn, wbIn, small, out], [Math.ceil(tokens / WG)]);
+    dispatch(backend, pipeline(d, `hcprobe.mhclite.fwd.${n}`, () => forwardCode(n)), [wcIn, wbIn, small, out], [Math.ceil(tokens / WG)]);
     save([wcIn, wbIn, small]);
     return {
       value: out,
@@ -205,12 +201,12 @@ export function fusedMhcLiteTail(backend: WebgpuBackend, n: number, wc: Tensor, 
         const dwc = newTensor(backend, [tokens, W]);
         const dwb = newTensor(backend, [tokens, n]);
         const contrib = newTensor(backend, [tokens, K]);
-        dispatch(backend, pipeline(d, `hcprobe.mhclite.bwd.${n}`, backwardCode(n)), [wcS, wbS, smallS, dOut, dwc, dwb, contrib], [Math.ceil(tokens / WG)]);
+        dispatch(backend, pipeline(d, `hcprobe.mhclite.bwd.${n}`, () => backwardCode(n)), [wcS, wbS, smallS, dOut, dwc, dwb, contrib], [Math.ceil(tokens / WG)]);
         const chunks = Math.max(1, Math.min(CHUNKS, Math.ceil(tokens / 64)));
         const partial = newTensor(backend, [chunks, K]);
-        dispatch(backend, pipeline(d, `hcprobe.mhclite.partial.${K}`, partialCode(K)), [contrib, partial], [Math.ceil(K / WG), chunks]);
+        dispatch(backend, pipeline(d, `hcprobe.mhclite.partial.${K}`, () => partialCode(K)), [contrib, partial], [Math.ceil(K / WG), chunks]);
         const grads = [pre, res, hps, sa, sb].map((t) => newTensor(backend, t.shape));
-        dispatch(backend, pipeline(d, `hcprobe.mhclite.final.${n}`, finalCode(n)), [partial, ...grads], [Math.ceil(K / WG)]);
+        dispatch(backend, pipeline(d, `hcprobe.mhclite.final.${n}`, () => finalCode(n)), [partial, ...grads], [Math.ceil(K / WG)]);
         contrib.dispose();
         partial.dispose();
         return [dwc, dwb, ...grads];

@@ -2,7 +2,7 @@
 // permutation matrices, A_r = Σ_k softmax(a)_k P_k, hence exactly doubly stochastic (SPEC §1.4).
 // On webgpu everything after the two projections runs as one fused program (mhc-lite-webgpu.ts).
 import { tf, type Tensor } from '../../engine/tf.ts';
-import { fusedBackend } from '../../engine/webgpu-norms.ts';
+import { fusedBackend } from '../../engine/webgpu-raw.ts';
 import type { ModelConfig } from '../config.ts';
 import { param, type Params } from '../params.ts';
 import { factorial, permutationMatrices } from '../permutations.ts';
