@@ -2,18 +2,16 @@
 // shard files read back whole, and the windows a capture takes from a split.
 import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type * as A from 'apache-arrow';
 import { readBatches, type StreamSelector } from '../../src/capture/read.ts';
 import type { Manifest } from '../../src/capture/schema.ts';
 import { runTraining } from '../../src/train/session.ts';
+import { BIN, ROOT, tempDir as trainTempDir } from '../train/helpers.ts';
 
 export type { Manifest };
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const BIN = path.join(ROOT, 'bin', 'hcprobe.mjs');
+export { BIN, ROOT };
 
 /** 2 layers, d 32, 4 streams (mhc-lite, the default), seq 32: 20 steps train in about 2 s. */
 export const SMALL = {
@@ -33,9 +31,7 @@ export const SMALL = {
 
 /** A fresh temporary directory, removed when the test ends. */
 export function tempDir(t: { after(fn: () => void): void }, prefix = 'hcprobe-capture-'): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
+  return trainTempDir(t, prefix);
 }
 
 /** Trains SMALL (with overrides) into `out`, in this process, silently. */
@@ -62,17 +58,6 @@ export function cliOk(args: string[], cwd = ROOT): SpawnSyncReturns<string> {
 export async function allBatches(dir: string, m: Manifest, sel: StreamSelector): Promise<A.RecordBatch[]> {
   const out: A.RecordBatch[] = [];
   for await (const b of readBatches(dir, m, sel)) out.push(b);
-  return out;
-}
-
-/** Concatenates equal-typed arrays. */
-export function concat<T extends Float32Array | Int32Array>(parts: T[], make: (n: number) => T): T {
-  const out = make(parts.reduce((a, p) => a + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
   return out;
 }
 

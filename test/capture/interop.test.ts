@@ -6,11 +6,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import pl from 'nodejs-polars';
-import { floatColumn, intColumn, readManifest } from '../../src/capture/read.ts';
+import { concatArrays, floatColumn, intColumn, readManifest } from '../../src/capture/read.ts';
 import type { CaptureSite } from '../../src/capture/schema.ts';
 import { corpusFor } from '../../src/train/session.ts';
 import type { TrainConfig } from '../../src/train/train-config.ts';
-import { allBatches, cliOk, concat, tempDir, trainSmall } from './helpers.ts';
+import { allBatches, cliOk, tempDir, trainSmall } from './helpers.ts';
 
 /** Polars' view of a list column: its values flattened, as float32 like ours. */
 function polarsFloats(df: pl.DataFrame, name: string): Float32Array {
@@ -44,13 +44,13 @@ test('capture: nodejs-polars reads our shards and gets the same values', async (
       assert.deepEqual(df.columns, names);
       const labels = m.labels.map((l) => `label_${l.name}`);
       for (const name of ['seq', 'pos', 'token', ...labels]) {
-        assert.deepEqual(polarsInts(df, name), concat(ours.map((b) => intColumn(b, name)), (k) => new Int32Array(k)), name);
+        assert.deepEqual(polarsInts(df, name), concatArrays(ours.map((b) => intColumn(b, name)), (k) => new Int32Array(k)), name);
       }
       assert.ok(labels.some((l) => df.getColumn(l).nullCount() > 0), 'polars sees the not-applicable labels as nulls');
       const values = site === 'coeffs' ? ['read', 'mixing', 'write'] : Array.from({ length: m.n_streams }, (_, i) => `stream_${i}`);
       for (const name of values) {
         const theirs = polarsFloats(df, name);
-        const mine = concat(ours.map((b) => floatColumn(b, name)), (k) => new Float32Array(k));
+        const mine = concatArrays(ours.map((b) => floatColumn(b, name)), (k) => new Float32Array(k));
         assert.equal(theirs.length, mine.length, name);
         assert.ok(Buffer.from(theirs.buffer).equals(Buffer.from(mine.buffer)), `${name}: polars and our reader differ`);
         assert.ok(mine.some((v) => v !== 0), `${name} is not all zero`);

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import * as A from 'apache-arrow';
-import { floatColumn, intColumn, readManifest } from '../../src/capture/read.ts';
+import { concatArrays, floatColumn, intColumn, readManifest } from '../../src/capture/read.ts';
 import type { CaptureSite, Manifest } from '../../src/capture/schema.ts';
 import { sequentialWindows, type Window } from '../../src/data/batches.ts';
 import { initBackend } from '../../src/engine/backend.ts';
@@ -20,7 +20,7 @@ import { readSafetensorsFile } from '../../src/model/safetensors.ts';
 import { forward } from '../../src/model/transformer.ts';
 import { corpusFor } from '../../src/train/session.ts';
 import type { TrainConfig } from '../../src/train/train-config.ts';
-import { allBatches, cliOk, concat, tempDir, trainSmall } from './helpers.ts';
+import { allBatches, cliOk, tempDir, trainSmall } from './helpers.ts';
 
 const ALL_SITES = 'resid_pre,resid_post,branch_in,branch_out,coeffs';
 /** 10 windows of 32 and 10 tokens that do not fill an eleventh; batches of 4, 4, 2. */
@@ -70,10 +70,10 @@ async function reference(run: string, m: Manifest): Promise<Reference> {
       logitParts.push(logits.dataSync().slice() as Float32Array);
       logits.dispose();
     }
-    const hooked: Hooked = new Map([...parts].map(([n, p]) => [n, concat(p, (k) => new Float32Array(k))]));
+    const hooked: Hooked = new Map([...parts].map(([n, p]) => [n, concatArrays(p, (k) => new Float32Array(k))]));
     const get = (name: string) => (params.get(name) as Tensor).dataSync().slice() as Float32Array;
     return {
-      config, windows, hooked, logits: concat(logitParts, (k) => new Float32Array(k)),
+      config, windows, hooked, logits: concatArrays(logitParts, (k) => new Float32Array(k)),
       lnF: { weight: get('transformer.ln_f.weight'), bias: get('transformer.ln_f.bias') }, wte: get('transformer.wte.weight'),
     };
   } finally {
@@ -95,7 +95,7 @@ function streamOf(H: Float32Array, n: number, d: number, i: number, scale?: Floa
 /** Column `name` of a capture stream, concatenated over its shards and batches. */
 async function column(dir: string, m: Manifest, site: CaptureSite, layer: number, module: Sublayer, name: string): Promise<Float32Array> {
   const batches = await allBatches(dir, m, { site, layer, module });
-  return concat(batches.map((b) => floatColumn(b, name)), (k) => new Float32Array(k));
+  return concatArrays(batches.map((b) => floatColumn(b, name)), (k) => new Float32Array(k));
 }
 
 function assertBitEqual(actual: Float32Array, expected: Float32Array, what: string): void {
@@ -147,13 +147,13 @@ test('capture: every site read back equals the hooked activations (float32 bit f
   await t.test('seq, pos, token and label columns are the windows of the split', async () => {
     for (const site of ['resid_pre', 'coeffs'] as const) {
       const batches = await allBatches(acts, m, { site, layer: 1, module: 'mlp' });
-      const col = (name: string) => concat(batches.map((b) => intColumn(b, name)), (k) => new Int32Array(k));
+      const col = (name: string) => concatArrays(batches.map((b) => intColumn(b, name)), (k) => new Int32Array(k));
       assert.deepEqual(col('seq'), Int32Array.from({ length: rows }, (_, r) => Math.floor(r / T)));
       assert.deepEqual(col('pos'), Int32Array.from({ length: rows }, (_, r) => r % T));
-      assert.deepEqual(col('token'), concat(ref.windows.map((w) => w.tokens), (k) => new Int32Array(k)));
+      assert.deepEqual(col('token'), concatArrays(ref.windows.map((w) => w.tokens), (k) => new Int32Array(k)));
       assert.ok(m.labels.length > 0, 'the synthetic corpus has labels');
       for (const { name } of m.labels) {
-        const expected = concat(ref.windows.map((w) => w.labels.get(name) as Int32Array), (k) => new Int32Array(k));
+        const expected = concatArrays(ref.windows.map((w) => w.labels.get(name) as Int32Array), (k) => new Int32Array(k));
         assert.deepEqual(col(`label_${name}`), expected, name);
       }
       // Not-applicable labels are nulls, not −1 values.
