@@ -3,7 +3,6 @@
 // manifest, skips the shards it had recorded, and never names a missing or partial shard. Shards close
 // at the size limit, and the manifest's row counts and sizes are those of the files.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -11,7 +10,8 @@ import { test } from 'node:test';
 import * as A from 'apache-arrow';
 import { readManifest } from '../../src/capture/read.ts';
 import type { Manifest, ShardRecord } from '../../src/capture/schema.ts';
-import { BIN, cliOk, listFiles, tempDir, trainSmall } from './helpers.ts';
+import { killWhen } from '../train/helpers.ts';
+import { cliOk, listFiles, tempDir, trainSmall } from './helpers.ts';
 
 const SHARD_MB = 1;
 const BATCH = 8;
@@ -26,24 +26,8 @@ const STATE = '.capture-state.json';
  * Starts the capture in `cwd` and SIGKILLs it as soon as its state file (written atomically
  * after each completed shard) exists: at least one shard is then complete and recorded.
  */
-function captureAndKill(cwd: string): Promise<{ signal: NodeJS.Signals | null; seen: boolean }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...ARGS], { cwd, stdio: 'ignore' });
-    let seen = false;
-    const timer = setInterval(() => {
-      if (!seen && fs.existsSync(path.join(cwd, 'acts', STATE))) {
-        child.kill('SIGKILL');
-        seen = true;
-      }
-    }, 2);
-    const limit = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.on('error', reject);
-    child.on('exit', (_code, signal) => {
-      clearInterval(timer);
-      clearTimeout(limit);
-      resolve({ signal, seen });
-    });
-  });
+function captureAndKill(cwd: string): Promise<{ signal: NodeJS.Signals | null; seen: true | undefined }> {
+  return killWhen(ARGS, cwd, () => (fs.existsSync(path.join(cwd, 'acts', STATE)) ? true : undefined));
 }
 
 /** Each named shard exists, has the recorded size, and holds the recorded rows. */

@@ -1,6 +1,6 @@
 // Shared by the training and CLI tests: a tiny training config that runs in about a second,
 // temporary run directories, the CLI as a child process, and metrics files read strictly.
-import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
+import { type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -80,4 +80,27 @@ export function snapshot(dir: string): Map<string, { bytes: string; mtimeMs: num
   };
   walk(dir);
   return out;
+}
+
+/**
+ * Runs `hcprobe ARGS` in `cwd` and SIGKILLs it as soon as `check()` returns a value (polled
+ * every 2 ms; killed regardless after 120 s). Resolves to the signal and that value.
+ */
+export function killWhen<T>(args: string[], cwd: string, check: () => T | undefined): Promise<{ signal: NodeJS.Signals | null; seen: T | undefined }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, stdio: 'ignore' });
+    let seen: T | undefined;
+    const timer = setInterval(() => {
+      if (seen !== undefined) return;
+      seen = check();
+      if (seen !== undefined) child.kill('SIGKILL');
+    }, 2);
+    const limit = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.on('error', reject);
+    child.on('exit', (_code, signal) => {
+      clearInterval(timer);
+      clearTimeout(limit);
+      resolve({ signal, seen });
+    });
+  });
 }

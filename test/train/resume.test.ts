@@ -4,13 +4,12 @@
 // The checkpoint interval (7) is not a multiple of the log interval (5), so a resume lands
 // between log lines and must carry the partial loss average across.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { readSafetensorsFile } from '../../src/model/safetensors.ts';
 import { runTraining } from '../../src/train/session.ts';
-import { BIN, checkpointFiles, cli, metricsOf, ROOT, stepOf, TINY, tempDir, withoutTiming, writeJson } from './helpers.ts';
+import { checkpointFiles, cli, killWhen, metricsOf, ROOT, stepOf, TINY, tempDir, withoutTiming, writeJson } from './helpers.ts';
 
 const STEPS = 100;
 const CONFIG = { ...TINY, steps: STEPS, checkpointInterval: 7 };
@@ -44,27 +43,12 @@ function loggedSteps(out: string): number[] {
  * past that checkpoint has been written, so the resume must also drop metrics the checkpoint does
  * not cover. Resolves to the checkpoint step seen.
  */
-function trainAndKill(out: string, config: string): Promise<{ signal: NodeJS.Signals | null; seen: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'train', '--config', config, '--out', out, '--backend', 'wasm'], { cwd: ROOT, stdio: 'ignore' });
-    let seen = 0;
-    const timer = setInterval(() => {
-      if (seen !== 0) return;
-      const past = checkpointFiles(out).map(stepOf).filter((s) => s > 10);
-      if (past.length === 0) return;
-      const c = Math.max(...past);
-      if (loggedSteps(out).some((s) => s > c)) {
-        seen = c;
-        child.kill('SIGKILL');
-      }
-    }, 2);
-    const limit = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.on('error', reject);
-    child.on('exit', (_code, signal) => {
-      clearInterval(timer);
-      clearTimeout(limit);
-      resolve({ signal, seen });
-    });
+function trainAndKill(out: string, config: string): Promise<{ signal: NodeJS.Signals | null; seen: number | undefined }> {
+  return killWhen(['train', '--config', config, '--out', out, '--backend', 'wasm'], ROOT, () => {
+    const past = checkpointFiles(out).map(stepOf).filter((s) => s > 10);
+    if (past.length === 0) return undefined;
+    const c = Math.max(...past);
+    return loggedSteps(out).some((s) => s > c) ? c : undefined;
   });
 }
 
@@ -79,7 +63,7 @@ test('a run killed with SIGKILL and resumed with --resume equals an uninterrupte
 
   const { signal, seen } = await trainAndKill(killed, config);
   assert.equal(signal, 'SIGKILL', 'the run was killed, not finished');
-  assert.ok(seen > 10 && seen < STEPS, `killed after the checkpoint of step ${seen}`);
+  assert.ok(seen !== undefined && seen > 10 && seen < STEPS, `killed after the checkpoint of step ${seen}`);
   // Atomic writes: a kill may leave a *.tmp-* file, never a partial checkpoint.
   const left = checkpointFiles(killed);
   assert.ok(left.length > 0 && stepOf(left[left.length - 1] as string) < STEPS, `checkpoints left: ${left.join(', ')}`);
