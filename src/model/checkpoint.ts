@@ -102,7 +102,7 @@ export function configFromCheckpoint(file: SafetensorsFile, source: string, over
     nStreams,
     connection,
     streamInit,
-    readStream: 'modulo',
+    readStream: 'random', // the reference draws each module's init stream at random
   });
 }
 
@@ -210,7 +210,8 @@ function staticHcPadding(c: ModelConfig): Map<string, { shape: number[]; data: F
   return out;
 }
 
-export function checkpointMetadata(c: ModelConfig): Record<string, string> {
+/** `readStreams`: the stream each module read at init, when known (hcprobe runs know it). */
+export function checkpointMetadata(c: ModelConfig, readStreams?: readonly number[]): Record<string, string> {
   return {
     format: 'hcprobe-checkpoint-1',
     hyper_conn_type: hyperConnType(c),
@@ -223,7 +224,23 @@ export function checkpointMetadata(c: ModelConfig): Record<string, string> {
     bias: String(c.bias),
     ...(c.connection.kind === 'mhc' ? { sinkhorn_iters: String(c.connection.sinkhornIters) } : {}),
     ...(c.streamInit.kind === 'lss' ? { expand_lss_init: String(c.streamInit.center) } : {}),
+    ...(readStreams ? { read_streams: JSON.stringify(readStreams) } : {}),
     hcprobe_config: JSON.stringify(c),
   };
+}
+
+/** The init read streams a checkpoint records (metadata `read_streams`); undefined when absent. */
+export function readStreamsOf(file: SafetensorsFile, c: ModelConfig, source: string): number[] | undefined {
+  const raw = file.metadata.read_streams;
+  if (raw === undefined) return undefined;
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    throw new ConfigError(`${source}: metadata read_streams is not valid JSON: ${shown(raw)}`);
+  }
+  const ok = Array.isArray(v) && (v.length === 0 || v.length === 2 * c.nLayers) && v.every((s) => Number.isInteger(s) && s >= 0 && s < c.nStreams);
+  if (!ok) throw new ConfigError(`${source}: metadata read_streams must list one stream in [0, ${c.nStreams}) per module (${2 * c.nLayers}), got ${shown(raw)}`);
+  return v as number[];
 }
 

@@ -45,11 +45,11 @@ export const MODEL_DEFAULTS: ModelConfig = {
   nLayers: 4,
   nHeads: 4,
   dModel: 128,
-  bias: true, // GPT-2 and the reference code's default
+  bias: false, // the reference's train.py sets bias = False for every run
   nStreams: 4, // the HC and stream-collapse papers' usual n
   connection: { kind: 'mhc-lite' }, // the stream-collapse paper's main setting
   streamInit: { kind: 'copy' }, // no symmetry breaking: the collapse-prone baseline
-  readStream: 'modulo', // the HC paper's choice; reproducible without a seed
+  readStream: 'random', // the reference draws one stream per module (drawn here from the seed)
 };
 
 /** Maximum streams per connection kind: mHC-lite enumerates n! permutations. */

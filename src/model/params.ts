@@ -9,7 +9,7 @@ export interface ParamSpec {
   name: string;
   shape: number[];
   init: (rng: Rng) => Float32Array;
-  /** AdamW weight decay applies (SPEC: ≥2-D weights and LSS scales; not static HC, norms, biases). */
+  /** AdamW weight decay applies: the reference's rule, every parameter with two or more dimensions. */
   decay: boolean;
   /** False for fixed buffers such as the `noise` stream init. */
   trainable: boolean;
@@ -17,6 +17,9 @@ export interface ParamSpec {
 
 /** Model parameters by reference name; linear weights in PyTorch's [out, in] layout. */
 export type Params = Map<string, Variable>;
+
+/** The reference's `configure_optimizers`: a parameter decays iff it has two or more dimensions. */
+export const decays = (shape: readonly number[]): boolean => shape.length >= 2;
 
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 const fill = (shape: number[], v: number) => () => new Float32Array(size(shape)).fill(v);
@@ -31,17 +34,26 @@ export function branchPrefix(layer: number, module: 'attn' | 'mlp'): string {
   return `transformer.h.${layer}.branch_${module}`;
 }
 
-/** The stream each module reads at init (SPEC §1.5). */
+/**
+ * The stream each module reads at init, in forward order (attn 0, mlp 0, attn 1, ...). `random`
+ * is the reference's behaviour (every module draws `randrange(n)`, as it never passes a layer
+ * index), drawn here from the run's seed so that a run is reproducible; `modulo` is k mod n.
+ */
 export function readStreams(c: ModelConfig, seed: number): number[] {
   const rng = rngFor(seed, 'read-stream');
   return Array.from({ length: nModules(c) }, (_, k) => (c.readStream === 'modulo' ? k % c.nStreams : rng.int(c.nStreams)));
 }
 
-export function paramSpecs(c: ModelConfig, seed: number): ParamSpec[] {
+/** What a run records of its init read streams: none for the single-stream residual model. */
+export function initReadStreams(c: ModelConfig, seed: number): number[] {
+  return c.connection.kind === 'residual' ? [] : readStreams(c, seed);
+}
+
+/** `reads` overrides the drawn init read streams (one per module), e.g. to match another init. */
+export function paramSpecs(c: ModelConfig, seed: number, reads: readonly number[] = readStreams(c, seed)): ParamSpec[] {
   const { vocabSize: V, blockSize, dModel: d, nLayers: L, bias } = c;
   const specs: ParamSpec[] = [];
-  const add = (name: string, shape: number[], init: ParamSpec['init'], decay = shape.length >= 2, trainable = true) =>
-    specs.push({ name, shape, init, decay, trainable });
+  const add = (name: string, shape: number[], init: ParamSpec['init']) => specs.push({ name, shape, init, decay: decays(shape), trainable: true });
   const linear = (name: string, out: number, inp: number, std: number) => {
     add(`${name}.weight`, [out, inp], normal([out, inp], std));
     if (bias) add(`${name}.bias`, [out], fill([out], 0));
@@ -55,7 +67,6 @@ export function paramSpecs(c: ModelConfig, seed: number): ParamSpec[] {
   add('transformer.wte.weight', [V, d], normal([V, d], 0.02));
   add('transformer.wpe.weight', [blockSize, d], normal([blockSize, d], 0.02));
   streamInitSpecs(c).forEach((s) => specs.push(s));
-  const reads = readStreams(c, seed);
   for (let l = 0; l < L; l++) {
     const attn = branchPrefix(l, 'attn');
     layerNorm(`${attn}.0`);
@@ -78,9 +89,9 @@ function streamInitSpecs(c: ModelConfig): ParamSpec[] {
   const s = c.streamInit;
   if (s.kind === 'lss') {
     const b = Math.sqrt(6 / (n + d)); // Xavier-uniform bound of an [n, d] matrix
-    return [{ name: 'expand_stream.lss', shape: [n, d], init: (r) => Float32Array.from({ length: n * d }, () => s.center + (2 * r.next() - 1) * b), decay: true, trainable: true }];
+    return [{ name: 'expand_stream.lss', shape: [n, d], init: (r) => Float32Array.from({ length: n * d }, () => s.center + (2 * r.next() - 1) * b), decay: decays([n, d]), trainable: true }];
   }
-  if (s.kind === 'stream-embed') return [{ name: 'expand_stream.stream_embed', shape: [n, d], init: fill([n, d], 0), decay: true, trainable: true }];
+  if (s.kind === 'stream-embed') return [{ name: 'expand_stream.stream_embed', shape: [n, d], init: fill([n, d], 0), decay: decays([n, d]), trainable: true }];
   if (s.kind === 'noise') {
     // Stored as 1 + σ·ε so the forward is the same product as LSS, but never trained.
     return [{ name: 'expand_stream.noise', shape: [n, d], init: (r) => Float32Array.from({ length: n * d }, () => 1 + s.sigma * r.normal()), decay: false, trainable: false }];
@@ -92,8 +103,8 @@ function connectionSpecs(c: ModelConfig, p: string, read: number): ParamSpec[] {
   const { nStreams: n, dModel: d } = c;
   const conn = c.connection;
   const out: ParamSpec[] = [];
-  const add = (name: string, shape: number[], init: ParamSpec['init'], decay: boolean) =>
-    out.push({ name: `${p}.${name}`, shape, init, decay, trainable: true });
+  const add = (name: string, shape: number[], init: ParamSpec['init']) =>
+    out.push({ name: `${p}.${name}`, shape, init, decay: decays(shape), trainable: true });
   const oneAt = (len: number, at: number, on: number, off: number) => () =>
     Float32Array.from({ length: len }, (_, i) => (i === at ? on : off));
   if (conn.kind === 'residual') return out;
@@ -102,37 +113,37 @@ function connectionSpecs(c: ModelConfig, p: string, read: number): ParamSpec[] {
     add('static_alpha', [n, n + 1], () => Float32Array.from({ length: n * (n + 1) }, (_, i) => {
       const s = Math.floor(i / (n + 1)), t = i % (n + 1);
       return t === 0 ? (s === read ? 1 : 0) : (t - 1 === s ? 1 : 0);
-    }), false);
-    add('static_beta', [n], fill([n], 1), false);
+    }));
+    add('static_beta', [n], fill([n], 1));
     if (conn.dynamic) {
-      add('norm.gamma', [d], fill([d], 0), false);
-      add('dynamic_alpha_fn', [d, n + 1], fill([d, n + 1], 0), true);
-      add('dynamic_alpha_scale', [], fill([], 0.01), false);
-      add('dynamic_beta_fn', [d], fill([d], 0), false);
-      add('dynamic_beta_scale', [], fill([], 0.01), false);
+      add('norm.gamma', [d], fill([d], 0));
+      add('dynamic_alpha_fn', [d, n + 1], fill([d, n + 1], 0));
+      add('dynamic_alpha_scale', [], fill([], 0.01));
+      add('dynamic_beta_fn', [d], fill([d], 0));
+      add('dynamic_beta_scale', [], fill([], 0.01));
     }
     return out;
   }
-  add('norm.gamma', [n * d], fill([n * d], 0), false);
+  add('norm.gamma', [n * d], fill([n * d], 0));
   if (conn.kind === 'mhc') {
     // Read logits ±1 (σ picks the read stream), mixing logits 0 on the diagonal, −8 off: A_r ≈ I.
     add('static_alpha', [n, n + 1], () => Float32Array.from({ length: n * (n + 1) }, (_, i) => {
       const s = Math.floor(i / (n + 1)), t = i % (n + 1);
       return t === 0 ? (s === read ? 1 : -1) : (t - 1 === s ? 0 : -8);
-    }), false);
-    add('dynamic_alpha_fn', [n * d, n * (n + 1)], fill([n * d, n * (n + 1)], 0), true);
+    }));
+    add('dynamic_alpha_fn', [n * d, n * (n + 1)], fill([n * d, n * (n + 1)], 0));
   } else {
     const nPerm = factorial(n);
     // [read logits (n) | permutation logits (n!)], identity permutation first at 0, others −8.
     add('static_alpha', [n + nPerm], () => Float32Array.from({ length: n + nPerm }, (_, i) =>
-      i < n ? (i === read ? 1 : -1) : i === n ? 0 : -8), false);
-    add('dynamic_alpha_fn', [n * d, n + nPerm], fill([n * d, n + nPerm], 0), true);
+      i < n ? (i === read ? 1 : -1) : i === n ? 0 : -8));
+    add('dynamic_alpha_fn', [n * d, n + nPerm], fill([n * d, n + nPerm], 0));
   }
-  add('pre_branch_scale', [1], fill([1], 0.01), false);
-  add('residual_scale', [1], fill([1], 0.01), false);
-  add('static_beta', [n], oneAt(n, read, 1, -1), false);
-  add('dynamic_beta_fn', [n * d, n], fill([n * d, n], 0), true);
-  add('h_post_scale', [], fill([], 0.01), false);
+  add('pre_branch_scale', [1], fill([1], 0.01));
+  add('residual_scale', [1], fill([1], 0.01));
+  add('static_beta', [n], oneAt(n, read, 1, -1));
+  add('dynamic_beta_fn', [n * d, n], fill([n * d, n], 0));
+  add('h_post_scale', [], fill([], 0.01));
   return out;
 }
 

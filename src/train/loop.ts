@@ -54,6 +54,12 @@ export function validationLoss(params: Params, cfg: TrainConfig, corpus: Corpus)
   return sum / cfg.evalBatches;
 }
 
+/** The first parameter holding a NaN or an infinity, if any. */
+function firstNonFinite(params: Params): string | undefined {
+  for (const [name, v] of params) if (!(v.dataSync() as Float32Array).every(Number.isFinite)) return name;
+  return undefined;
+}
+
 export function trainLoop(cfg: TrainConfig, corpus: Corpus, run: RunPaths, params: Params, opt: AdamW, state: LoopState, events: TrainEvents = {}, workers?: GradientWorkers): TrainResult {
   const step = new TrainStep(params, cfg.model, opt, cfg.gradClip, workers);
   const schedule = { lr: cfg.lr, minLr: cfg.minLr, warmupSteps: cfg.warmupSteps, decaySteps: cfg.steps };
@@ -74,8 +80,9 @@ export function trainLoop(cfg: TrainConfig, corpus: Corpus, run: RunPaths, param
         seqLen,
       }));
       const { loss, gradNorm } = step.run(micro, lr);
-      if (!Number.isFinite(loss)) {
-        throw new RunFailure(`training loss became ${loss} at step ${it + 1}; stopped. The last good checkpoint is kept in ${run.checkpoints} (try a lower lr).`);
+      if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
+        const what = Number.isFinite(loss) ? `gradient norm became ${gradNorm}` : `training loss became ${loss}`;
+        throw new RunFailure(`${what} at step ${it + 1}; stopped. The last good checkpoint is kept in ${run.checkpoints} (try a lower lr).`);
       }
       state.step++;
       state.lossSum += loss;
@@ -106,6 +113,9 @@ export function trainLoop(cfg: TrainConfig, corpus: Corpus, run: RunPaths, param
         intervalSteps = 0;
       }
       if (state.step % cfg.checkpointInterval === 0 || done) {
+        // An update can overflow the weights while its loss was finite: never save those.
+        const bad = firstNonFinite(params);
+        if (bad) throw new RunFailure(`parameter ${bad} became non-finite at step ${state.step}; stopped. The last good checkpoint is kept in ${run.checkpoints} (try a lower lr).`);
         const path = writeTrainCheckpoint(run, cfg, params, opt, state);
         events.onCheckpoint?.(path);
       }

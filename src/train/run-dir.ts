@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { ConfigError, shown } from '../errors.ts';
 import { writeFileAtomic } from '../io/atomic-write.ts';
 import { checkpointMetadata, checkpointTensors } from '../model/checkpoint.ts';
-import type { Params } from '../model/params.ts';
+import { initReadStreams, type Params } from '../model/params.ts';
 import { readSafetensorsFile, type SafetensorsFile, serializeSafetensors } from '../model/safetensors.ts';
 import type { AdamW } from './optimizer.ts';
 import type { TrainConfig } from './train-config.ts';
@@ -37,7 +37,7 @@ export function writeTrainCheckpoint(run: RunPaths, cfg: TrainConfig, params: Pa
   const tensors = checkpointTensors(params, cfg.model);
   for (const [k, v] of opt.state()) tensors.set(k, v);
   const metadata = {
-    ...checkpointMetadata(cfg.model),
+    ...checkpointMetadata(cfg.model, initReadStreams(cfg.model, cfg.seed)),
     train_config: JSON.stringify(cfg),
     step: String(state.step),
     adam_t: String(opt.t),

@@ -7,7 +7,7 @@ import { ConfigError, shown } from '../errors.ts';
 import { writeFileAtomic } from '../io/atomic-write.ts';
 import { loadCorpus, type Corpus } from '../data/corpus.ts';
 import { paramsFromCheckpoint } from '../model/checkpoint.ts';
-import { disposeParams, initParams, type Params, paramSpecs } from '../model/params.ts';
+import { disposeParams, initParams, initReadStreams, type Params, paramSpecs } from '../model/params.ts';
 import { trainLoop, type TrainEvents, type TrainResult } from './loop.ts';
 import { AdamW, optimizerGroups } from './optimizer.ts';
 import { defaultWorkers, GradientWorkers } from './parallel.ts';
@@ -81,7 +81,7 @@ export async function runTraining(o: SessionOptions, events: SessionEvents = {})
   const params = makeParams();
   mkdirSync(run.checkpoints, { recursive: true });
   if (!o.resume) {
-    writeFileAtomic(run.config, `${JSON.stringify({ ...cfg, hcprobe_version: o.version, corpus_info: corpus.describe(), backend, command: o.commandLine }, null, 2)}\n`, { force: true });
+    writeFileAtomic(run.config, `${JSON.stringify({ ...cfg, init_read_streams: initReadStreams(cfg.model, cfg.seed), hcprobe_version: o.version, corpus_info: corpus.describe(), backend, command: o.commandLine }, null, 2)}\n`, { force: true });
   }
   events.onStart?.({ cfg, backend, corpus, ...(resumedFrom ? { resumedFrom } : {}) });
   const opt = new AdamW(params, optimizerGroups(params, paramSpecs(cfg.model, cfg.seed)), { beta1: cfg.beta1, beta2: cfg.beta2, eps: 1e-8, weightDecay: cfg.weightDecay });

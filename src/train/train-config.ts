@@ -54,8 +54,8 @@ export const TRAIN_DEFAULTS = {
   streamInit: 'copy', // no symmetry breaking: the baseline that collapses
   lssCenter: 0.6, // the stream-collapse paper's LSS centre
   noiseSigma: 0.2, // about the relative spread of LSS's Xavier noise at d = 128
-  readStream: 'modulo', // HC paper; reproducible without a seed
-  bias: true, // GPT-2
+  readStream: 'random', // the reference: one random stream per module, here drawn from the seed
+  bias: false, // the reference's train.py sets bias = False for every run
   corpus: 'synthetic', // embedded, with planted labels for probes and SAEs
   tokenizer: 'byte', // works on any text, vocabulary 256
   seed: 1337, // nanoGPT's
@@ -70,13 +70,37 @@ export const TRAIN_DEFAULTS = {
   workers: -1, // auto: decided once the backend is known, then stored with the run
 } satisfies FlatTrainConfig;
 
+/** The reference's model sizes (its config/{small,medium,large}_model.py with train_fineweb_edu.py). */
+const REFERENCE_RUN = {
+  seqLen: 1024, // block_size
+  batchSize: 16,
+  gradAccum: 8, // 16 × 8 × 1024 = 131,072 tokens per step
+  steps: 10000, // max_iters = lr_decay_iters
+  warmup: 200,
+  weightDecay: 0.1,
+  beta1: 0.9,
+  beta2: 0.95,
+  gradClip: 1.0,
+  vocabSize: 50304, // GPT-2's 50,257 padded to a multiple of 64, as the reference does without meta.pkl
+  tokenizer: 'gpt2',
+  bias: false,
+  evalInterval: 500,
+  evalBatches: 200, // eval_iters
+  logInterval: 10,
+  checkpointInterval: 500, // the reference saves at every evaluation
+} satisfies FlatTrainConfig;
+
 export const PRESETS = {
   /** CPU, under a minute. */
   tiny: { layers: 2, heads: 2, dModel: 64, seqLen: 64, batchSize: 8, steps: 300, lr: 3e-3, warmup: 30, evalInterval: 50, logInterval: 10, checkpointInterval: 100 },
   /** CPU, minutes. */
   small: { layers: 4, heads: 4, dModel: 128, seqLen: 128, batchSize: 8, steps: 600, lr: 2e-3, warmup: 60, evalInterval: 100, logInterval: 20, checkpointInterval: 200 },
-  /** The reference's small model, for GPUs. */
-  s: { layers: 6, heads: 8, dModel: 512, seqLen: 256, batchSize: 16, steps: 10000, lr: 1e-3, minLr: 1e-4, warmup: 200, evalInterval: 250, logInterval: 50, checkpointInterval: 1000 },
+  /** The reference's S (small_model.py), for GPUs. */
+  s: { ...REFERENCE_RUN, layers: 6, heads: 8, dModel: 512, lr: 1e-3, minLr: 1e-4 },
+  /** The reference's M (medium_model.py), for GPUs. */
+  m: { ...REFERENCE_RUN, layers: 12, heads: 12, dModel: 768, lr: 6e-4, minLr: 6e-5 },
+  /** The reference's L (large_model.py), for GPUs. */
+  l: { ...REFERENCE_RUN, layers: 24, heads: 16, dModel: 1024, lr: 3e-4, minLr: 3e-5 },
 } satisfies Record<string, FlatTrainConfig>;
 
 export type PresetName = keyof typeof PRESETS;

@@ -95,7 +95,7 @@ test('a diverging run exits 3 and keeps its last good checkpoint', (t) => {
   // lr 1e30 without warmup: the first update sends the weights to ~1e30, the next loss is not finite.
   const r = train(dir, ['--out', out, '--lr', '1e30'], { warmup: 0, checkpointInterval: 1, minLr: 1e29 });
   assert.equal(r.status, 3, r.stderr);
-  assert.match(r.stderr, /loss became (NaN|-?Infinity) at step \d+/);
+  assert.match(r.stderr, /(loss|gradient norm) became (NaN|-?Infinity)|parameter \S+ became non-finite/);
   const kept = checkpointFiles(out);
   assert.ok(kept.length > 0, 'a checkpoint is kept');
   for (const f of kept) {

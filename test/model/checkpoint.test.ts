@@ -164,7 +164,8 @@ test('a checkpoint holding only the alias names still loads', () => {
 });
 
 test('malformed checkpoints are ConfigErrors that name the tensor or value', () => {
-  const config = KINDS.find((k) => k.name === 'hc dynamic rms')?.config as ModelConfig;
+  // With biases, so that a missing bias tensor can be tested.
+  const config = { ...(KINDS.find((k) => k.name === 'hc dynamic rms')?.config as ModelConfig), bias: true };
   const { params, file } = written(config, 81);
   const ref = edited(file, () => {}, Object.fromEntries(Object.entries(file.metadata).filter(([k]) => !REFERENCE_ONLY.includes(k))));
   const load = (f: SafetensorsFile, over: ConfigOverrides = {}) => {
