@@ -101,6 +101,24 @@ export interface CausalDiagnostics {
   logit_lens_sum: number[];
 }
 
+/** Whether the dominant stream is the one the init favoured (probes/init-bias.ts). */
+export interface InitReadBias {
+  /** The stream each module read at init, forward order (attn 0, mlp 0, attn 1, …). */
+  read_streams: number[];
+  /** How many modules read each stream at init. */
+  counts: number[];
+  /** The stream(s) most modules read at init. */
+  favoured: number[];
+  /** Dominant stream (signal shares) of resid_post after the last captured layer's MLP. */
+  dominant: number | null;
+  dominant_layer: number | null;
+  dominant_is_favoured: boolean | null;
+  /** Probability that a stream picked uniformly at random is favoured: |favoured| / n. */
+  chance: number;
+  /** Per module with captured coeffs: its init read stream and the stream it reads most now. */
+  modules: { module: string; init: number; now: number; same: boolean }[];
+}
+
 export interface DiagnosticsResult {
   schema_version: 1;
   kind: 'diagnostics';
@@ -117,6 +135,8 @@ export interface DiagnosticsResult {
   unfolded: { modules: string[]; matrix: number[][]; embed: number[]; output: number[] } | null;
   dominance: DominanceConsistency[];
   causal: CausalDiagnostics | null;
+  /** Null when the capture does not record the init read streams (e.g. a reference checkpoint). */
+  init_read_bias?: InitReadBias | null;
   /** Why `causal` (or other parts) are null. */
   notes: string[];
 }

@@ -126,6 +126,20 @@ function dominanceTable(d: DiagnosticsResult): string {
   );
 }
 
+/** One paragraph: is the dominant stream the one most modules read at init? */
+export function initBiasHtml(d: DiagnosticsResult): string {
+  const b = d.init_read_bias;
+  if (!b) return d.model.n_streams > 1 ? '<p class="note">The init read streams are not recorded for this model (a checkpoint without read_streams metadata), so whether the dominant stream is the init-favoured one cannot be said.</p>' : '';
+  const counts = b.counts.map((c, s) => `stream ${s}: ${c}`).join(', ');
+  const favoured = b.favoured.length === 1 ? `stream ${b.favoured[0]}` : `streams ${b.favoured.join(', ')} (tied)`;
+  const verdict =
+    b.dominant === null ? 'No resid_post site was captured, so no dominant stream is measured.'
+    : b.dominant_is_favoured ? `The dominant stream after layer ${b.dominant_layer} is stream ${b.dominant}: the one the init favoured (a stream picked at random would be with probability ${f3(b.chance)}).`
+    : `The dominant stream after layer ${b.dominant_layer} is stream ${b.dominant}, not the init-favoured ${favoured}.`;
+  const kept = b.modules.length ? ` ${b.modules.filter((x) => x.same).length} of ${b.modules.length} modules still read most from their init stream.` : '';
+  return `<p>${escapeXml(`At init the modules read from (count per stream) ${counts}: the init favoured ${favoured}. ${verdict}${kept}`)}</p>`;
+}
+
 export function diagnosticsSection(d: DiagnosticsResult): Section {
   const figures: Figure[] = [];
   if (d.streams.length) figures.push(capturedSignalShares(d), capturedNEff(d));
@@ -137,6 +151,6 @@ export function diagnosticsSection(d: DiagnosticsResult): Section {
     title: 'Stream diagnostics',
     introHtml: escapeXml(`From ${d.tokens} captured tokens (${d.acts}). ${d.causal ? '' : 'No causal measurements (the run was not given to diagnose).'}`),
     figures,
-    html: `${coefficientsTable(d)}${dominanceTable(d)}${notes}`,
+    html: `${initBiasHtml(d)}${coefficientsTable(d)}${dominanceTable(d)}${notes}`,
   };
 }
