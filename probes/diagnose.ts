@@ -8,6 +8,7 @@ import type { Sublayer } from '../src/model/hooks.ts';
 import { amaxGains } from '../src/stats/mixing-metrics.ts';
 import { mixingProduct, unfoldedConnections } from '../src/stats/unfolded.ts';
 import { causalDiagnostics, causalPasses } from './causal.ts';
+import { initReadBias } from './init-bias.ts';
 import { coefficientDiagnostics } from './coefficient-diagnostics.ts';
 import { loadCoefficients, loadStreamSite } from './load-site.ts';
 import type { RunHandle } from './load-run.ts';
@@ -105,6 +106,7 @@ export async function diagnose(o: DiagnoseOptions, onProgress: DiagnoseProgress 
     unfolded,
     dominance: dominanceConsistency(streams, coefficients, layers),
     causal,
+    init_read_bias: m.init_read_streams && m.n_streams > 1 ? initReadBias(m.init_read_streams, m.n_streams, streams, coefficients) : null,
     notes,
   };
 }

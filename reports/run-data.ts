@@ -28,10 +28,13 @@ export interface RunConfigView {
 }
 
 export interface RunData {
-  /** Shown in headings and legends (the run folder's name). */
+  /** Shown in headings and legends (the run folder's name, or the checkpoint file's). */
   name: string;
   config: RunConfigView;
+  /** Empty for a checkpoint without its run directory. */
   metrics: MetricsRecord[];
+  /** Set when the report is of a checkpoint file alone: there are no training metrics. */
+  checkpoint?: string;
 }
 
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);

@@ -8,6 +8,7 @@ import * as A from 'apache-arrow';
 import type { StreamSelector } from '../src/capture/read.ts';
 import type { CaptureSite, Manifest } from '../src/capture/schema.ts';
 import { rngFor } from '../src/engine/random.ts';
+import { ConfigError, shown } from '../src/errors.ts';
 import type { ModelConfig } from '../src/model/config.ts';
 import { configFromCheckpoint, paramsFromCheckpoint } from '../src/model/checkpoint.ts';
 import type { Sublayer } from '../src/model/hooks.ts';
@@ -54,13 +55,24 @@ export interface SaeRunProgress extends TrainProgress {
 
 export type CeModel = { params: Params; config: ModelConfig } | { note: string };
 
-/** The capture's model, for splicing; a note instead when the checkpoint cannot be used. */
-export function loadCeModel(m: Manifest): CeModel {
-  if (!existsSync(m.checkpoint)) return { note: `checkpoint ${m.checkpoint} not found (run from the folder the capture was made in)` };
-  const file = readSafetensorsFile(m.checkpoint);
-  const config = configFromCheckpoint(file, m.checkpoint);
-  if (createHash('sha256').update(JSON.stringify(config)).digest('hex') !== m.model_hash) return { note: `checkpoint ${m.checkpoint} no longer matches the capture's model` };
-  return { params: paramsFromCheckpoint(file, config, m.checkpoint), config };
+/**
+ * The capture's model, for splicing. `checkpoint` (given by the user) must exist and hold the
+ * captured model (a ConfigError otherwise); without it, the manifest's checkpoint is used, and
+ * a note replaces the model when it cannot be.
+ */
+export function loadCeModel(m: Manifest, checkpoint?: string): CeModel {
+  const path = checkpoint ?? m.checkpoint;
+  if (!existsSync(path)) {
+    if (checkpoint !== undefined) throw new ConfigError(`--checkpoint ${shown(checkpoint)} does not exist`);
+    return { note: `checkpoint ${m.checkpoint} not found (run from the folder the capture was made in, or pass --checkpoint)` };
+  }
+  const file = readSafetensorsFile(path);
+  const config = configFromCheckpoint(file, path);
+  if (createHash('sha256').update(JSON.stringify(config)).digest('hex') !== m.model_hash) {
+    if (checkpoint !== undefined) throw new ConfigError(`--checkpoint ${shown(checkpoint)} holds another model than the capture's (${m.model.connection.kind}, ${m.n_streams} streams, ${m.model.nLayers} layers, d ${m.d_model}, from ${m.checkpoint})`);
+    return { note: `checkpoint ${m.checkpoint} no longer matches the capture's model` };
+  }
+  return { params: paramsFromCheckpoint(file, config, path), config };
 }
 
 /** Token id → text from the capture's tokens.arrow (ids as text when it is missing). */

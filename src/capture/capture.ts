@@ -26,6 +26,10 @@ export interface CaptureOptions {
   checkpoint: string;
   run: string | null;
   corpus: Corpus;
+  /** How to reopen the corpus, recorded in the manifest: its spec, tokenizer option and seed. */
+  source?: { corpus: string; tokenizer: 'byte' | 'gpt2' | null; seed: number };
+  /** The stream each module read at init (checkpoint metadata `read_streams`), when known. */
+  initReadStreams?: number[] | undefined;
   split: 'train' | 'val';
   tokens: number;
   sites: CaptureSite[];
@@ -105,6 +109,8 @@ export async function capture(o: CaptureOptions, onProgress: (done: number, tota
     checkpoint: o.checkpoint,
     run: o.run,
     corpus: o.corpus.describe(),
+    ...(o.source ? { corpus_spec: o.source.corpus, tokenizer: o.source.tokenizer, seed: o.source.seed } : {}),
+    init_read_streams: o.initReadStreams ?? null,
     split: o.split,
     seq_len: seqLen,
     tokens: windows.length * seqLen,

@@ -47,9 +47,18 @@ export interface Manifest {
   format_version: number;
   model: ModelConfig;
   model_hash: string;
+  /** The model file, as the capture was given it (a path relative to where it ran). */
   checkpoint: string;
+  /** The training run, or null for a capture made from a checkpoint alone. */
   run: string | null;
+  /** The corpus' description (Corpus.describe()). */
   corpus: Record<string, unknown>;
+  /** What reopens the corpus: the spec (synthetic, a path), tokenizer and seed given to it. Absent in older captures. */
+  corpus_spec?: string;
+  tokenizer?: 'byte' | 'gpt2' | null;
+  seed?: number;
+  /** The stream each module read at init, forward order; null when the checkpoint does not say. Absent in older captures. */
+  init_read_streams?: number[] | null;
   split: 'train' | 'val';
   seq_len: number;
   tokens: number;

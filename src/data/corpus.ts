@@ -64,3 +64,33 @@ export function loadCorpus(spec: string, opts: CorpusOptions): Corpus {
 function isBin(spec: string): boolean {
   return spec.toLowerCase().endsWith('.bin') || fs.statSync(spec).isDirectory();
 }
+
+/** True for a corpus of token ids (a .bin file or a folder of them), whose ids the model's vocabulary bounds. */
+export function isTokenIdCorpus(spec: string): boolean {
+  return spec !== 'synthetic' && fs.existsSync(spec) && isBin(spec);
+}
+
+/** GPT-2 BPE has 50257 tokens; a model with at least that many was trained on it, a smaller one on bytes. */
+export function defaultTokenizer(modelVocab: number): 'byte' | 'gpt2' {
+  return modelVocab >= 50257 ? 'gpt2' : 'byte';
+}
+
+/**
+ * The corpus of a model with `modelVocab` tokens, as every reader of a trained model opens it:
+ * token ids are checked against the model's vocabulary (a uint16 file holds at most 65536),
+ * text and synthetic corpora must fit into it. Without a tokenizer, a text corpus gets
+ * `defaultTokenizer(modelVocab)` and a token-id corpus GPT-2 names only for a GPT-2-sized model.
+ */
+export function loadCorpusForModel(spec: string, opts: Pick<CorpusOptions, 'seed' | 'tokenizer'>, modelVocab: number): Corpus {
+  const ids = isTokenIdCorpus(spec);
+  const tokenizer = opts.tokenizer ?? (ids ? (defaultTokenizer(modelVocab) === 'gpt2' ? 'gpt2' : undefined) : defaultTokenizer(modelVocab));
+  const corpus = loadCorpus(spec, {
+    seed: opts.seed,
+    ...(tokenizer === undefined ? {} : { tokenizer }),
+    ...(ids ? { vocabSize: Math.min(modelVocab, 65536) } : {}),
+  });
+  if (corpus.vocabSize > modelVocab) {
+    throw new ConfigError(`corpus ${shown(spec)} has a vocabulary of ${corpus.vocabSize} (tokenizer ${corpus.tokenizer.kind}), larger than the model's ${modelVocab}`);
+  }
+  return corpus;
+}

@@ -74,7 +74,7 @@ async function reference(run: string, m: Manifest): Promise<Reference> {
     const get = (name: string) => (params.get(name) as Tensor).dataSync().slice() as Float32Array;
     return {
       config, windows, hooked, logits: concatArrays(logitParts, (k) => new Float32Array(k)),
-      lnF: { weight: get('transformer.ln_f.weight'), bias: get('transformer.ln_f.bias') }, wte: get('transformer.wte.weight'),
+      lnF: { weight: get('transformer.ln_f.weight'), bias: params.has('transformer.ln_f.bias') ? get('transformer.ln_f.bias') : new Float32Array(config.dModel) }, wte: get('transformer.wte.weight'),
     };
   } finally {
     disposeParams(params);

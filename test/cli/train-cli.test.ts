@@ -103,3 +103,22 @@ test('a diverging run exits 3 and keeps its last good checkpoint', (t) => {
     for (const [name, tensor] of file.tensors) assert.ok(tensor.data.every(Number.isFinite), `${f}: ${name} is finite`);
   }
 });
+
+test('a nanoGPT token folder trains with the default tokenizer, and a text-corpus run resumes', (t) => {
+  const dir = tempDir(t, 'hcprobe-cli-');
+  const data = path.join(dir, 'data');
+  fs.mkdirSync(data);
+  const ids = (n: number, seed: number) => Buffer.from(Uint16Array.from({ length: n }, (_, i) => (i * 7 + seed) % 61).buffer);
+  fs.writeFileSync(path.join(data, 'train.bin'), ids(4000, 1));
+  fs.writeFileSync(path.join(data, 'val.bin'), ids(1000, 2));
+  const bin = train(dir, ['--corpus', data, '--out', path.join(dir, 'bin-run')]);
+  assert.equal(bin.status, 0, bin.stderr);
+  const text = path.join(dir, 'corpus.txt');
+  fs.writeFileSync(text, 'The streams mix and the model reads one of them. '.repeat(200));
+  const out = path.join(dir, 'text-run');
+  const first = train(dir, ['--corpus', text, '--out', out, '--steps', '5']);
+  assert.equal(first.status, 0, first.stderr);
+  const resumed = train(dir, ['--corpus', text, '--out', out, '--resume', '--steps', '10']);
+  assert.equal(resumed.status, 0, resumed.stderr);
+  assert.equal(metricsOf(out).at(-1)?.step, 10);
+});

@@ -41,6 +41,19 @@ test('every stream site × layer × module, with shares that sum to one and n ×
   assert.deepEqual(pick('resid_pre', 'mlp')?.energy, pick('resid_post', 'attn')?.energy);
 });
 
+test('the init read streams of the run travel through capture into the init-bias verdict', () => {
+  const cfg = JSON.parse(fs.readFileSync(path.join(run, 'config.json'), 'utf8')) as { init_read_streams: number[] };
+  assert.equal(cfg.init_read_streams.length, 4);
+  const b = result.init_read_bias;
+  assert.ok(b, 'init_read_bias is reported');
+  assert.deepEqual(b.read_streams, cfg.init_read_streams);
+  assert.equal(b.counts.reduce((a, c) => a + c, 0), 4);
+  const last = result.streams.find((s) => s.site === 'resid_post' && s.layer === 1 && s.module === 'mlp');
+  assert.equal(b.dominant, last?.signal.dominant);
+  assert.equal(b.dominant_is_favoured, b.favoured.includes(b.dominant as number));
+  assert.equal(b.modules.length, 4);
+});
+
 test('coefficients, mixing product and the unfolded 2L × 2L matrix', () => {
   assert.equal(result.coefficients.length, 4);
   for (const k of result.coefficients) {

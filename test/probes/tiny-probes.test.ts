@@ -57,7 +57,7 @@ test('part of speech: far above the majority rate and above its control task', (
     assert.ok(p.control_accuracy < 0.9);
   }
   const topic = result.probes.filter((x) => x.label === 'topic');
-  assert.ok(topic.some((p) => p.accuracy > p.chance + 0.02), `topic: ${topic.map((p) => p.accuracy).join(', ')}`);
+  assert.ok(topic.some((p) => p.accuracy > p.chance + 0.02), `topic: ${JSON.stringify(topic.map((p) => [p.accuracy, p.chance, p.l2, p.control_accuracy, p.n_train]))}`);
 });
 
 test('shuffled labels score the majority rate', async () => {

@@ -1,30 +1,22 @@
-// `hcprobe capture` writes per-stream activations and HC coefficients of a trained run to
-// Arrow shards; `hcprobe inspect` summarises a capture.
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+// `hcprobe capture` writes per-stream activations and HC coefficients of a trained model (a run,
+// or a checkpoint with its corpus) to Arrow shards; `hcprobe inspect` summarises a capture.
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { BACKENDS, initBackend } from '../../engine/backend.ts';
 import { ConfigError, shown } from '../../errors.ts';
 import { capture, parseSites } from '../../capture/capture.ts';
 import { readManifest } from '../../capture/read.ts';
-import { loadCorpus } from '../../data/corpus.ts';
-import { configFromCheckpoint, paramsFromCheckpoint } from '../../model/checkpoint.ts';
+import { paramsFromCheckpoint, readStreamsOf } from '../../model/checkpoint.ts';
 import { disposeParams } from '../../model/params.ts';
-import { readSafetensorsFile } from '../../model/safetensors.ts';
-import { latestCheckpoint, runPaths } from '../../train/run-dir.ts';
-import type { TrainConfig } from '../../train/train-config.ts';
+import { DEFAULT_CORPUS_SEED, openSourceCorpus, readTrainConfig, resolveModelSource, tokenizerOf } from '../../../probes/load-run.ts';
 import { parseChoice, parseIntFlag, parseIntList } from '../parse.ts';
 import { progressLine } from '../progress.ts';
 import { runCommand } from '../run-command.ts';
 
 type Opts = Record<string, string | boolean | undefined>;
 
-export function readRunConfig(run: string): TrainConfig {
-  const path = runPaths(run).config;
-  if (!existsSync(run)) throw new ConfigError(`run ${shown(run)} does not exist`);
-  if (!existsSync(path)) throw new ConfigError(`${run} has no config.json: not an hcprobe run directory`);
-  return JSON.parse(readFileSync(path, 'utf8')) as TrainConfig;
-}
+export { readTrainConfig as readRunConfig };
 
 /** Removes what an earlier capture wrote in `dir` (with --force), and nothing else. */
 function clearCapture(dir: string): void {
@@ -37,10 +29,12 @@ export function registerCapture(program: Command, setExit: (code: number) => voi
   program
     .command('capture')
     .description('capture per-stream activations and per-token HC coefficients to Arrow files')
-    .requiredOption('--run <dir>', 'training run (runs/NAME)')
+    .option('--run <dir>', 'training run (runs/NAME); or, without it, --checkpoint and --corpus')
     .requiredOption('--out <dir>', 'output folder (acts/NAME)')
-    .option('--checkpoint <file>', 'checkpoint to use (default: the run\'s latest)')
-    .option('--corpus <spec>', 'corpus (default: the run\'s)')
+    .option('--checkpoint <file>', 'model .safetensors: one of the run\'s (default its latest), or any checkpoint without --run')
+    .option('--corpus <spec>', 'synthetic, a text/JSONL file or .bin token ids (default: the run\'s; required without --run)')
+    .option('--tokenizer <name>', 'byte|gpt2, for a text corpus (default: the run\'s; without a run gpt2 if the model has ≥ 50257 tokens, else byte)')
+    .option('--seed <s>', `seed of the synthetic corpus (default: the run's; without a run ${DEFAULT_CORPUS_SEED})`)
     .option('--split <split>', 'train|val', 'val')
     .option('--tokens <n>', 'tokens to capture (whole sequences)', '100000')
     .option('--sites <list>', 'resid_pre,resid_post,branch_in,branch_out,coeffs', 'resid_post,coeffs')
@@ -54,13 +48,15 @@ export function registerCapture(program: Command, setExit: (code: number) => voi
     .action(async (o: Opts) => {
       setExit(
         await runCommand(async () => {
-          const run = o.run as string;
           const out = o.out as string;
-          const runCfg = readRunConfig(run);
-          const ckpt = typeof o.checkpoint === 'string' ? o.checkpoint : latestCheckpoint(runPaths(run));
-          if (!ckpt) throw new ConfigError(`run ${shown(run)} has no checkpoint yet`);
-          const file = readSafetensorsFile(ckpt);
-          const config = configFromCheckpoint(file, ckpt);
+          const source = resolveModelSource({
+            ...(typeof o.run === 'string' ? { run: o.run } : {}),
+            ...(typeof o.checkpoint === 'string' ? { checkpoint: o.checkpoint } : {}),
+            ...(typeof o.corpus === 'string' ? { corpus: o.corpus } : {}),
+            ...(typeof o.tokenizer === 'string' ? { tokenizer: parseChoice('--tokenizer', o.tokenizer, ['byte', 'gpt2'] as const) } : {}),
+            ...(typeof o.seed === 'string' ? { seed: parseIntFlag('--seed', o.seed, 0) } : {}),
+          });
+          const { run, checkpoint: ckpt, file, config } = source;
           const layers = typeof o.layers === 'string' ? parseIntList('--layers', o.layers) : [...Array(config.nLayers).keys()];
           const bad = layers.find((l) => l >= config.nLayers);
           if (bad !== undefined) throw new ConfigError(`--layers: layer ${bad} is out of range (the model has ${config.nLayers} layers: 0 to ${config.nLayers - 1})`);
@@ -79,16 +75,14 @@ export function registerCapture(program: Command, setExit: (code: number) => voi
             if (o.force !== true) throw new ConfigError(`output ${shown(out)} already exists; pass --force to overwrite it or --resume to continue it`);
             clearCapture(out);
           }
-          const corpusSpec = typeof o.corpus === 'string' ? o.corpus : runCfg.corpus;
-          const corpus = loadCorpus(corpusSpec, { seed: runCfg.seed, tokenizer: runCfg.tokenizer, vocabSize: config.vocabSize });
-          if (corpus.vocabSize > config.vocabSize) throw new ConfigError(`corpus ${shown(corpusSpec)} has vocabulary ${corpus.vocabSize}, larger than the model's ${config.vocabSize}`);
+          const corpus = openSourceCorpus(source);
           await initBackend(backend);
           const params = paramsFromCheckpoint(file, config, ckpt);
           const bar = progressLine('capture');
           const command = process.argv.slice(2).filter((a) => a !== '--resume' && a !== '--force');
           try {
             const m = await capture(
-              { params, config, checkpoint: ckpt, run, corpus, split, tokens, sites, layers, dtype, batch, shardBytes, out, resume: o.resume === true, command },
+              { params, config, checkpoint: ckpt, run, corpus, source: { corpus: source.corpusSpec, tokenizer: tokenizerOf(corpus), seed: source.seed }, initReadStreams: readStreamsOf(file, config, ckpt), split, tokens, sites, layers, dtype, batch, shardBytes, out, resume: o.resume === true, command },
               (done, total) => bar.update(done, total, 'sequences'),
             );
             bar.finish(`captured ${m.tokens} tokens (${m.sequences} sequences) × ${m.sites.join(', ')} × layers ${m.layers.join(',')} in ${m.shards.length} shards: ${out}`);

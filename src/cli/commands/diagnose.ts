@@ -1,9 +1,8 @@
-// `hcprobe diagnose`: SPEC §2 stream diagnostics of a capture (and, with its run, the causal
+// `hcprobe diagnose`: SPEC §2 stream diagnostics of a capture (and, with its model, the causal
 // stream ablations and per-stream logit lens) to one JSON file.
-import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { diagnose } from '../../../probes/diagnose.ts';
-import { openRunForActs, type RunHandle } from '../../../probes/load-run.ts';
+import { captureSource, type ModelSource, openModelForActs, type RunHandle } from '../../../probes/load-run.ts';
 import { readManifest } from '../../capture/read.ts';
 import { BACKENDS, type BackendName, initBackend } from '../../engine/backend.ts';
 import { assertWritable, writeFileAtomic } from '../../io/atomic-write.ts';
@@ -16,7 +15,8 @@ type Opts = Record<string, string | boolean | undefined>;
 
 export interface DiagnoseArgs {
   acts: string;
-  run: string | undefined;
+  /** The model for the causal part, as the flags name it (--run, --checkpoint, --corpus, --tokenizer). */
+  model: ModelSource;
   out: string;
   force: boolean;
   evalTokens: number;
@@ -30,7 +30,12 @@ export interface DiagnoseArgs {
 export function parseDiagnoseArgs(o: Opts): DiagnoseArgs {
   return {
     acts: o.acts as string,
-    run: typeof o.run === 'string' ? o.run : undefined,
+    model: {
+      ...(typeof o.run === 'string' ? { run: o.run } : {}),
+      ...(typeof o.checkpoint === 'string' ? { checkpoint: o.checkpoint } : {}),
+      ...(typeof o.corpus === 'string' ? { corpus: o.corpus } : {}),
+      ...(typeof o.tokenizer === 'string' ? { tokenizer: parseChoice('--tokenizer', o.tokenizer, ['byte', 'gpt2'] as const) } : {}),
+    },
     out: o.out as string,
     force: o.force === true,
     evalTokens: parseIntFlag('--eval-tokens', o.evalTokens as string),
@@ -44,10 +49,13 @@ export function parseDiagnoseArgs(o: Opts): DiagnoseArgs {
 export function registerDiagnose(program: Command, setExit: (code: number) => void): void {
   program
     .command('diagnose')
-    .description('stream diagnostics of a capture (signal shares, N_eff, mixing, CKA, ridge R², unfolded matrix; with the run: ablations and logit lens)')
+    .description('stream diagnostics of a capture (signal shares, N_eff, mixing, CKA, ridge R², unfolded matrix; with the model: ablations and logit lens)')
     .requiredOption('--acts <dir>', 'capture folder (acts/NAME)')
     .requiredOption('--out <file>', 'output JSON (results/NAME/diagnostics.json)')
     .option('--run <dir>', "the capture's training run, for the causal part (default: the run named in the capture, if it exists)")
+    .option('--checkpoint <file>', "the model for the causal part without a run (default: the capture's checkpoint, if it exists); with --run, one of its checkpoints")
+    .option('--corpus <spec>', "corpus for the causal part (default: the run's, else the capture's)")
+    .option('--tokenizer <name>', "byte|gpt2, for a text --corpus (default: the capture's, else by the model's vocabulary)")
     .option('--eval-tokens <n>', 'validation tokens for ablations and the logit lens', '16384')
     .option('--batch <b>', 'sequences per forward pass in the causal part', '8')
     .option('--max-tokens <n>', 'captured tokens read per site (whole sequences), or "all"', 'all')
@@ -60,11 +68,11 @@ export function registerDiagnose(program: Command, setExit: (code: number) => vo
           const a = parseDiagnoseArgs(o);
           assertWritable(a.out, a.force);
           const m = readManifest(a.acts);
-          const runDir = a.run ?? (m.run && existsSync(m.run) ? m.run : undefined);
-          const skipReason = a.run === undefined && !runDir ? (m.run ? `the capture's run ${m.run} does not exist here; pass --run` : 'the capture names no run; pass --run') : undefined;
+          const source = captureSource(m, a.model);
+          const skipReason = 'skip' in source ? source.skip : undefined;
           await initBackend(a.backend);
           let run: RunHandle | null = null;
-          if (runDir) run = openRunForActs(runDir, m, a.acts);
+          if (!('skip' in source)) run = openModelForActs(source, m, a.acts);
           else process.stderr.write(`diagnose: causal part skipped (${skipReason})\n`);
           const bar = progressLine('diagnose');
           try {

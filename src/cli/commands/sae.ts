@@ -91,6 +91,7 @@ export function registerSae(program: Command, setExit: (code: number) => void): 
     .option('--seed <s>', 'seed for init and shuffling', String(SAE_COMMAND_DEFAULTS.seed))
     .option('--eval-tokens <n>', 'held-out tokens for metrics, CE and dashboards', String(SAE_COMMAND_DEFAULTS.evalTokens))
     .option('--features <n>', 'features per dashboards.json', String(DASHBOARD_DEFAULTS.features))
+    .option('--checkpoint <file>', "the capture's model, for CE loss recovered (default: the checkpoint named in the capture)")
     .option('--backend <name>', BACKENDS.join('|'), 'auto')
     .option('--force', 'overwrite this mode\'s existing output')
     .action(async (o: Opts) => {
@@ -101,12 +102,11 @@ export function registerSae(program: Command, setExit: (code: number) => void): 
           const parsed = parseSaeFlags(o, m);
           const backend = parseChoice('--backend', o.backend as string, BACKENDS);
           const out = join(o.out as string, parsed.mode);
-          if (existsSync(out) && readdirSync(out).length > 0) {
-            if (o.force !== true) throw new ConfigError(`output ${shown(out)} already exists; pass --force to overwrite it`);
-            rmSync(out, { recursive: true, force: true });
-          }
+          const existing = existsSync(out) && readdirSync(out).length > 0;
+          if (existing && o.force !== true) throw new ConfigError(`output ${shown(out)} already exists; pass --force to overwrite it`);
           await initBackend(backend);
-          const ce: CeModel = loadCeModel(m);
+          const ce: CeModel = loadCeModel(m, typeof o.checkpoint === 'string' ? o.checkpoint : undefined);
+          if (existing) rmSync(out, { recursive: true, force: true });
           if ('note' in ce) process.stderr.write(`no CE loss recovered: ${ce.note}\n`);
           const bar = progressLine('sae');
           const stepsPer = Math.ceil(parsed.tokens / parsed.batch);
