@@ -11,8 +11,8 @@ import { ConfigError, shown } from '../src/errors.ts';
 import { configFromCheckpoint, paramsFromCheckpoint } from '../src/model/checkpoint.ts';
 import type { ModelConfig } from '../src/model/config.ts';
 import type { Params } from '../src/model/params.ts';
-import { readSafetensorsFile, type SafetensorsFile } from '../src/model/safetensors.ts';
-import { latestCheckpoint, runPaths } from '../src/train/run-dir.ts';
+import { readSafetensorsFile, type SafetensorsFile } from '../src/io/safetensors.ts';
+import { latestCheckpoint, readRunConfig, runPaths } from '../src/train/run-dir.ts';
 import { TRAIN_DEFAULTS, type TrainConfig } from '../src/train/train-config.ts';
 
 export type TokenizerName = 'byte' | 'gpt2';
@@ -58,17 +58,6 @@ export function modelHash(c: ModelConfig): string {
   return createHash('sha256').update(JSON.stringify(c)).digest('hex');
 }
 
-export function readTrainConfig(run: string): TrainConfig {
-  const path = runPaths(run).config;
-  if (!existsSync(run)) throw new ConfigError(`run ${shown(run)} does not exist`);
-  if (!existsSync(path)) throw new ConfigError(`${run} has no config.json: not an hcprobe run directory`);
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as TrainConfig;
-  } catch {
-    throw new ConfigError(`${path} is not valid JSON`);
-  }
-}
-
 function readCheckpoint(path: string): { file: SafetensorsFile; config: ModelConfig } {
   if (!existsSync(path)) throw new ConfigError(`checkpoint ${shown(path)} does not exist`);
   const file = readSafetensorsFile(path);
@@ -78,7 +67,7 @@ function readCheckpoint(path: string): { file: SafetensorsFile; config: ModelCon
 /** Reads the source's checkpoint and settles its corpus, tokenizer and seed; loads no corpus. */
 export function resolveModelSource(src: ModelSource): ResolvedSource {
   if (src.run !== undefined) {
-    const cfg = readTrainConfig(src.run);
+    const cfg = readRunConfig(src.run);
     const checkpoint = src.checkpoint ?? latestCheckpoint(runPaths(src.run));
     if (!checkpoint) throw new ConfigError(`run ${shown(src.run)} has no checkpoint yet`);
     const corpusSpec = src.corpus ?? cfg.corpus;

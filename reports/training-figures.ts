@@ -8,7 +8,7 @@ import { stackedBars } from './figures/stacked-bars.ts';
 import { categorical } from './palette.ts';
 import { finalDiagnostics, type MetricsRecord, moduleLabel, type RunData } from './run-data.ts';
 import { emptyNote } from './svg.ts';
-import { type UnfoldedTable, unfoldedFromModules } from './unfolded-connection.ts';
+import { type UnfoldedTable, unfoldedFromDiagnostics } from './unfolded-connection.ts';
 
 export type { Figure };
 
@@ -128,7 +128,9 @@ export function unfoldedConnectionFigure(run: RunData, id = 'unfolded-connection
   const hc = finalDiagnostics(run.metrics);
   const caption = 'Unfolded connection matrix (HC paper, Eqs. 27–29) from the token-averaged coefficients at the last logged step: c_kj = B^j (Π A_r^t) A_m^k, the weight with which the output of sublayer j (columns; "embed" is the embedding) reaches the input of module k (rows). For a plain residual every entry is 1.';
   if (!hc || hc.modules.length === 0) return { id, svg: emptyNote({ id, title: 'Unfolded connection matrix', width: 420, height: 80 }, 'plain residual: every entry is 1'), caption };
-  return { id, svg: unfoldedHeatmap(unfoldedFromModules(hc.modules), id, 'Unfolded connection matrix'), caption };
+  const table = unfoldedFromDiagnostics(hc);
+  if (!table) return { id, svg: emptyNote({ id, title: 'Unfolded connection matrix', width: 420, height: 80 }, 'not in this run\'s metrics (older hcprobe): see diagnose'), caption };
+  return { id, svg: unfoldedHeatmap(table, id, 'Unfolded connection matrix'), caption };
 }
 
 /** Every training figure of one run, in reading order. */

@@ -1,8 +1,7 @@
 // The unfolded connection matrix (HC paper, Eqs. 27–29) as a table to draw: rows are the
 // reading modules k, columns the embedding and each sublayer output j < k (src/stats/unfolded.ts
 // holds the maths: c_kj = B^j (Π_{t=j+1}^{k−1} A_r^t) A_m^k).
-import { unfoldedConnections } from '../src/stats/unfolded.ts';
-import type { ModuleDiagnostics } from './run-data.ts';
+import type { HcDiagnostics } from './run-data.ts';
 
 export interface UnfoldedTable {
   readers: string[];
@@ -22,9 +21,8 @@ export function unfoldedTable(modules: readonly string[], matrix: readonly (read
   };
 }
 
-/** From the token-averaged coefficients that metrics.jsonl logs. */
-export function unfoldedFromModules(modules: readonly Pick<ModuleDiagnostics, 'layer' | 'module' | 'mixing' | 'read' | 'write'>[]): UnfoldedTable {
-  const ordered = [...modules].sort((a, b) => a.layer - b.layer || (a.module === b.module ? 0 : a.module === 'attn' ? -1 : 1));
-  const u = unfoldedConnections(ordered.map((m) => ({ read: m.read, mixing: m.mixing, write: m.write })));
-  return unfoldedTable(ordered.map((m) => `L${m.layer} ${m.module}`), u.matrix, u.embed);
+/** From metrics.jsonl's diagnostics (modules in forward order); undefined for older runs that lack it. */
+export function unfoldedFromDiagnostics(hc: Pick<HcDiagnostics, 'modules' | 'unfolded'>): UnfoldedTable | undefined {
+  if (!hc.unfolded) return undefined;
+  return unfoldedTable(hc.modules.map((m) => `L${m.layer} ${m.module}`), hc.unfolded.matrix, hc.unfolded.embed);
 }

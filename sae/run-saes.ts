@@ -13,7 +13,7 @@ import type { ModelConfig } from '../src/model/config.ts';
 import { configFromCheckpoint, paramsFromCheckpoint } from '../src/model/checkpoint.ts';
 import type { Sublayer } from '../src/model/hooks.ts';
 import type { Params } from '../src/model/params.ts';
-import { readSafetensorsFile } from '../src/model/safetensors.ts';
+import { readSafetensorsFile } from '../src/io/safetensors.ts';
 import { type EvalSet, inputVectors, inputWidth, readEvalSet, type SaeInput, type SaeMode, trainChunks } from './activations.ts';
 import { SaeRunner } from './apply.ts';
 import { concentration, streamShares, topStream } from './attribution.ts';

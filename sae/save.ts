@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, shown } from '../src/errors.ts';
 import { writeFileAtomic } from '../src/io/atomic-write.ts';
-import { readSafetensorsFile, writeSafetensorsFile } from '../src/model/safetensors.ts';
+import { readSafetensorsFile, writeSafetensorsFile } from '../src/io/safetensors.ts';
 import type { SaeKind } from './config.ts';
 import { foldScale, paramsFromWeights, type SaeParams, type SaeWeights } from './sae-params.ts';
 

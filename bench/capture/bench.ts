@@ -12,14 +12,14 @@ import { parseArgs } from 'node:util';
 import { capture, parseSites } from '../../src/capture/capture.ts';
 import { shardDir, shardName, shardSchema, valueColumns } from '../../src/capture/schema.ts';
 import { recordBatch, ShardWriter } from '../../src/capture/shard-writer.ts';
-import { readRunConfig } from '../../src/cli/commands/capture.ts';
+import { readRunConfig } from '../../src/train/run-dir.ts';
 import { type BackendName, initBackend } from '../../src/engine/backend.ts';
 import { tf } from '../../src/engine/tf.ts';
 import { loadCorpusForModel } from '../../src/data/corpus.ts';
 import { sequentialWindows } from '../../src/data/batches.ts';
 import { configFromCheckpoint, paramsFromCheckpoint } from '../../src/model/checkpoint.ts';
 import { type HookFn, hookName, type Sublayer } from '../../src/model/hooks.ts';
-import { readSafetensorsFile } from '../../src/model/safetensors.ts';
+import { readSafetensorsFile } from '../../src/io/safetensors.ts';
 import { forward } from '../../src/model/transformer.ts';
 import { latestCheckpoint, runPaths } from '../../src/train/run-dir.ts';
 

@@ -15,7 +15,7 @@ import { register } from 'tsx/esm/api';
 
 register();
 const { initBackend, shutdownBackend } = await import('../../src/engine/backend.ts');
-const { parseBenchModel } = await import('../../src/cli/commands/bench-step.ts');
+const { parseBenchModel } = await import('../../cli/commands/bench-step.ts');
 const { initParams, paramSpecs, disposeParams } = await import('../../src/model/params.ts');
 const { AdamW, optimizerGroups } = await import('../../src/train/optimizer.ts');
 const { TrainStep } = await import('../../src/train/step.ts');

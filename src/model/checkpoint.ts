@@ -5,7 +5,7 @@ import { ConfigError, shown } from '../errors.ts';
 import { ownedVariable, tf } from '../engine/tf.ts';
 import { type Connection, MODEL_DEFAULTS, type ModelConfig, type StreamInit, validateModelConfig } from './config.ts';
 import { type ParamSpec, type Params, paramSpecs } from './params.ts';
-import type { SafetensorsFile, StTensor } from './safetensors.ts';
+import type { SafetensorsFile, StTensor } from '../io/safetensors.ts';
 
 /** Reference `hyper_conn_type` values. */
 export type HyperConnType = 'none' | 'hc' | 'mhc' | 'mhc_lite' | 'mhc_lite_lss';

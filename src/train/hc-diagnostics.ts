@@ -7,6 +7,7 @@ import type { Params } from '../model/params.ts';
 import { forward } from '../model/transformer.ts';
 import { amaxGains, eye, identityDistance, type Matrix, matmul, offDiagonalMass } from '../stats/mixing-metrics.ts';
 import { summariseShares } from '../stats/stream-shares.ts';
+import { unfoldedConnections } from '../stats/unfolded.ts';
 
 export interface ModuleDiagnostics {
   layer: number;
@@ -41,6 +42,8 @@ export interface HcDiagnostics {
   layers: LayerDiagnostics[];
   /** Amax gains of the product of all modules' A_r. */
   product: { amax_forward: number; amax_backward: number };
+  /** Unfolded connection matrix (HC paper Eqs. 27–29) of the token-averaged coefficients, modules in forward order. */
+  unfolded?: { matrix: number[][]; embed: number[] };
 }
 
 const mean = (x: Tensor, axes: number[]) => Array.from(tf.mean(x, axes).dataSync());
@@ -97,5 +100,6 @@ export function hcDiagnostics(p: Params, c: ModelConfig, tokens: Tensor): HcDiag
     return { layer, signal_shares: s.shares, dominance: s.dominance, dominant: s.dominant, n_eff: s.nEff };
   });
   const g = amaxGains(product);
-  return { modules, layers, product: { amax_forward: g.forward, amax_backward: g.backward } };
+  const u = unfoldedConnections(modules.map((m) => ({ read: m.read, mixing: m.mixing, write: m.write })));
+  return { modules, layers, product: { amax_forward: g.forward, amax_backward: g.backward }, unfolded: { matrix: u.matrix, embed: u.embed } };
 }

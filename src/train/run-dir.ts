@@ -1,12 +1,12 @@
 // A training run on disk: runs/<name>/{config.json, metrics.jsonl, checkpoints/step-XXXXXX.safetensors}.
 // Checkpoints carry model, optimizer state, data position and the config, written atomically.
-import { existsSync, readdirSync, readFileSync, appendFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, appendFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, shown } from '../errors.ts';
 import { writeFileAtomic } from '../io/atomic-write.ts';
 import { checkpointMetadata, checkpointTensors } from '../model/checkpoint.ts';
 import { initReadStreams, type Params } from '../model/params.ts';
-import { readSafetensorsFile, type SafetensorsFile, serializeSafetensors } from '../model/safetensors.ts';
+import { readSafetensorsFile, type SafetensorsFile, serializeSafetensors } from '../io/safetensors.ts';
 import type { AdamW } from './optimizer.ts';
 import type { TrainConfig } from './train-config.ts';
 
@@ -48,6 +48,27 @@ export function writeTrainCheckpoint(run: RunPaths, cfg: TrainConfig, params: Pa
   const path = checkpointPath(run, state.step);
   writeFileAtomic(path, serializeSafetensors(tensors, metadata), { force: true });
   return path;
+}
+
+/** What config.json holds besides the resolved TrainConfig. */
+export interface RunConfigFile extends TrainConfig {
+  init_read_streams?: number[];
+  hcprobe_version?: string;
+}
+
+/** runs/NAME/config.json, the one reader of it: every problem is a ConfigError naming the file. */
+export function readRunConfig(run: string): RunConfigFile {
+  const path = runPaths(run).config;
+  if (!existsSync(run) || !statSync(run).isDirectory()) throw new ConfigError(`run ${shown(run)} does not exist`);
+  if (!existsSync(path)) throw new ConfigError(`${run} has no config.json: not an hcprobe run directory`);
+  let v: RunConfigFile;
+  try {
+    v = JSON.parse(readFileSync(path, 'utf8')) as RunConfigFile;
+  } catch (e) {
+    throw new ConfigError(`${path}: not valid JSON (${(e as Error).message}); the file is damaged`);
+  }
+  if (typeof v?.model?.nStreams !== 'number' || typeof v.model.nLayers !== 'number') throw new ConfigError(`${path}: no model config (model.nStreams or model.nLayers missing)`);
+  return v;
 }
 
 export interface SavedRun {

@@ -16,7 +16,7 @@ import { configFromCheckpoint, paramsFromCheckpoint } from '../../src/model/chec
 import type { ModelConfig } from '../../src/model/config.ts';
 import { type HookFn, hookName, type Sublayer } from '../../src/model/hooks.ts';
 import { disposeParams, type Params } from '../../src/model/params.ts';
-import { readSafetensorsFile } from '../../src/model/safetensors.ts';
+import { readSafetensorsFile } from '../../src/io/safetensors.ts';
 import { forward } from '../../src/model/transformer.ts';
 import { corpusFor } from '../../src/train/session.ts';
 import type { TrainConfig } from '../../src/train/train-config.ts';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { readSafetensorsFile } from '../../src/model/safetensors.ts';
+import { readSafetensorsFile } from '../../src/io/safetensors.ts';
 import { checkpointFiles, cli, metricsOf, snapshot, TINY, tempDir, writeJson } from '../train/helpers.ts';
 
 /** `hcprobe train --config <tiny> --out <dir>/run ARGS`; the config's steps are cut to 10. */

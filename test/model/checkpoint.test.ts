@@ -15,7 +15,7 @@ import {
 } from '../../src/model/checkpoint.ts';
 import type { ModelConfig } from '../../src/model/config.ts';
 import { disposeParams, initParams, type Params } from '../../src/model/params.ts';
-import { parseSafetensors, type SafetensorsFile, serializeSafetensors } from '../../src/model/safetensors.ts';
+import { parseSafetensors, type SafetensorsFile, serializeSafetensors } from '../../src/io/safetensors.ts';
 import { forward } from '../../src/model/transformer.ts';
 import { KINDS, perturb, randomTokens } from './helpers.ts';
 

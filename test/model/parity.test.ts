@@ -11,7 +11,7 @@ import { tf } from '../../src/engine/tf.ts';
 import { configFromCheckpoint, paramsFromCheckpoint } from '../../src/model/checkpoint.ts';
 import type { ConnectionKind, StreamInitKind } from '../../src/model/config.ts';
 import { disposeParams } from '../../src/model/params.ts';
-import { readSafetensorsFile } from '../../src/model/safetensors.ts';
+import { readSafetensorsFile } from '../../src/io/safetensors.ts';
 import { crossEntropy, forward } from '../../src/model/transformer.ts';
 import { maxAbsDiff } from './helpers.ts';
 

@@ -14,7 +14,7 @@ import {
   readSafetensorsFile,
   serializeSafetensors,
   writeSafetensorsFile,
-} from '../../src/model/safetensors.ts';
+} from '../../src/io/safetensors.ts';
 
 const SRC = 'model.safetensors';
 

@@ -12,7 +12,7 @@ import { configFromCheckpoint, paramsFromCheckpoint } from '../../src/model/chec
 import { MODEL_DEFAULTS, validateModelConfig } from '../../src/model/config.ts';
 import { mhcLiteCoefficients } from '../../src/model/connections/mhc-lite.ts';
 import { disposeParams, initParams } from '../../src/model/params.ts';
-import { readSafetensorsFile } from '../../src/model/safetensors.ts';
+import { readSafetensorsFile } from '../../src/io/safetensors.ts';
 import { crossEntropy, forward } from '../../src/model/transformer.ts';
 
 const backend = await initBackend('webgpu').catch((e: Error) => e);

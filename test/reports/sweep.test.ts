@@ -2,7 +2,7 @@
 // paired differences, and grid files that are refused with the value named.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseSweepGrid, sweepCells } from '../../src/cli/commands/sweep.ts';
+import { parseSweepGrid, sweepCells } from '../../cli/commands/sweep.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { summariseRun } from '../../reports/run-data.ts';
 import { differs, summariseSweep, sweepMarkdown } from '../../reports/sweep-summary.ts';

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { summariseRun } from '../../reports/run-data.ts';
 import { identityDistanceHeatmap, lossCurves, seedingStageEnd, trainingFigures } from '../../reports/training-figures.ts';
-import { unfoldedFromModules, unfoldedTable } from '../../reports/unfolded-connection.ts';
+import { unfoldedFromDiagnostics, unfoldedTable } from '../../reports/unfolded-connection.ts';
+import { unfoldedConnections } from '../../src/stats/unfolded.ts';
 import { fakeRun } from './fixtures.ts';
 import { checkXml, texts } from './xml-check.ts';
 
@@ -56,11 +57,15 @@ test('unfolded connection: known values for two streams', () => {
   // and module 2 after module 1's swap with weight read2[0] = 1.
   const I = [[1, 0], [0, 1]];
   const swap = [[0, 1], [1, 0]];
-  const u = unfoldedFromModules([
-    { layer: 0, module: 'attn', read: [1, 0], mixing: I, write: [0, 1] },
-    { layer: 0, module: 'mlp', read: [0.5, 0.5], mixing: swap, write: [2, 0] },
-    { layer: 1, module: 'attn', read: [1, 0], mixing: I, write: [1, 1] },
-  ]);
+  const modules = [
+    { layer: 0, module: 'attn' as const, read: [1, 0], mixing: I, write: [0, 1] },
+    { layer: 0, module: 'mlp' as const, read: [0.5, 0.5], mixing: swap, write: [2, 0] },
+    { layer: 1, module: 'attn' as const, read: [1, 0], mixing: I, write: [1, 1] },
+  ];
+  // metrics.jsonl carries the matrix that src/train/hc-diagnostics.ts computes this way.
+  const unfolded = unfoldedConnections(modules);
+  const u = unfoldedFromDiagnostics({ modules: modules as never, unfolded: { matrix: unfolded.matrix, embed: unfolded.embed } });
+  assert.ok(u);
   assert.deepEqual(u.readers, ['L0 attn', 'L0 mlp', 'L1 attn']);
   assert.deepEqual(u.writers, ['embed', 'L0 attn', 'L0 mlp']);
   assert.deepEqual(u.c, [

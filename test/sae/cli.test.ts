@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { readManifest } from '../../src/capture/read.ts';
-import { parseSaeFlags } from '../../src/cli/commands/sae.ts';
+import { parseSaeFlags } from '../../cli/commands/sae.ts';
 import type { FeatureDashboards, SaeMetricsFile, SaeSummary } from '../../sae/results-schema.ts';
 import { cli, cliOk, smallCapture, tempDir } from './helpers.ts';
 

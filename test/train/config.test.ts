@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { parseTrainFlags, readConfigFile } from '../../src/cli/commands/train.ts';
+import { parseTrainFlags, readConfigFile } from '../../cli/commands/train.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { checkFlatConfig, PRESETS, resolveTrainConfig, TRAIN_DEFAULTS, TRAIN_KEYS } from '../../src/train/train-config.ts';
 import { tempDir, writeJson } from './helpers.ts';

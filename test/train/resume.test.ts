@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { readSafetensorsFile } from '../../src/model/safetensors.ts';
+import { readSafetensorsFile } from '../../src/io/safetensors.ts';
 import { runTraining } from '../../src/train/session.ts';
 import { checkpointFiles, cli, killWhen, metricsOf, ROOT, stepOf, TINY, tempDir, withoutTiming, writeJson } from './helpers.ts';
 

@@ -20,7 +20,7 @@ import { type Scalar, tf } from '../../src/engine/tf.ts';
 import { configFromCheckpoint, paramsFromCheckpoint } from '../../src/model/checkpoint.ts';
 import type { ModelConfig } from '../../src/model/config.ts';
 import { disposeParams, paramSpecs } from '../../src/model/params.ts';
-import { readSafetensorsFile } from '../../src/model/safetensors.ts';
+import { readSafetensorsFile } from '../../src/io/safetensors.ts';
 import { lossFn } from '../../src/model/transformer.ts';
 import { AdamW, optimizerGroups } from '../../src/train/optimizer.ts';
 import { learningRate } from '../../src/train/schedule.ts';

@@ -1,6 +1,6 @@
 // Pure parsers for command-line values: each returns the value or throws a ConfigError that
 // names the flag and what it received.
-import { ConfigError, shown, shownJson } from '../errors.ts';
+import { ConfigError, shown, shownJson } from '../src/errors.ts';
 
 export function parseIntFlag(flag: string, value: string, min = 1, max = Number.MAX_SAFE_INTEGER): number {
   const n = Number(value);

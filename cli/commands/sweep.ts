@@ -7,18 +7,18 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { ConfigError, shown, shownJson } from '../../errors.ts';
-import { writeFileAtomic } from '../../io/atomic-write.ts';
-import { CONNECTION_KINDS, type ConnectionKind, STREAM_INIT_KINDS, type StreamInitKind } from '../../model/config.ts';
-import { checkFlatConfig, type FlatTrainConfig } from '../../train/train-config.ts';
-import { summariseRun } from '../../../reports/run-data.ts';
-import { renderSweepPage, type SweepRun, summariseSweep, sweepMarkdown } from '../../../reports/sweep-summary.ts';
+import { ConfigError, shown, shownJson } from '../../src/errors.ts';
+import { writeFileAtomic } from '../../src/io/atomic-write.ts';
+import { CONNECTION_KINDS, type ConnectionKind, STREAM_INIT_KINDS, type StreamInitKind } from '../../src/model/config.ts';
+import { checkFlatConfig, type FlatTrainConfig } from '../../src/train/train-config.ts';
+import { summariseRun } from '../../reports/run-data.ts';
+import { renderSweepPage, type SweepRun, summariseSweep, sweepMarkdown } from '../../reports/sweep-summary.ts';
 import { runCommand } from '../run-command.ts';
 import { loadRun, writeReport } from './report.ts';
 
 type Opts = Record<string, string | boolean | undefined>;
 
-export const BIN = fileURLToPath(new URL('../../../bin/hcprobe.mjs', import.meta.url));
+export const BIN = fileURLToPath(new URL('../../bin/hcprobe.mjs', import.meta.url));
 
 export interface SweepGrid {
   name: string;

@@ -3,20 +3,19 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { BACKENDS, initBackend } from '../../engine/backend.ts';
-import { ConfigError, shown } from '../../errors.ts';
-import { capture, parseSites } from '../../capture/capture.ts';
-import { readManifest } from '../../capture/read.ts';
-import { paramsFromCheckpoint, readStreamsOf } from '../../model/checkpoint.ts';
-import { disposeParams } from '../../model/params.ts';
-import { DEFAULT_CORPUS_SEED, openSourceCorpus, readTrainConfig, resolveModelSource, tokenizerOf } from '../../../probes/load-run.ts';
+import { BACKENDS, initBackend } from '../../src/engine/backend.ts';
+import { ConfigError, shown } from '../../src/errors.ts';
+import { capture, parseSites } from '../../src/capture/capture.ts';
+import { readManifest } from '../../src/capture/read.ts';
+import { paramsFromCheckpoint, readStreamsOf } from '../../src/model/checkpoint.ts';
+import { disposeParams } from '../../src/model/params.ts';
+import { DEFAULT_CORPUS_SEED, openSourceCorpus, resolveModelSource, tokenizerOf } from '../../probes/load-run.ts';
 import { parseChoice, parseIntFlag, parseIntList } from '../parse.ts';
 import { progressLine } from '../progress.ts';
 import { runCommand } from '../run-command.ts';
 
 type Opts = Record<string, string | boolean | undefined>;
 
-export { readTrainConfig as readRunConfig };
 
 /** Removes what an earlier capture wrote in `dir` (with --force), and nothing else. */
 function clearCapture(dir: string): void {

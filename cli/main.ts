@@ -15,7 +15,7 @@ import { registerCompare } from './commands/compare.ts';
 import { registerDemo } from './commands/demo.ts';
 import { EXIT_USAGE } from './run-command.ts';
 
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
 export function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('hcprobe')

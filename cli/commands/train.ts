@@ -2,12 +2,12 @@
 // with HC diagnostics, checkpoints), or continues one with --resume.
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { BACKENDS } from '../../engine/backend.ts';
-import { ConfigError, shown } from '../../errors.ts';
-import { CONNECTION_KINDS, STREAM_INIT_KINDS } from '../../model/config.ts';
-import { RunFailure } from '../../train/loop.ts';
-import { runTraining } from '../../train/session.ts';
-import { checkFlatConfig, type FlatTrainConfig, PRESETS } from '../../train/train-config.ts';
+import { BACKENDS } from '../../src/engine/backend.ts';
+import { ConfigError, shown } from '../../src/errors.ts';
+import { CONNECTION_KINDS, STREAM_INIT_KINDS } from '../../src/model/config.ts';
+import { RunFailure } from '../../src/train/loop.ts';
+import { runTraining } from '../../src/train/session.ts';
+import { checkFlatConfig, type FlatTrainConfig, PRESETS } from '../../src/train/train-config.ts';
 import { parseChoice, parseIntFlag, parseNumberFlag } from '../parse.ts';
 import { progressLine } from '../progress.ts';
 import { EXIT_RUN_FAILED, runCommand } from '../run-command.ts';

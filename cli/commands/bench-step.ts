@@ -1,10 +1,10 @@
 // `hcprobe bench-step`: times full training steps on random tokens after warm-up and prints
 // {"ms_per_step", "tokens_per_s"}; bench/train-throughput compares it with the reference.
 import type { Command } from 'commander';
-import { BACKENDS, initBackend } from '../../engine/backend.ts';
-import { CONNECTION_KINDS, MODEL_DEFAULTS, type ModelConfig, STREAM_INIT_KINDS, validateModelConfig } from '../../model/config.ts';
-import { benchStep } from '../../train/bench-step.ts';
-import { defaultWorkers } from '../../train/parallel.ts';
+import { BACKENDS, initBackend } from '../../src/engine/backend.ts';
+import { CONNECTION_KINDS, MODEL_DEFAULTS, type ModelConfig, STREAM_INIT_KINDS, validateModelConfig } from '../../src/model/config.ts';
+import { benchStep } from '../../src/train/bench-step.ts';
+import { defaultWorkers } from '../../src/train/parallel.ts';
 import { parseChoice, parseIntFlag } from '../parse.ts';
 import { runCommand } from '../run-command.ts';
 

@@ -1,12 +1,12 @@
 // `hcprobe diagnose`: SPEC §2 stream diagnostics of a capture (and, with its model, the causal
 // stream ablations and per-stream logit lens) to one JSON file.
 import type { Command } from 'commander';
-import { diagnose } from '../../../probes/diagnose.ts';
-import { captureSource, type ModelSource, openModelForActs, type RunHandle } from '../../../probes/load-run.ts';
-import { readManifest } from '../../capture/read.ts';
-import { BACKENDS, type BackendName, initBackend } from '../../engine/backend.ts';
-import { assertWritable, writeFileAtomic } from '../../io/atomic-write.ts';
-import { disposeParams } from '../../model/params.ts';
+import { diagnose } from '../../probes/diagnose.ts';
+import { captureSource, type ModelSource, openModelForActs, type RunHandle } from '../../probes/load-run.ts';
+import { readManifest } from '../../src/capture/read.ts';
+import { BACKENDS, type BackendName, initBackend } from '../../src/engine/backend.ts';
+import { assertWritable, writeFileAtomic } from '../../src/io/atomic-write.ts';
+import { disposeParams } from '../../src/model/params.ts';
 import { parseChoice, parseIntFlag } from '../parse.ts';
 import { progressLine } from '../progress.ts';
 import { runCommand } from '../run-command.ts';

@@ -2,14 +2,14 @@
 // position and the mean next-token cross-entropy.
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { BACKENDS, type BackendName, initBackend } from '../../engine/backend.ts';
-import { tf } from '../../engine/tf.ts';
-import { ConfigError, shown } from '../../errors.ts';
-import { CONNECTION_KINDS, type ModelConfig } from '../../model/config.ts';
-import { type ConfigOverrides, configFromCheckpoint, paramsFromCheckpoint } from '../../model/checkpoint.ts';
-import { disposeParams, type Params } from '../../model/params.ts';
-import { readSafetensorsFile } from '../../model/safetensors.ts';
-import { forward } from '../../model/transformer.ts';
+import { BACKENDS, type BackendName, initBackend } from '../../src/engine/backend.ts';
+import { tf } from '../../src/engine/tf.ts';
+import { ConfigError, shown } from '../../src/errors.ts';
+import { CONNECTION_KINDS, type ModelConfig } from '../../src/model/config.ts';
+import { type ConfigOverrides, configFromCheckpoint, paramsFromCheckpoint } from '../../src/model/checkpoint.ts';
+import { disposeParams, type Params } from '../../src/model/params.ts';
+import { readSafetensorsFile } from '../../src/io/safetensors.ts';
+import { forward } from '../../src/model/transformer.ts';
 import { parseChoice, parseIntFlag, parseTokenSequences } from '../parse.ts';
 import { runCommand } from '../run-command.ts';
 

@@ -2,8 +2,8 @@
 // table of final validation loss, dominance and N_eff; SVGs beside it as for `hcprobe report`.
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { ConfigError } from '../../errors.ts';
-import { type CompareInput, renderCompare } from '../../../reports/compare-report.ts';
+import { ConfigError } from '../../src/errors.ts';
+import { type CompareInput, renderCompare } from '../../reports/compare-report.ts';
 import { runCommand } from '../run-command.ts';
 import { assertReportWritable, defaultResultsDir, loadResults, loadRun, writeReport } from './report.ts';
 

@@ -4,37 +4,28 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import type { Command } from 'commander';
-import { ConfigError, shown } from '../../errors.ts';
-import { assertWritable, writeFileAtomic } from '../../io/atomic-write.ts';
-import { configFromCheckpoint } from '../../model/checkpoint.ts';
-import { readSafetensorsFile } from '../../model/safetensors.ts';
-import { readMetrics, runPaths } from '../../train/run-dir.ts';
-import type { DiagnosticsResult, ProbesResult } from '../../../probes/results-schema.ts';
-import { SCHEMA_VERSION as PROBES_SCHEMA_VERSION } from '../../../probes/results-schema.ts';
-import { diagnosticsSection } from '../../../reports/diagnostics-figures.ts';
-import type { Section } from '../../../reports/html-page.ts';
-import { probesSection } from '../../../reports/probe-figures.ts';
-import { saeSection } from '../../../reports/sae-figures.ts';
-import { type FeatureDashboards, SAE_SCHEMA_VERSION, type SaeModeName, type SaeSummary } from '../../../sae/results-schema.ts';
-import { type RunConfigView, type RunData, toMetricsRecords } from '../../../reports/run-data.ts';
-import { type RenderedReport, renderRunReport } from '../../../reports/run-report.ts';
+import { ConfigError, shown } from '../../src/errors.ts';
+import { assertWritable, writeFileAtomic } from '../../src/io/atomic-write.ts';
+import { configFromCheckpoint } from '../../src/model/checkpoint.ts';
+import { readSafetensorsFile } from '../../src/io/safetensors.ts';
+import { readMetrics, readRunConfig, runPaths } from '../../src/train/run-dir.ts';
+import type { DiagnosticsResult, ProbesResult } from '../../probes/results-schema.ts';
+import { SCHEMA_VERSION as PROBES_SCHEMA_VERSION } from '../../probes/results-schema.ts';
+import { diagnosticsSection } from '../../reports/diagnostics-figures.ts';
+import type { Section } from '../../reports/html-page.ts';
+import { probesSection } from '../../reports/probe-figures.ts';
+import { saeSection } from '../../reports/sae-figures.ts';
+import { type FeatureDashboards, SAE_SCHEMA_VERSION, type SaeModeName, type SaeSummary } from '../../sae/results-schema.ts';
+import { type RunConfigView, type RunData, toMetricsRecords } from '../../reports/run-data.ts';
+import { type RenderedReport, renderRunReport } from '../../reports/run-report.ts';
 import { runCommand } from '../run-command.ts';
 
 type Opts = Record<string, string | boolean | undefined>;
 
 /** Reads runs/NAME/{config.json, metrics.jsonl}; exit 2 when it is not a run directory. */
 export function loadRun(dir: string): RunData {
-  const p = runPaths(dir);
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ConfigError(`run ${shown(dir)} does not exist`);
-  if (!existsSync(p.config)) throw new ConfigError(`${dir} has no config.json: not an hcprobe run directory`);
-  let config: RunConfigView;
-  try {
-    config = JSON.parse(readFileSync(p.config, 'utf8')) as RunConfigView;
-  } catch (e) {
-    throw new ConfigError(`${p.config}: not valid JSON (${(e as Error).message})`);
-  }
-  if (typeof config?.model?.nStreams !== 'number') throw new ConfigError(`${p.config}: no model config (model.nStreams missing)`);
-  return { name: basename(resolve(dir)), config, metrics: toMetricsRecords(readMetrics(p.metrics)) };
+  const config: RunConfigView = readRunConfig(dir);
+  return { name: basename(resolve(dir)), config, metrics: toMetricsRecords(readMetrics(runPaths(dir).metrics)) };
 }
 
 /**

@@ -4,7 +4,7 @@
 
 import * as fs from 'node:fs';
 import { ConfigError, shown } from '../errors.ts';
-import { type WriteOptions, writeFileAtomic } from '../io/atomic-write.ts';
+import { type WriteOptions, writeFileAtomic } from './atomic-write.ts';
 
 export type SafetensorsDType =
   | 'F64'

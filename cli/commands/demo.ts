@@ -6,8 +6,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { ConfigError } from '../../errors.ts';
-import { renderCompare } from '../../../reports/compare-report.ts';
+import { ConfigError } from '../../src/errors.ts';
+import { renderCompare } from '../../reports/compare-report.ts';
 import { runCommand } from '../run-command.ts';
 import { compareInputs } from './compare.ts';
 import { renderReportFor, siblingDir, writeReport } from './report.ts';
@@ -41,7 +41,7 @@ export const DEMO_RUNS = [
 
 export interface DemoStage {
   label: string;
-  /** The `hcprobe` command it needs (skipped with a message when this build lacks it). */
+  /** The `hcprobe` command it runs. */
   command: string;
   args: string[];
   /** Present when the stage already ran. */
@@ -88,21 +88,12 @@ export function registerDemo(program: Command, setExit: (code: number) => void):
           const steps = typeof o.steps === 'string' ? Number(o.steps) : DEMO_DEFAULTS.steps;
           if (!Number.isInteger(steps) || steps < 20) throw new ConfigError(`--steps must be an integer ≥ 20, got ${JSON.stringify(o.steps)}`);
           const force = o.force === true;
-          // Which stages this build has: main.ts imports this file, so ask it lazily.
-          const { buildProgram } = await import('../main.ts');
-          const available = new Set(buildProgram(() => {}).commands.map((c) => c.name()));
           const stages = demoPlan(root, { steps });
           const t0 = performance.now();
           const clock = () => `${Math.round((performance.now() - t0) / 1000)}s`;
           process.stderr.write(`hcprobe demo: ${DEMO_RUNS.map((r) => r.name).join(', ')} on the synthetic corpus, ${steps} steps each, into ${root}\n`);
-          const skipped: string[] = [];
           for (const [i, s] of stages.entries()) {
             const tag = `[demo ${i + 1}/${stages.length} · ${clock()}] ${s.label}`;
-            if (!available.has(s.command)) {
-              process.stderr.write(`${tag}: skipped — this hcprobe has no \`${s.command}\` command yet\n`);
-              skipped.push(s.label);
-              continue;
-            }
             if (!force && s.done()) {
               process.stderr.write(`${tag}: already done (${s.output}); --force redoes it\n`);
               continue;
@@ -121,7 +112,7 @@ export function registerDemo(program: Command, setExit: (code: number) => void):
           const main = writeReport(join(root, 'report.html'), renderReportFor(join(root, 'mhc-lite-copy'), undefined), true).html;
           const inputs = compareInputs(DEMO_RUNS.map((r) => join(root, r.name)));
           const cmp = writeReport(join(root, 'compare.html'), renderCompare(inputs, 'hcprobe demo: residual vs mhc-lite (copy init) vs mhc-lite (LSS init)'), true).html;
-          process.stderr.write(`[demo · ${clock()}] done${skipped.length ? `; skipped (command not available): ${skipped.join(', ')}` : ''}\nper-run reports: ${reports.join(', ')}\ncomparison: ${cmp}\n`);
+          process.stderr.write(`[demo · ${clock()}] done\nper-run reports: ${reports.join(', ')}\ncomparison: ${cmp}\n`);
           process.stdout.write(`${main}\n`);
         }),
       );

@@ -1,7 +1,7 @@
 // The boundary between the CLI and the library: maps ConfigError to exit 2 and anything
 // else to exit 1 with a bug report hint, and shuts the backend down so the process can exit.
-import { shutdownBackend } from '../engine/backend.ts';
-import { ConfigError } from '../errors.ts';
+import { shutdownBackend } from '../src/engine/backend.ts';
+import { ConfigError } from '../src/errors.ts';
 
 export const EXIT_OK = 0;
 export const EXIT_BUG = 1;

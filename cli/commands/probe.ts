@@ -1,13 +1,13 @@
 // `hcprobe probe`: linear probes with Hewitt–Liang control tasks for every label × site ×
 // layer × module × stream of a capture, to one JSON file.
 import type { Command } from 'commander';
-import { PROBE_DEFAULTS, runProbes } from '../../../probes/linear-probes.ts';
-import type { StreamSite } from '../../../probes/results-schema.ts';
-import { readManifest } from '../../capture/read.ts';
-import { BACKENDS, type BackendName, initBackend } from '../../engine/backend.ts';
-import { ConfigError, shown } from '../../errors.ts';
-import { assertWritable, writeFileAtomic } from '../../io/atomic-write.ts';
-import type { Sublayer } from '../../model/hooks.ts';
+import { PROBE_DEFAULTS, runProbes } from '../../probes/linear-probes.ts';
+import type { StreamSite } from '../../probes/results-schema.ts';
+import { readManifest } from '../../src/capture/read.ts';
+import { BACKENDS, type BackendName, initBackend } from '../../src/engine/backend.ts';
+import { ConfigError, shown } from '../../src/errors.ts';
+import { assertWritable, writeFileAtomic } from '../../src/io/atomic-write.ts';
+import type { Sublayer } from '../../src/model/hooks.ts';
 import { parseChoice, parseIntFlag, parseIntList, parseNumberFlag } from '../parse.ts';
 import { progressLine } from '../progress.ts';
 import { runCommand } from '../run-command.ts';
