@@ -54,10 +54,6 @@ export function lrOf(c: SaeTrainConfig): number {
   return c.lr ?? defaultLr(c.dSae);
 }
 
-export function kOf(act: SaeKind): number | null {
-  return act.kind === 'relu' ? null : act.k;
-}
-
 /** A full config from the essentials; throws ConfigError on values that cannot train. */
 export function saeTrainConfig(o: { act: SaeKind; dIn: number; dSae: number; tokens: number; batch?: number; lr?: number; seed?: number; kAux?: number }): SaeTrainConfig {
   const c: SaeTrainConfig = {

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { BACKENDS } from '../../src/engine/backend.ts';
 import { ConfigError, shown } from '../../src/errors.ts';
-import { CONNECTION_KINDS, STREAM_INIT_KINDS } from '../../src/model/config.ts';
+import { CONNECTION_KINDS, maxStreams, STREAM_INIT_KINDS } from '../../src/model/config.ts';
 import { RunFailure } from '../../src/train/loop.ts';
 import { runTraining } from '../../src/train/session.ts';
 import { checkFlatConfig, type FlatTrainConfig, PRESETS } from '../../src/train/train-config.ts';
@@ -14,6 +14,9 @@ import { EXIT_RUN_FAILED, runCommand } from '../run-command.ts';
 
 type Opts = Record<string, string | boolean | undefined>;
 
+/** The most streams any connection kind allows; each kind's own bound is checked with the config. */
+const MOST_STREAMS = Math.max(...CONNECTION_KINDS.map(maxStreams));
+
 /** Flags → one flat config layer (pure). */
 export function parseTrainFlags(o: Opts): FlatTrainConfig {
   const f: FlatTrainConfig = {};
@@ -22,7 +25,7 @@ export function parseTrainFlags(o: Opts): FlatTrainConfig {
   if (s('connection') !== undefined) f.connection = parseChoice('--connection', s('connection') as string, CONNECTION_KINDS);
   if (o.dynamic === true) f.dynamic = true;
   if (o.static === true) f.dynamic = false;
-  if (s('streams') !== undefined) f.streams = parseIntFlag('--streams', s('streams') as string, 1, 8);
+  if (s('streams') !== undefined) f.streams = parseIntFlag('--streams', s('streams') as string, 1, MOST_STREAMS);
   if (s('streamInit') !== undefined) f.streamInit = parseChoice('--stream-init', s('streamInit') as string, STREAM_INIT_KINDS);
   if (s('corpus') !== undefined) f.corpus = s('corpus') as string;
   if (s('tokenizer') !== undefined) f.tokenizer = parseChoice('--tokenizer', s('tokenizer') as string, ['byte', 'gpt2']);

@@ -13,7 +13,7 @@ import type { ModelConfig } from '../model/config.ts';
 import { type HookFn, hookName, type Sublayer } from '../model/hooks.ts';
 import type { Params } from '../model/params.ts';
 import { forward } from '../model/transformer.ts';
-import { toFloat16Array } from './float16.ts';
+import { toFloat16Array } from '../io/float16.ts';
 import {
   type CaptureDtype, type CaptureSite, FORMAT_VERSION, type Manifest, SITE_SEMANTICS, type ShardKey,
   type ShardRecord, labelColumn, shardDir, shardName, shardSchema, valueColumns,

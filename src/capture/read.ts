@@ -5,7 +5,7 @@ import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as A from 'apache-arrow';
 import { ConfigError, shown } from '../errors.ts';
-import { decodeFloat16 } from '../io/safetensors.ts';
+import { decodeFloat16 } from '../io/float16.ts';
 import type { Sublayer } from '../model/hooks.ts';
 import { type CaptureSite, FORMAT_VERSION, type Manifest, type ShardRecord } from './schema.ts';
 

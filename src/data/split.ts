@@ -29,9 +29,6 @@ export interface Corpus {
   describe(): Record<string, unknown>;
 }
 
-/** Label id meaning "this latent does not apply to this token". */
-export const NOT_APPLICABLE = -1;
-
 /** Checks a validation fraction from user input: strictly between 0 and 1. */
 export function checkValFraction(valFraction: number): number {
   if (!Number.isFinite(valFraction) || valFraction <= 0 || valFraction >= 1) {

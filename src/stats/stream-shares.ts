@@ -30,8 +30,3 @@ export function summariseShares(weights: ArrayLike<number>): ShareSummary {
   const simpson = shares.reduce((a, s) => a + s * s, 0);
   return { shares, dominance: shares[dominant] as number, dominant, nEff: Math.exp(entropy), nEffSimpson: 1 / simpson };
 }
-
-/** Signal shares s_i = E‖H_i‖² / Σ_j E‖H_j‖² from per-stream energies. */
-export function signalShares(meanSquaredNorms: ArrayLike<number>): ShareSummary {
-  return summariseShares(meanSquaredNorms);
-}

@@ -7,9 +7,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { ConfigError } from '../../src/errors.ts';
+import { decodeBfloat16, decodeFloat16 } from '../../src/io/float16.ts';
 import {
-  decodeBfloat16,
-  decodeFloat16,
   parseSafetensors,
   readSafetensorsFile,
   serializeSafetensors,

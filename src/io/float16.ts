@@ -1,4 +1,5 @@
-// IEEE 754 half precision from float32, rounding to nearest even, for float16 captures.
+// IEEE 754 half precision (float16 captures) and bfloat16 (checkpoints): encoding from float32,
+// rounding to nearest even, and exact decoding.
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
@@ -33,3 +34,20 @@ export function toFloat16Array(values: Float32Array, out: Uint16Array = new Uint
   for (let i = 0; i < values.length; i++) out[i] = toFloat16Bits(values[i] as number);
   return out;
 }
+
+/** IEEE 754 binary16 bits → number: ±2^(e−15)·(1 + f/1024), subnormals ±2^−14·f/1024. */
+export function decodeFloat16(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exp = (bits >> 10) & 0x1f;
+  const frac = bits & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 0x1f) return frac === 0 ? sign * Infinity : Number.NaN;
+  return sign * (1024 + frac) * 2 ** (exp - 25);
+}
+
+/** bfloat16 bits → number: bfloat16 is the upper half of a float32, so this is exact. */
+export function decodeBfloat16(bits: number): number {
+  bf16Scratch.setUint32(0, (bits & 0xffff) << 16);
+  return bf16Scratch.getFloat32(0);
+}
+const bf16Scratch = new DataView(new ArrayBuffer(4));
