@@ -26,6 +26,7 @@ export function initReadBias(readStreams: readonly number[], nStreams: number, s
     dominant,
     dominant_layer: last ? last.layer : null,
     dominant_is_favoured: dominant === null ? null : favoured.includes(dominant),
+    dominant_read_by: dominant === null ? [] : readStreams.flatMap((r, k) => (r === dominant ? [moduleName(Math.floor(k / 2), k % 2 === 0 ? 'attn' : 'mlp')] : [])),
     chance: favoured.length / nStreams,
     modules,
   };

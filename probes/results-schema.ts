@@ -113,6 +113,8 @@ export interface InitReadBias {
   dominant: number | null;
   dominant_layer: number | null;
   dominant_is_favoured: boolean | null;
+  /** The modules ("0.mlp", …) that read the dominant stream at init. */
+  dominant_read_by: string[];
   /** Probability that a stream picked uniformly at random is favoured: |favoured| / n. */
   chance: number;
   /** Per module with captured coeffs: its init read stream and the stream it reads most now. */

@@ -136,8 +136,9 @@ export function initBiasHtml(d: DiagnosticsResult): string {
     b.dominant === null ? 'No resid_post site was captured, so no dominant stream is measured.'
     : b.dominant_is_favoured ? `The dominant stream after layer ${b.dominant_layer} is stream ${b.dominant}: the one the init favoured (a stream picked at random would be with probability ${f3(b.chance)}).`
     : `The dominant stream after layer ${b.dominant_layer} is stream ${b.dominant}, not the init-favoured ${favoured}.`;
+  const readers = b.dominant === null ? '' : b.dominant_read_by.length ? ` At init, stream ${b.dominant} was read by module${b.dominant_read_by.length > 1 ? 's' : ''} ${b.dominant_read_by.join(', ')}.` : ` No module read stream ${b.dominant} at init.`;
   const kept = b.modules.length ? ` ${b.modules.filter((x) => x.same).length} of ${b.modules.length} modules still read most from their init stream.` : '';
-  return `<p>${escapeXml(`At init the modules read from (count per stream) ${counts}: the init favoured ${favoured}. ${verdict}${kept}`)}</p>`;
+  return `<p>${escapeXml(`At init the modules read from (count per stream) ${counts}: the init favoured ${favoured}. ${verdict}${readers}${kept}`)}</p>`;
 }
 
 export function diagnosticsSection(d: DiagnosticsResult): Section {

@@ -1,13 +1,13 @@
-// The direction of imports (README, Development): cli → reports, probes, sae → src, and nothing
-// back up. src/ imports only src/; probes/ and sae/ import src/ (and themselves); reports/ takes
-// nothing but types from outside itself; no file imports itself through a cycle.
+// The direction of imports (README, Development): cli → api → reports, probes, sae → src, and
+// nothing back up. src/ imports only src/; probes/ and sae/ import src/ (and themselves);
+// reports/ takes nothing but types from outside itself; no file imports itself through a cycle.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
 import { test } from 'node:test';
 
 const ROOT = join(import.meta.dirname, '..');
-const FLOORS = ['cli', 'reports', 'probes', 'sae', 'src'] as const;
+const FLOORS = ['cli', 'api', 'reports', 'probes', 'sae', 'src'] as const;
 type Floor = (typeof FLOORS)[number];
 
 interface Edge {
@@ -50,6 +50,7 @@ test('the import scanner sees this tree', () => {
 test('no import runs up the floors', () => {
   const allowed: Record<Floor, readonly Floor[]> = {
     cli: FLOORS,
+    api: ['api', 'reports', 'probes', 'sae', 'src'],
     reports: ['reports'],
     probes: ['probes', 'src'],
     sae: ['sae', 'src'],
@@ -82,4 +83,28 @@ test('no import cycle', () => {
   };
   for (const node of next.keys()) visit(node, []);
   assert.deepEqual(cycles, []);
+});
+
+test('src/model/ is pure maths: no file system, no WGSL, no backend asked for by name', () => {
+  // The engine's ops choose fused programs and backend workarounds (README, Development).
+  const rules: [string, RegExp][] = [
+    ['file system', /\bfrom\s*['"](node:)?(fs|path)(\/[^'"]*)?['"]|\b(require|import)\(\s*['"](node:)?(fs|path)(\/[^'"]*)?['"]/],
+    ['WGSL', /@compute|@workgroup_size|var<(storage|uniform|workgroup)|@group\(|@binding\(/],
+    ['backend', /\b(activeWebgpu|fusedBackend|getBackend|setBackend|findBackend)\b|\btf\.backend\(|(['"`])(webgpu|wasm|cpu|webgl|tensorflow)\3/],
+  ];
+  const model = files('src/model');
+  assert.ok(model.length > 10 && model.includes(join('src', 'model', 'transformer.ts')), `src/model/ files: ${model.join(', ')}`);
+  const found = model.flatMap((file) =>
+    readFileSync(join(ROOT, file), 'utf8')
+      .split('\n')
+      .flatMap((line, i) => rules.filter(([, re]) => re.test(line)).map(([what]) => `${file}:${i + 1} (${what}): ${line.trim()}`)),
+  );
+  assert.deepEqual(found, []);
+  // the rules catch what they are for
+  const caught = (line: string) => rules.filter(([, re]) => re.test(line)).map(([what]) => what);
+  assert.deepEqual(caught("import * as fs from 'node:fs';"), ['file system']);
+  assert.deepEqual(caught('@group(0) @binding(1) var<storage, read> w: array<f32>;'), ['WGSL']);
+  assert.deepEqual(caught("if (tf.getBackend() !== 'wasm') return x;"), ['backend']);
+  assert.deepEqual(caught('const gpu = fusedBackend();'), ['backend']);
+  assert.deepEqual(caught('return layerNormOp(x, w, b); // on webgpu a fused program'), []);
 });

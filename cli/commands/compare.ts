@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { ConfigError } from '../../src/errors.ts';
 import { type CompareInput, renderCompare } from '../../reports/compare-report.ts';
 import { runCommand } from '../run-command.ts';
-import { assertReportWritable, defaultResultsDir, loadResults, loadRun, writeReport } from './report.ts';
+import { assertReportWritable, defaultResultsDir, loadResults, loadRun, writeReport } from '../../api/report-files.ts';
 
 type Opts = Record<string, string | boolean | undefined>;
 

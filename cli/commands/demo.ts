@@ -10,7 +10,7 @@ import { ConfigError } from '../../src/errors.ts';
 import { renderCompare } from '../../reports/compare-report.ts';
 import { runCommand } from '../run-command.ts';
 import { compareInputs } from './compare.ts';
-import { renderReportFor, siblingDir, writeReport } from './report.ts';
+import { renderReportFor, siblingDir, writeReport } from '../../api/report-files.ts';
 import { runCli, runComplete } from './sweep.ts';
 
 type Opts = Record<string, string | boolean | undefined>;

@@ -14,7 +14,7 @@ import { checkFlatConfig, type FlatTrainConfig } from '../../src/train/train-con
 import { summariseRun } from '../../reports/run-data.ts';
 import { renderSweepPage, type SweepRun, summariseSweep, sweepMarkdown } from '../../reports/sweep-summary.ts';
 import { runCommand } from '../run-command.ts';
-import { loadRun, writeReport } from './report.ts';
+import { loadRun, writeReport } from '../../api/report-files.ts';
 
 type Opts = Record<string, string | boolean | undefined>;
 

@@ -1,5 +1,6 @@
 // The two sublayers T of a GPT-2 block, each preceded by its LayerNorm as in the reference's
 // branch_attn = (LayerNorm, CausalSelfAttention) and branch_mlp = (LayerNorm, MLP ×4, GELU).
+import { constant } from '../engine/constants.ts';
 import { bmm, mm } from '../engine/matmul.ts';
 import { tf, type Tensor } from '../engine/tf.ts';
 import type { ModelConfig } from './config.ts';
@@ -20,10 +21,16 @@ export function linear(p: Params, name: string, x: Tensor): Tensor {
   return b ? tf.add(y, b) : y;
 }
 
-/** Additive causal mask: 0 on and below the diagonal, −1e9 above (exp underflows to 0). */
+/**
+ * Additive causal mask: 0 on and below the diagonal, −1e9 above (exp underflows to 0). A
+ * constant, built once per length and backend rather than in every layer of every forward.
+ */
 function causalMask(t: number): Tensor {
-  const lower = tf.linalg.bandPart(tf.ones([t, t]), -1, 0);
-  return tf.mul(tf.sub(1, lower), -1e9); // [t, t]
+  return constant(`causal-mask.${t}`, () => {
+    const m = new Float32Array(t * t);
+    for (let i = 0; i < t; i++) m.fill(-1e9, i * t + i + 1, (i + 1) * t);
+    return tf.tensor(m, [t, t]);
+  }); // [t, t]
 }
 
 /** LayerNorm → causal multi-head self-attention; x: [B, T, d] → [B, T, d]. */

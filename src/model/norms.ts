@@ -1,22 +1,12 @@
 // Normalisations and the activation of the GPT-2 block, matched to PyTorch's definitions:
 // LayerNorm with eps 1e-5 and biased variance; F.normalize's max(‖x‖, 1e-12); exact GELU.
-// On webgpu the norms run as fused programs (engine/webgpu-norms.ts) with the same formulas.
+// The norms are engine ops (engine/ops/norms.ts), which choose how they run.
+import { gainLayerNormOp, layerNormOp, rmsNormOp } from '../engine/ops/norms.ts';
 import { tf, type Tensor } from '../engine/tf.ts';
-import { fusedNorm } from '../engine/webgpu-norms.ts';
-import { fusedBackend } from '../engine/webgpu-raw.ts';
 
-const LN_EPS = 1e-5;
-const NORMALIZE_EPS_SQ = 1e-24; // (1e-12)², the floor F.normalize puts under ‖x‖
-
-/** LayerNorm over the last axis; `bias` absent for bias-free models. */
+/** LayerNorm over the last axis: (x − μ)/√(σ² + 1e-5) · w + b; `bias` absent for bias-free models. */
 export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor | undefined): Tensor {
-  const gpu = fusedBackend();
-  if (gpu) return fusedNorm(gpu, 'layer', x, weight, bias);
-  const mean = tf.mean(x, -1, true);
-  const centred = tf.sub(x, mean);
-  const variance = tf.mean(tf.square(centred), -1, true);
-  const y = tf.mul(tf.mul(centred, tf.rsqrt(tf.add(variance, LN_EPS))), weight);
-  return bias ? tf.add(y, bias) : y;
+  return layerNormOp(x, weight, bias); // x's shape
 }
 
 /**
@@ -24,24 +14,15 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor | undefined): 
  * the square root keeps a zero row (an ablated stream) at zero with a finite gradient.
  */
 export function rmsNorm(x: Tensor, gamma: Tensor): Tensor {
-  const gpu = fusedBackend();
-  if (gpu) return fusedNorm(gpu, 'rms', x, gamma);
-  const dim = x.shape[x.rank - 1] as number;
-  const inv = tf.rsqrt(tf.maximum(tf.sum(tf.square(x), -1, true), NORMALIZE_EPS_SQ));
-  return tf.mul(tf.mul(x, tf.mul(inv, Math.sqrt(dim))), tf.add(gamma, 1));
+  return rmsNormOp(x, gamma); // x's shape
 }
 
 /** LayerNorm without bias and with the same (γ + 1) gain: the HC paper's choice of norm. */
 export function gainLayerNorm(x: Tensor, gamma: Tensor): Tensor {
-  const gpu = fusedBackend();
-  if (gpu) return fusedNorm(gpu, 'gain', x, gamma);
-  const mean = tf.mean(x, -1, true);
-  const centred = tf.sub(x, mean);
-  const variance = tf.mean(tf.square(centred), -1, true);
-  return tf.mul(tf.mul(centred, tf.rsqrt(tf.add(variance, LN_EPS))), tf.add(gamma, 1));
+  return gainLayerNormOp(x, gamma); // x's shape
 }
 
 /** GELU with the exact erf form, as torch.nn.GELU() by default: x·Φ(x). */
 export function gelu(x: Tensor): Tensor {
-  return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
+  return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)); // x's shape
 }

@@ -1,6 +1,7 @@
 // The GPT-2 decoder with hyper-connection residual streams (SPEC §1): embed, expand to n
 // streams, 2L connection modules around attention and MLP, ln_f per stream, sum, tied unembed.
 import { mm } from '../engine/matmul.ts';
+import { embeddingLookup } from '../engine/ops/embedding-lookup.ts';
 import { tf, type Tensor } from '../engine/tf.ts';
 import { attentionBranch, mlpBranch } from './branches.ts';
 import type { ModelConfig } from './config.ts';
@@ -9,7 +10,6 @@ import { hcCoefficients } from './connections/hc.ts';
 import { mhcLiteCoefficients } from './connections/mhc-lite.ts';
 import { mhcCoefficients } from './connections/mhc.ts';
 import { depthConnection, widthConnection } from './connections/width-depth.ts';
-import { embed } from './embedding.ts';
 import { type HookSite, type Hooks, type Sublayer, hookName } from './hooks.ts';
 import { layerNorm } from './norms.ts';
 import { modulePrefix, param, type Params } from './params.ts';
@@ -25,7 +25,7 @@ export function forward(p: Params, c: ModelConfig, tokens: Tensor, opts: Forward
   if (T > c.blockSize) throw new Error(`sequence of ${T} tokens is longer than the block size ${c.blockSize}`);
   const at = hookRunner(opts.hooks);
   const wte = param(p, 'transformer.wte.weight');
-  const tok = at({ kind: 'embed' }, embed(wte, tokens)); // [B, T, d]
+  const tok = at({ kind: 'embed' }, embeddingLookup(wte, tokens)); // [B, T, d]
   const pos = at({ kind: 'pos_embed' }, tf.slice(param(p, 'transformer.wpe.weight'), [0, 0], [T, -1])); // [T, d]
   let H = expandStreams(p, c, tf.add(tok, pos)); // [B, T, n, d]
   for (let l = 0; l < c.nLayers; l++) {

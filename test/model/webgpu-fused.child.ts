@@ -1,7 +1,8 @@
 // Run by webgpu-fused.test.ts in a child process: (1) the fused mHC-lite coefficients against
 // the tfjs ops on the same backend, values and gradients, with every parameter moved off its
 // initial value; (2) parity with the reference PyTorch logits for every fixture, with the fused
-// programs (norms, mHC-lite) on and off. Prints one JSON object.
+// programs (norms, mHC-lite) on and off; (3) tf.memory().numTensors over repeated forwards and
+// backwards, fused and not. Prints one JSON object.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -104,8 +105,30 @@ function parity(name: string, fused: boolean) {
   return { name, fused, maxAbsLogit: m, lossErr: Math.abs(loss - fx.loss) };
 }
 
+/**
+ * numTensors after each of 3 forward + backward passes of the mhc_lite fixture; the engine's
+ * constants (causal mask, and unfused the permutation matrices) are built in the first.
+ */
+function repeated(fused: boolean) {
+  setFused(fused);
+  const file = readSafetensorsFile(path.join(DIR, 'mhc_lite.safetensors'));
+  const config = configFromCheckpoint(file, 'mhc_lite');
+  const params = paramsFromCheckpoint(file, config, 'mhc_lite');
+  const tokens = tf.tensor2d(Array.from({ length: 2 * 8 }, (_, i) => (i * 7) % config.vocabSize), [2, 8], 'int32');
+  const counts = [0, 1, 2].map(() => {
+    tf.tidy(() => void forward(params, config, tokens).dataSync());
+    const { value, grads } = tf.variableGrads(() => crossEntropy(forward(params, config, tokens), tokens) as Scalar);
+    tf.dispose([value, ...Object.values(grads)]);
+    return tf.memory().numTensors;
+  });
+  tokens.dispose();
+  disposeParams(params);
+  return { fused, counts };
+}
+
 const out = {
   device: backend.device,
+  repeated: [repeated(false), repeated(true)],
   coefficients: [2, 3, 4].map(coefficients),
   parity: ['none', 'hc', 'hc_n2', 'mhc', 'mhc_lite', 'mhc_lite_lss', 'mhc_lite_n3'].flatMap((n) => [parity(n, true), parity(n, false)]),
 };

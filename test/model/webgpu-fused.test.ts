@@ -1,6 +1,7 @@
-// The fused mHC-lite coefficients (src/model/connections/mhc-lite-webgpu.ts) against the tfjs
-// ops, and reference parity of every fixture on webgpu with the fused programs on and off; run
-// on a WebGPU adapter in a child process (see test/helpers-webgpu.ts).
+// The fused mHC-lite coefficients (src/engine/webgpu-mhc-lite.ts) against the op's tfjs
+// composite, reference parity of every fixture on webgpu with the fused programs on and off, and
+// no tensors added by forwards after the first; run on a WebGPU adapter in a child process (see
+// test/helpers-webgpu.ts).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -26,4 +27,10 @@ test('webgpu reproduces the reference logits of every fixture with the fused pro
     assert.ok(r.maxAbsLogit < 1e-4, `${r.name} (fused ${r.fused}): max |Δlogit| ${r.maxAbsLogit}`);
     assert.ok(r.lossErr < 1e-4, `${r.name} (fused ${r.fused}): |Δloss| ${r.lossErr}`);
   }
+});
+
+test('on webgpu, forwards and backwards after the first add no tensors, fused or not', { skip }, () => {
+  const runs = result.repeated as { fused: boolean; counts: number[] }[];
+  assert.deepEqual(runs.map((r) => r.fused), [false, true]);
+  for (const r of runs) assert.deepEqual(r.counts, Array(3).fill(r.counts[0]), `fused ${r.fused}: numTensors after each pass`);
 });

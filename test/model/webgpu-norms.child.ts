@@ -1,5 +1,6 @@
 // Run by webgpu-norms.test.ts in a child process: the fused webgpu norms (forward and gradients)
-// against norms.ts's tfjs ops on the same backend. Prints one JSON object.
+// against the ops' tfjs composites on the same backend, through model/norms.ts. Prints one JSON
+// object.
 import { initBackend } from '../../src/engine/backend.ts';
 import { rngFor } from '../../src/engine/random.ts';
 import { tf, type Tensor } from '../../src/engine/tf.ts';

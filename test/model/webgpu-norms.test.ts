@@ -1,6 +1,7 @@
-// The fused webgpu norms (src/engine/webgpu-norms.ts) against norms.ts's tfjs ops, forward and
-// gradients, on a WebGPU adapter in a child process (see test/helpers-webgpu.ts): D below, above
-// and not a multiple of the workgroup, rows beyond one chunk of the column sums, a zero row.
+// The fused webgpu norms (src/engine/webgpu-norms.ts) against their ops' tfjs composites
+// (src/engine/ops/norms.ts), forward and gradients, on a WebGPU adapter in a child process (see
+// test/helpers-webgpu.ts): D below, above and not a multiple of the workgroup, rows beyond one
+// chunk of the column sums, a zero row.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';

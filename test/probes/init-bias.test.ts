@@ -18,6 +18,7 @@ test('the last resid_post MLP site decides the dominant stream, and the favoured
   assert.equal(b.dominant_layer, 1);
   assert.equal(b.dominant_is_favoured, true);
   assert.equal(b.chance, 0.25);
+  assert.deepEqual(b.dominant_read_by, ['0.attn', '0.mlp', '1.mlp']);
   assert.deepEqual(b.modules, [
     { module: '0.attn', init: 2, now: 2, same: true },
     { module: '1.mlp', init: 2, now: 0, same: false },
@@ -28,6 +29,7 @@ test('a dominant stream that no module drew is not favoured; ties favour every t
   const b = initReadBias([0, 1, 0, 1], 3, [site(1, 'mlp', 2)], []);
   assert.deepEqual(b.favoured, [0, 1]);
   assert.equal(b.dominant_is_favoured, false);
+  assert.deepEqual(b.dominant_read_by, []);
   assert.equal(b.chance, 2 / 3);
   assert.deepEqual(b.modules, []);
 });

@@ -2,6 +2,7 @@
 // the fused webgpu clip + AdamW against a float64 oracle, against the unfused tfjs ops on the
 // same backend, and inside TrainStep. Prints one JSON object; {"skip": reason} without an adapter.
 import { initBackend } from '../../src/engine/backend.ts';
+import { constantMemory } from '../../src/engine/constants.ts';
 import { rngFor } from '../../src/engine/random.ts';
 import { ownedVariable, tf, type Tensor, type Variable } from '../../src/engine/tf.ts';
 import { MODEL_DEFAULTS, validateModelConfig } from '../../src/model/config.ts';
@@ -99,7 +100,7 @@ function training(fused: boolean) {
   const tokens = () => Int32Array.from({ length: 2 * 16 }, () => rng.int(64));
   const steps = [0, 1, 2, 3].map(() => ({ ...step.run([{ tokens: tokens(), targets: tokens(), batchSize: 2, seqLen: 16 }], 3e-3), fused: opt.lastStepFused }));
   const final = [...params.values()].map((v) => Float64Array.from(v.dataSync()));
-  const numTensors = tf.memory().numTensors;
+  const numTensors = tf.memory().numTensors - constantMemory().numTensors; // cached engine constants are kept on purpose
   opt.dispose();
   disposeParams(params);
   return { steps, final, numTensors };

@@ -1,12 +1,13 @@
 /// <reference types="@webgpu/types" />
-// mHC-lite's coefficients from the two projections of the normed token, fused for the webgpu
-// backend: read σ(·), the softmax over the n! permutations and their convex combination, and
-// the write 2σ(·) in one program per token (tfjs ops: ~14 kernels forward, ~30 backward); the
-// gradient is one program per token plus the sums over tokens for the five small parameters.
-// Same formulas, same order as mhc-lite.ts; test/model/webgpu-fused.test.ts compares them.
-import { tf, type Tensor } from '../../engine/tf.ts';
-import { dispatch, newTensor, packed, pipeline, type WebgpuBackend } from '../../engine/webgpu-raw.ts';
-import { factorial, permutations } from '../permutations.ts';
+// mHC-lite's coefficients from the two projections of the normed token as fused WGSL programs,
+// for ops/mhc-lite-coefficients.ts: read σ(·), the softmax over the n! permutations and their
+// convex combination, and the write 2σ(·) in one program per token (tfjs ops: ~14 kernels
+// forward, ~30 backward); the gradient is one program per token plus the sums over tokens for
+// the five small parameters. Same formulas, same order as the op's tfjs composite;
+// test/model/webgpu-fused.test.ts compares them.
+import { factorial, permutations } from './permutations.ts';
+import { tf, type Tensor } from './tf.ts';
+import { dispatch, newTensor, packed, pipeline, type WebgpuBackend } from './webgpu-raw.ts';
 
 const WG = 64;
 const CHUNKS = 64;
@@ -171,19 +172,17 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
 }`;
 }
 
-export interface TailParams {
-  preBranchScale: Tensor; // [1]
-  residualScale: Tensor; // [1]
-  hPostScale: Tensor; // []
-  staticAlpha: Tensor; // [n + n!]
-  staticBeta: Tensor; // [n]
-}
+/**
+ * The five small parameters, in `small`'s order: pre_branch_scale [1], residual_scale [1],
+ * h_post_scale [], static_alpha [n + n!], static_beta [n].
+ */
+export type SmallParams = [Tensor, Tensor, Tensor, Tensor, Tensor];
 
 /**
  * alpha [tokens, n, n+1] = [σ(read) | Σ_k softmax(perm)_k P_k] and write [tokens, n] = 2σ(·)
  * from wc = v·W_α [tokens, n+n!] and wb = v·W_β [tokens, n], with a fused gradient.
  */
-export function fusedMhcLiteTail(backend: WebgpuBackend, n: number, wc: Tensor, wb: Tensor, p: TailParams): { alpha: Tensor; write: Tensor } {
+export function fusedMhcLiteCoefficients(backend: WebgpuBackend, n: number, wc: Tensor, wb: Tensor, scales: SmallParams): { alpha: Tensor; write: Tensor } {
   const tokens = wb.shape[0] as number;
   const W = n + factorial(n);
   const K = 3 + n + W;
@@ -213,7 +212,7 @@ export function fusedMhcLiteTail(backend: WebgpuBackend, n: number, wc: Tensor, 
       },
     };
   }) as never) as unknown as (...t: Tensor[]) => Tensor;
-  const out = f(wc, wb, p.preBranchScale, p.residualScale, p.hPostScale, p.staticAlpha, p.staticBeta);
+  const out = f(wc, wb, ...scales);
   const alpha = tf.reshape(tf.slice(out, [0, 0], [-1, n * (n + 1)]), [tokens, n, n + 1]);
   const write = tf.slice(out, [0, n * (n + 1)], [-1, n]);
   return { alpha, write };

@@ -1,5 +1,6 @@
 // All n×n permutation matrices in lexicographic order of the permutations, identity first,
-// as mHC-lite's convex combination needs (arXiv 2601.05732).
+// as mHC-lite's convex combination needs (arXiv 2601.05732): its op, its fused program and the
+// model's parameter layout (n + n! mixing logits) all enumerate them from here.
 
 /** Permutations of 0..n-1 in lexicographic order. */
 export function permutations(n: number): number[][] {
