@@ -1,6 +1,6 @@
-// Saved SAEs, laid out like SAELens / sparsify checkpoints so Python users load them as usual:
-// sae.safetensors (W_enc [d, m], W_dec [m, d], b_enc [m], b_dec [d]; BatchTopK adds SAELens'
-// JumpReLU `threshold` [m]) with the input scale folded in, and cfg.json beside it.
+// Saved SAEs in SAELens' layout: W_enc [d, m], W_dec [m, d], b_enc [m], b_dec [d] (BatchTopK adds
+// JumpReLU's `threshold` [m]) with the input scale folded in, and cfg.json. SAELens reads the weights
+// as sae_weights.safetensors; sparsify cannot load them (nn.Linear encoder [m, d], strict load).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, shown } from '../src/errors.ts';
@@ -38,7 +38,7 @@ export function saeCfg(p: SaeParams, c: SaeCfgContext): Record<string, unknown> 
     prepend_bos: false,
     model_name: c.modelName,
     dataset_path: c.datasetPath,
-    // sparsify fields
+    // sparsify's config names, for readers that look for them (sparsify cannot load the weights)
     num_latents: p.dSae,
     k,
     expansion_factor: p.dSae / p.dIn,

@@ -27,6 +27,7 @@ export const SMALL = {
   evalBatches: 1,
   diagBatch: 2,
   backend: 'wasm',
+  workers: 0,
 };
 
 /** A fresh temporary directory, removed when the test ends. */

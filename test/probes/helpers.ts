@@ -11,7 +11,7 @@ const BIN = path.join(ROOT, 'bin', 'hcprobe.mjs');
 
 export const TINY_RUN = {
   layers: 2, dModel: 32, heads: 2, seqLen: 32, batchSize: 8, steps: 300, lr: 0.005, warmup: 15,
-  evalInterval: 300, logInterval: 50, checkpointInterval: 300, evalBatches: 2, diagBatch: 2, streams: 4, backend: 'wasm',
+  evalInterval: 300, logInterval: 50, checkpointInterval: 300, evalBatches: 2, diagBatch: 2, streams: 4, backend: 'wasm', workers: 1,
 };
 
 export function cli(args: string[], timeoutMs = 240_000): SpawnSyncReturns<string> {

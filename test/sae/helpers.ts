@@ -104,7 +104,7 @@ export async function smallCapture(dir: string): Promise<string> {
   const run = path.join(dir, 'run');
   await runTraining({
     out: run,
-    layers: [{ layers: 2, dModel: 32, heads: 2, seqLen: 32, batchSize: 4, steps: 20, logInterval: 10, evalInterval: 10, checkpointInterval: 20, evalBatches: 1, diagBatch: 2, backend: 'wasm' }],
+    layers: [{ layers: 2, dModel: 32, heads: 2, seqLen: 32, batchSize: 4, steps: 20, logInterval: 10, evalInterval: 10, checkpointInterval: 20, evalBatches: 1, diagBatch: 2, backend: 'wasm', workers: 0 }],
     force: false,
     resume: false,
     version: 'test',

@@ -9,7 +9,11 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BIN = path.join(ROOT, 'bin', 'hcprobe.mjs');
 
-/** 1 layer, d 32, seq 32, batch 4: about 40 steps a second on the wasm backend. */
+/**
+ * 1 layer, d 32, seq 32, batch 4: about 40 steps a second on the wasm backend. No gradient
+ * workers, whatever the machine's cores (the default is one per extra core on wasm): a worker's
+ * start costs more than these runs save, and workers.test.ts covers the parallel path.
+ */
 export const TINY = {
   layers: 1,
   dModel: 32,
@@ -22,6 +26,7 @@ export const TINY = {
   checkpointInterval: 10,
   evalBatches: 1,
   diagBatch: 2,
+  workers: 0,
 };
 
 /** A fresh temporary directory, removed when the test ends. */
