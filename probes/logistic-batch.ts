@@ -147,7 +147,7 @@ function ceTerms(l: Layout, Z: Float32Array, rows: number, labels: (s: State) =>
         const z = Z[c] as number;
         // CE of a sigmoid, softplus(z) − v·z, and its gradient σ(z) − v, from one exp.
         const e = Math.exp(-Math.abs(z));
-        total += (z > 0 ? z : 0) + Math.log1p(e) - v * z;
+        total += Math.max(z, 0) + Math.log1p(e) - v * z;
         if (R) R[c] = w * ((z >= 0 ? 1 : e) / (1 + e) - v);
       }
     } else {

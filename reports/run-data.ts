@@ -89,7 +89,7 @@ export interface RunSummary {
 export function summariseRun(run: RunData): RunSummary {
   const hc = finalDiagnostics(run.metrics);
   const last = hc?.layers[hc.layers.length - 1];
-  const mean = (f: (l: LayerDiagnostics) => number) => (hc && hc.layers.length ? hc.layers.reduce((s, l) => s + f(l), 0) / hc.layers.length : undefined);
+  const mean = (f: (l: LayerDiagnostics) => number) => (hc?.layers.length ? hc.layers.reduce((s, l) => s + f(l), 0) / hc.layers.length : undefined);
   const lastRec = run.metrics[run.metrics.length - 1];
   return {
     name: run.name,

@@ -52,7 +52,10 @@ export interface DensityStats {
 export function densityStats(codes: SparseCodes, m: number): DensityStats {
   const count = new Float64Array(m);
   const total = codes.rowPtr[codes.rows] as number;
-  for (let q = 0; q < total; q++) if ((codes.val[q] as number) > 0) count[codes.idx[q] as number]! += 1;
+  for (let q = 0; q < total; q++) {
+    const f = codes.idx[q] as number;
+    if ((codes.val[q] as number) > 0) count[f] = (count[f] as number) + 1;
+  }
   const density = count.map((c) => c / Math.max(codes.rows, 1));
   const frac = (pred: (x: number) => boolean) => density.reduce((a, x) => a + (pred(x) ? 1 : 0), 0) / m;
   let fired = 0;

@@ -92,7 +92,13 @@ async function timed<T>(fn: () => T | Promise<T>): Promise<{ value: T; seconds: 
 function forwardPass(kind: 'forward' | 'hooks' | 'hooked', limit = windows.length): number {
   const hooks = new Map<string, HookFn>();
   let sink = 0;
-  if (kind !== 'forward') for (const n of captureHooks()) hooks.set(n, (x) => void (kind === 'hooked' && (sink += (x.dataSync() as Float32Array).length)));
+  if (kind !== 'forward') {
+    for (const n of captureHooks()) {
+      hooks.set(n, (x) => {
+        if (kind === 'hooked') sink += (x.dataSync() as Float32Array).length;
+      });
+    }
+  }
   for (let b0 = 0; b0 < Math.min(limit, windows.length); b0 += batch) {
     const ws = windows.slice(b0, b0 + batch);
     const ids = new Int32Array(ws.length * T);

@@ -11,7 +11,10 @@ const N = Number(process.argv[2] ?? 12000);
 const d = Number(process.argv[3] ?? 64);
 const info = await initBackend('wasm');
 let seed = 1;
-const rand = () => ((seed = (seed * 16807) % 2147483647) / 2147483647) - 0.5;
+const rand = () => {
+  seed = (seed * 16807) % 2147483647;
+  return seed / 2147483647 - 0.5;
+};
 const x = Float32Array.from({ length: N * d }, rand);
 
 /** (a) One evaluation in float64 JS, W as [K, d]. */

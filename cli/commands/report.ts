@@ -3,7 +3,7 @@
 // written atomically.
 import type { Command } from 'commander';
 import { ConfigError, shown } from '../../src/errors.ts';
-import { assertReportWritable, loadCheckpointRun, loadRun, renderReportFor, writeReport } from '../../api/report-files.ts';
+import { assertReportWritable, renderReportFor, writeReport } from '../../api/report-files.ts';
 import { runCommand } from '../run-command.ts';
 
 type Opts = Record<string, string | boolean | undefined>;

@@ -140,7 +140,10 @@ const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
 /** A compute pipeline for the WGSL that `code()` writes (entry point `main`), built once per device and name. */
 export function pipeline(device: GPUDevice, name: string, code: () => string): GPUComputePipeline {
   let byName = pipelines.get(device);
-  if (!byName) pipelines.set(device, (byName = new Map()));
+  if (!byName) {
+    byName = new Map();
+    pipelines.set(device, byName);
+  }
   let p = byName.get(name);
   if (!p) {
     p = device.createComputePipeline({ label: name, layout: 'auto', compute: { module: device.createShaderModule({ label: name, code: code() }), entryPoint: 'main' } });

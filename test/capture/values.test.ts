@@ -236,9 +236,11 @@ test('capture: every site read back equals the hooked activations (float32 bit f
       for (const module of MODULES) {
         for (const site of ['resid_pre', 'resid_post', 'branch_in', 'branch_out'] as const) {
           const [first] = await allBatches(acts16, m16, { site, layer, module });
-          const type = first?.schema.fields.find((f) => f.name === 'stream_0')?.type as A.FixedSizeList;
-          assert.equal(type.children[0]?.type.typeId, A.Type.Float, site);
-          assert.equal((type.children[0]?.type as A.Float).precision, A.Precision.HALF, `${site} is float16`);
+          const type = first?.schema.fields.find((f) => f.name === 'stream_0')?.type as A.FixedSizeList | undefined;
+          assert.ok(type, `${site}: a stream_0 column`);
+          const item = type.children[0]?.type as A.Float | undefined;
+          assert.equal(item?.typeId, A.Type.Float, site);
+          assert.equal(item?.precision, A.Precision.HALF, `${site} is float16`);
           const expected = expectedStreams(ref, site, layer, module);
           for (let i = 0; i < n; i++) {
             const got = await column(acts16, m16, site, layer, module, `stream_${i}`);

@@ -59,6 +59,7 @@ async function openInChromium(file: string, screenshot: string): Promise<PageFin
     }));
     f.scripts = await page.$$eval('script', (els) => els.length);
     f.images = await page.$$eval('img', (els) => els.length);
+    // biome-ignore lint/performance/useDomNodeTextContent: the rendered text a reader sees, not the source
     f.text = await page.evaluate(() => document.body.innerText);
     fs.mkdirSync(path.dirname(screenshot), { recursive: true });
     await page.screenshot({ path: screenshot, fullPage: true });

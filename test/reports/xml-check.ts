@@ -69,9 +69,9 @@ export function countTags(xml: string, tag: string): number {
 
 /** The text content of every <text> and <title> element, unescaped. */
 export function texts(xml: string): string[] {
-  return [...xml.matchAll(/<(?:text|title)\b[^>]*>([^<]*)<\/(?:text|title)>/g)].map((m) => unescape(m[1] as string));
+  return [...xml.matchAll(/<(?:text|title)\b[^>]*>([^<]*)<\/(?:text|title)>/g)].map((m) => unescapeXml(m[1] as string));
 }
 
-export function unescape(s: string): string {
+export function unescapeXml(s: string): string {
   return s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
 }

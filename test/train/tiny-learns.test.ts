@@ -72,7 +72,11 @@ test('tiny on synthetic halves the untrained validation loss; metrics carry the 
   }
   assert.equal(records.at(-1)?.val_loss, result.finalValLoss);
   // Training moves the mixing away from the identity it starts at (mhc-lite: identity permutation at init).
-  const first = (records[0]?.hc as { modules: { identity_distance: number }[] }).modules;
-  const last = (records.at(-1)?.hc as { modules: { identity_distance: number }[] }).modules;
+  type Hc = { modules: { identity_distance: number }[] };
+  const firstHc = records[0]?.hc as Hc | undefined;
+  const lastHc = records.at(-1)?.hc as Hc | undefined;
+  assert.ok(firstHc && lastHc, 'the first and last records carry HC diagnostics');
+  const first = firstHc.modules;
+  const last = lastHc.modules;
   assert.ok(last.some((m, i) => m.identity_distance !== first[i]?.identity_distance));
 });

@@ -54,7 +54,9 @@ for (const { name, config } of CONFIGS) {
         try {
           const step = new TrainStep(params, config, opt, 1.0, pw);
           const unclipped = new TrainStep(params, config, opt, 1e6, pw);
-          const start = (params.get('transformer.wte.weight')?.dataSync() as Float32Array).slice();
+          const wte = params.get('transformer.wte.weight');
+          assert.ok(wte);
+          const start = (wte.dataSync() as Float32Array).slice();
           const memory = () => {
             const all = tf.memory();
             const kept = constantMemory();
