@@ -16,14 +16,15 @@ export { ConfigError };
 export type { Connection, ModelConfig, StreamInit } from '../src/model/config.ts';
 export { disposeParams, initParams, type Params } from '../src/model/params.ts';
 export { crossEntropy, forward, lossFn } from '../src/model/transformer.ts';
-export { hookName } from '../src/model/hooks.ts'; // runWithCache: PENDING
+export { hookName, parseHookName } from '../src/model/hooks.ts';
+export { type CachedRun, disposeCachedRun, runWithCache } from '../src/model/run-with-cache.ts';
 
 // Training: the trainer of `hcprobe train`, writing a run directory.
 export { runTraining as train, type SessionOptions as TrainOptions } from '../src/train/session.ts';
 export type { FlatTrainConfig } from '../src/train/train-config.ts';
 
 // Captures: the manifest (verified against its shards) and one site's activations.
-export { readManifest } from '../src/capture/read.ts'; // openCapture: PENDING
+export { openCapture, readManifest } from '../src/capture/read.ts';
 export type { Manifest } from '../src/capture/schema.ts';
 export { loadCoefficients, loadStreamSite } from '../probes/load-site.ts';
 

@@ -1,6 +1,8 @@
 // Pure parsers for command-line values: each returns the value or throws a ConfigError that
 // names the flag and what it received.
+import { CAPTURE_SITES, type CaptureSite, siteOfHook } from '../src/capture/schema.ts';
 import { ConfigError, shown, shownJson } from '../src/errors.ts';
+import { type HookSite, parseHookName, type Sublayer } from '../src/model/hooks.ts';
 
 export function parseIntFlag(flag: string, value: string, min = 1, max = Number.MAX_SAFE_INTEGER): number {
   const n = Number(value);
@@ -27,6 +29,47 @@ export function parseChoice<T extends string>(flag: string, value: string, choic
 /** A comma-separated list of integers, e.g. "0,3,5". */
 export function parseIntList(flag: string, value: string, min = 0): number[] {
   return value.split(',').map((v) => parseIntFlag(flag, v.trim(), min));
+}
+
+/** One item of a site list: a capture site, or a hook name, which also names a layer and module. */
+export interface SiteRef<S extends CaptureSite> {
+  value: string;
+  site: S;
+  layer?: number;
+  module?: Sublayer;
+}
+
+/**
+ * A comma-separated list of capture sites (`resid_post`) or TransformerLens-style hook names
+ * (`blocks.1.hook_resid_post` → resid_post of layer 1's mlp; see siteOfHook), each one of
+ * `allowed`. A capture holds every stream, so a stream-indexed name is refused, not widened.
+ */
+export function parseSiteList<S extends CaptureSite>(flag: string, value: string, allowed: readonly S[]): SiteRef<S>[] {
+  const takes = (s: string): s is S => (allowed as readonly string[]).includes(s);
+  const expected = `expected ${allowed.join(', ')}, or a hook name such as blocks.1.hook_resid_post`;
+  return value.split(',').map((item) => {
+    const v = item.trim();
+    if (takes(v)) return { value: v, site: v };
+    if ((CAPTURE_SITES as readonly string[]).includes(v)) throw new ConfigError(`${flag}: site ${shown(v)} is not one ${flag} takes (${expected})`);
+    let hook: HookSite;
+    try {
+      hook = parseHookName(v);
+    } catch {
+      throw new ConfigError(`${flag}: unknown site ${shown(v)} (${expected})`);
+    }
+    if ('stream' in hook && hook.stream !== undefined) {
+      throw new ConfigError(`${flag}: ${shown(v)} names one stream, but captures hold every stream: give ${shown(v.replace(/\[\d+\]$/, ''))}`);
+    }
+    const key = siteOfHook(hook);
+    if (!key) throw new ConfigError(`${flag}: hook ${shown(v)} is not a capture site (${expected})`);
+    if (!takes(key.site)) throw new ConfigError(`${flag}: hook ${shown(v)} is site ${key.site}, which ${flag} does not take (${expected})`);
+    return { value: v, site: key.site, layer: key.layer, module: key.module };
+  });
+}
+
+/** The distinct defined values, in first-seen order. */
+export function distinct<T>(values: readonly (T | undefined)[]): T[] {
+  return [...new Set(values.filter((v): v is T => v !== undefined))];
 }
 
 /**

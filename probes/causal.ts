@@ -7,6 +7,7 @@ import type { ModelConfig } from '../src/model/config.ts';
 import { type HookFn, hookName } from '../src/model/hooks.ts';
 import { layerNorm } from '../src/model/norms.ts';
 import { param, type Params } from '../src/model/params.ts';
+import { disposeCachedRun, runWithCache } from '../src/model/run-with-cache.ts';
 import { crossEntropy, forward } from '../src/model/transformer.ts';
 import type { CausalDiagnostics } from './results-schema.ts';
 
@@ -59,11 +60,13 @@ export function causalDiagnostics(o: CausalInput, onProgress: (done: number, tot
     const lens = Array.from({ length: L }, () => new Float64Array(n));
     const lensSum = new Float64Array(L);
     const sums = Array.from({ length: L }, () => new Float64Array(n * d));
+    const residPost = Array.from({ length: L }, (_, l) => hookName({ kind: 'resid_post', layer: l }));
     for (const b of batches) {
-      tf.tidy(() => {
-        const hooks = new Map<string, HookFn>();
-        for (let l = 0; l < L; l++) {
-          hooks.set(hookName({ kind: 'resid_post', layer: l }), (H) => {
+      const run = runWithCache(o.params, c, b.x, residPost);
+      try {
+        tf.tidy(() => {
+          residPost.forEach((name, l) => {
+            const H = run.cache.get(name) as Tensor; // [B, T, n, d]
             const s = tf.sum(H, [0, 1]).dataSync(); // [n, d]
             const acc = sums[l] as Float64Array;
             for (let k = 0; k < n * d; k++) acc[k] = (acc[k] as number) + (s[k] as number);
@@ -74,9 +77,11 @@ export function causalDiagnostics(o: CausalInput, onProgress: (done: number, tot
             }
             lensSum[l] = (lensSum[l] as number) + ceSum(unembed(tf.sum(normed, 2)), b.y);
           });
-        }
-        loss += ceSum(forward(o.params, c, b.x, { hooks }), b.y);
-      });
+          loss += ceSum(run.logits, b.y);
+        });
+      } finally {
+        disposeCachedRun(run);
+      }
       onProgress(++done, total);
     }
     const means = sums.map((s) => tf.tensor1d(Float32Array.from(s, (v) => v / tokens)));

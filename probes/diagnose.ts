@@ -1,7 +1,7 @@
 // `hcprobe diagnose` as a library call: every SPEC §2 metric of a capture, per site, layer and
 // module, the unfolded connection matrix, dominant-stream consistency across layers, and the
 // causal analyses when the run is at hand. Reads activations, returns DiagnosticsResult.
-import type { Manifest } from '../src/capture/schema.ts';
+import { type Manifest, STREAM_SITES } from '../src/capture/schema.ts';
 import { sequentialWindows } from '../src/data/batches.ts';
 import { ConfigError, shown } from '../src/errors.ts';
 import type { Sublayer } from '../src/model/hooks.ts';
@@ -12,7 +12,7 @@ import { initReadBias } from './init-bias.ts';
 import { coefficientDiagnostics } from './coefficient-diagnostics.ts';
 import { loadCoefficients, loadStreamSite } from './load-site.ts';
 import type { RunHandle } from './load-run.ts';
-import { type DiagnosticsResult, type DominanceConsistency, type ModuleCoefficientDiagnostics, SCHEMA_VERSION, type StreamSite, type StreamSiteDiagnostics } from './results-schema.ts';
+import { type DiagnosticsResult, type DominanceConsistency, type ModuleCoefficientDiagnostics, SCHEMA_VERSION, type StreamSiteDiagnostics } from './results-schema.ts';
 import { splitBySequence } from './sequence-split.ts';
 import { streamDiagnostics } from './stream-diagnostics.ts';
 
@@ -32,7 +32,6 @@ export interface DiagnoseOptions {
 
 export type DiagnoseProgress = (done: number, total: number, what: string) => void;
 
-const STREAM_SITES: StreamSite[] = ['resid_pre', 'resid_post', 'branch_in', 'branch_out'];
 const MODULES: Sublayer[] = ['attn', 'mlp'];
 
 export async function diagnose(o: DiagnoseOptions, onProgress: DiagnoseProgress = () => {}): Promise<DiagnosticsResult> {

@@ -2,7 +2,7 @@
 // site × layer × module × stream and the summed streams, each beside its Hewitt–Liang control
 // task, split by sequence. Sites that hold the same tensor are probed once (resid_pre of the
 // MLP is resid_post of attention; resid_pre of layer l is resid_post of layer l − 1).
-import type { Manifest } from '../src/capture/schema.ts';
+import { type Manifest, sameTensorAs, STREAM_SITES } from '../src/capture/schema.ts';
 import { ConfigError, shown } from '../src/errors.ts';
 import type { Sublayer } from '../src/model/hooks.ts';
 import { controlLabels } from './control-task.ts';
@@ -31,15 +31,6 @@ export const PROBE_DEFAULTS = {
 
 export type ProbeProgress = (done: number, total: number, what: string) => void;
 
-const STREAM_SITES: StreamSite[] = ['resid_pre', 'resid_post', 'branch_in', 'branch_out'];
-
-/** The site that holds the same tensor and is probed first, if any. */
-function sameTensorAs(site: StreamSite, layer: number, module: Sublayer): { site: StreamSite; layer: number; module: Sublayer } | undefined {
-  if (site !== 'resid_pre') return undefined;
-  if (module === 'mlp') return { site: 'resid_post', layer, module: 'attn' };
-  return layer > 0 ? { site: 'resid_post', layer: layer - 1, module: 'mlp' } : undefined;
-}
-
 /** Checks the request against the manifest; every mistake is a ConfigError naming what exists. */
 export function checkProbeRequest(o: ProbeOptions): void {
   const m = o.manifest;
@@ -66,7 +57,7 @@ export async function runProbes(o: ProbeOptions, onProgress: ProbeProgress = () 
   let first: { data: StreamSiteData; split: SequenceSplit; controls: Map<string, Int32Array> } | undefined;
   const labelSpecs = o.labels.map((name) => m.labels.find((l) => l.name === name) as { name: string; values: string[] });
   for (const w of work) {
-    const alias = sameTensorAs(w.site, w.layer, w.module);
+    const alias = sameTensorAs(w);
     const from = alias && records.filter((r) => r.site === alias.site && r.layer === alias.layer && r.module === alias.module);
     if (from && from.length > 0) {
       records.push(...from.map((r) => ({ ...r, site: w.site, layer: w.layer, module: w.module })));

@@ -1,11 +1,10 @@
 // Opens "a model source" for the commands that run a trained model: a training run (its latest
 // checkpoint, or the one named, and the corpus its config names) or a checkpoint file with a
 // corpus spec, e.g. one converted from the reference code. For a capture, the model must be the
-// captured one (model_hash, as capture computes it).
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+// captured one (model_hash: isModelHash).
+import { existsSync } from 'node:fs';
 import { resolve, sep } from 'node:path';
-import type { Manifest } from '../src/capture/schema.ts';
+import { isModelHash, type Manifest, modelHash } from '../src/capture/schema.ts';
 import { type Corpus, isTokenIdCorpus, loadCorpusForModel } from '../src/data/corpus.ts';
 import { ConfigError, shown } from '../src/errors.ts';
 import { configFromCheckpoint, paramsFromCheckpoint } from '../src/model/checkpoint.ts';
@@ -13,7 +12,7 @@ import type { ModelConfig } from '../src/model/config.ts';
 import type { Params } from '../src/model/params.ts';
 import { readSafetensorsFile, type SafetensorsFile } from '../src/io/safetensors.ts';
 import { latestCheckpoint, readRunConfig, runPaths } from '../src/train/run-dir.ts';
-import { TRAIN_DEFAULTS, type TrainConfig } from '../src/train/train-config.ts';
+import { TRAIN_DEFAULTS } from '../src/train/train-config.ts';
 
 export type TokenizerName = 'byte' | 'gpt2';
 
@@ -53,10 +52,6 @@ export interface RunHandle {
 
 /** The synthetic corpus' seed when nothing names one: the trainer's default. */
 export const DEFAULT_CORPUS_SEED = TRAIN_DEFAULTS.seed;
-
-export function modelHash(c: ModelConfig): string {
-  return createHash('sha256').update(JSON.stringify(c)).digest('hex');
-}
 
 function readCheckpoint(path: string): { file: SafetensorsFile; config: ModelConfig } {
   if (!existsSync(path)) throw new ConfigError(`checkpoint ${shown(path)} does not exist`);
@@ -128,8 +123,8 @@ export function openModelForActs(src: ModelSource, m: Manifest, acts: string): R
     if (checkpoint && !captured) notes.push(`the captured checkpoint ${m.checkpoint} is not in ${src.run}; the causal part used ${checkpoint}`);
   }
   const s = resolveModelSource(source);
-  const hash = modelHash(s.config);
-  if (hash !== m.model_hash) {
+  if (!isModelHash(s.config, m.model_hash)) {
+    const hash = modelHash(s.config);
     const what = s.run === null ? `checkpoint ${shown(s.checkpoint)}` : `run ${shown(s.run)} (checkpoint ${s.checkpoint})`;
     throw new ConfigError(
       `${what} does not match the activations in ${shown(acts)}: its model (${describeModel(s.config)}; hash ${hash.slice(0, 12)}) ` +

@@ -1,29 +1,19 @@
 // CE loss recovered (SPEC §3): next-token loss on held-out sequences with the SAE's
 // reconstruction spliced into the model at its hook, against the clean model and a
 // zero-ablated activation: recovered = (CE_zero − CE_sae) / (CE_zero − CE_orig).
-import type { CaptureSite } from '../src/capture/schema.ts';
+import { type CaptureSite, siteHook } from '../src/capture/schema.ts';
 import { tf, type Tensor } from '../src/engine/tf.ts';
 import type { ModelConfig } from '../src/model/config.ts';
-import { type HookFn, type HookSite, hookName, type Sublayer } from '../src/model/hooks.ts';
+import type { HookFn, Sublayer } from '../src/model/hooks.ts';
 import type { Params } from '../src/model/params.ts';
 import { crossEntropy, forward } from '../src/model/transformer.ts';
 import type { EvalSet, SaeInput } from './activations.ts';
 import type { SaeRunner } from './apply.ts';
 
-/** The residual hook a capture site reads (capture.ts: resid_pre/post of attn and mlp). */
-export function residHook(site: CaptureSite, module: Sublayer, layer: number, stream?: number): string | null {
-  let kind: 'resid_pre' | 'resid_mid' | 'resid_post';
-  if (site === 'resid_pre') kind = module === 'attn' ? 'resid_pre' : 'resid_mid';
-  else if (site === 'resid_post') kind = module === 'attn' ? 'resid_mid' : 'resid_post';
-  else return null;
-  const s: HookSite = stream === undefined ? { kind, layer } : { kind, layer, stream };
-  return hookName(s);
-}
-
 /** The hook name describing an SAE's input, for cfg.json (sites without one get a descriptive name). */
 export function inputHookName(site: CaptureSite, module: Sublayer, layer: number, input: SaeInput): string {
   const stream = input.mode === 'per-stream' ? input.stream : undefined;
-  const resid = residHook(site, module, layer, stream);
+  const resid = siteHook(site, layer, module, stream);
   if (resid) return input.mode === 'summed' ? `${resid}.sum` : resid;
   return `blocks.${layer}.${module}.${site}${stream === undefined ? '' : `[${stream}]`}${input.mode === 'summed' ? '.sum' : ''}`;
 }
@@ -45,7 +35,7 @@ export function spliceCe(params: Params, config: ModelConfig, ev: EvalSet, site:
   const hooks = new Map<string, HookFn>();
   if (replace) {
     const stream = input.mode === 'per-stream' ? input.stream : undefined;
-    const name = residHook(site, module, layer, stream);
+    const name = siteHook(site, layer, module, stream);
     if (!name) throw new Error(`no residual hook for site ${site}`);
     hooks.set(name, (act: Tensor) => {
       const shape = act.shape;

@@ -1,12 +1,11 @@
 // Trains and evaluates the SAEs of one `hcprobe sae` run: for each layer, one SAE per stream
 // (per-stream), one on [H_1 … H_n] (concat) or one on Σ_i H_i (summed); then metrics,
 // planted-label matches, stream attribution, dashboards and the saved weights.
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as A from 'apache-arrow';
 import type { StreamSelector } from '../src/capture/read.ts';
-import type { CaptureSite, Manifest } from '../src/capture/schema.ts';
+import { type CaptureSite, isModelHash, type Manifest, siteHook } from '../src/capture/schema.ts';
 import { rngFor } from '../src/engine/random.ts';
 import { ConfigError, shown } from '../src/errors.ts';
 import type { ModelConfig } from '../src/model/config.ts';
@@ -17,7 +16,7 @@ import { readSafetensorsFile } from '../src/io/safetensors.ts';
 import { type EvalSet, inputVectors, inputWidth, readEvalSet, type SaeInput, type SaeMode, trainChunks } from './activations.ts';
 import { SaeRunner } from './apply.ts';
 import { concentration, streamShares, topStream } from './attribution.ts';
-import { inputHookName, residHook, SPLICE_NOTE, saeReplace, spliceCe, zeroReplace } from './ce-splice.ts';
+import { inputHookName, SPLICE_NOTE, saeReplace, spliceCe, zeroReplace } from './ce-splice.ts';
 import { lrOf, type SaeKind, saeTrainConfig } from './config.ts';
 import { chooseFeatures, type DashboardOptions, featureCards } from './dashboards.ts';
 import { bestLatents, labelCorrelations } from './label-match.ts';
@@ -68,7 +67,7 @@ export function loadCeModel(m: Manifest, checkpoint?: string): CeModel {
   }
   const file = readSafetensorsFile(path);
   const config = configFromCheckpoint(file, path);
-  if (createHash('sha256').update(JSON.stringify(config)).digest('hex') !== m.model_hash) {
+  if (!isModelHash(config, m.model_hash)) {
     if (checkpoint !== undefined) throw new ConfigError(`--checkpoint ${shown(checkpoint)} holds another model than the capture's (${m.model.connection.kind}, ${m.n_streams} streams, ${m.model.nLayers} layers, d ${m.d_model}, from ${m.checkpoint})`);
     return { note: `checkpoint ${m.checkpoint} no longer matches the capture's model` };
   }
@@ -97,7 +96,7 @@ export async function runSaes(o: SaeRunOptions, ce: CeModel, onProgress: (p: Sae
   for (const layer of o.layers) {
     const sel: StreamSelector = { site: o.site, layer, module: o.module };
     const ev = await readEvalSet(o.acts, m, sel, o.evalTokens);
-    const ceOrig = 'params' in ce && residHook(o.site, o.module, layer) ? spliceCe(ce.params, ce.config, ev, o.site, o.module, layer, inputs[0] as SaeInput, null) : null;
+    const ceOrig = 'params' in ce && siteHook(o.site, layer, o.module) ? spliceCe(ce.params, ce.config, ev, o.site, o.module, layer, inputs[0] as SaeInput, null) : null;
     const matches: LabelMatch[] = [];
     for (const input of inputs) {
       const path = input.mode === 'per-stream' ? `layer=${layer}/stream=${input.stream}` : `layer=${layer}`;

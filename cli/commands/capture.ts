@@ -5,16 +5,41 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { BACKENDS, initBackend } from '../../src/engine/backend.ts';
 import { ConfigError, shown } from '../../src/errors.ts';
-import { capture, parseSites } from '../../src/capture/capture.ts';
+import { capture } from '../../src/capture/capture.ts';
 import { readManifest } from '../../src/capture/read.ts';
+import { CAPTURE_SITES, type CaptureSite } from '../../src/capture/schema.ts';
 import { paramsFromCheckpoint, readStreamsOf } from '../../src/model/checkpoint.ts';
 import { disposeParams } from '../../src/model/params.ts';
 import { DEFAULT_CORPUS_SEED, openSourceCorpus, resolveModelSource, tokenizerOf } from '../../probes/load-run.ts';
-import { parseChoice, parseIntFlag, parseIntList } from '../parse.ts';
+import { distinct, parseChoice, parseIntFlag, parseIntList, parseSiteList } from '../parse.ts';
 import { progressLine } from '../progress.ts';
 import { runCommand } from '../run-command.ts';
 
 type Opts = Record<string, string | boolean | undefined>;
+
+/** The streams after every module and the weights that mix them: what diagnose reads. */
+export const DEFAULT_CAPTURE_SITES = 'resid_post,coeffs';
+
+/**
+ * --sites (or its alias --hooks) and --layers → the capture's grid of sites × layers (pure). A
+ * hook name adds its site and its layer; --layers adds layers too; with no layer named, all.
+ * Both modules are always written, so a hook name's module selects nothing.
+ */
+export function parseCaptureSelection(o: Opts, nLayers: number): { sites: CaptureSite[]; layers: number[] } {
+  if (typeof o.sites === 'string' && typeof o.hooks === 'string') {
+    throw new ConfigError(`--hooks is another name for --sites: give one of them, got --sites ${shown(o.sites)} and --hooks ${shown(o.hooks)}`);
+  }
+  const flag = typeof o.hooks === 'string' ? '--hooks' : '--sites';
+  const refs = parseSiteList(flag, typeof o.hooks === 'string' ? o.hooks : typeof o.sites === 'string' ? o.sites : DEFAULT_CAPTURE_SITES, CAPTURE_SITES);
+  const range = `the model has ${nLayers} layers: 0 to ${nLayers - 1}`;
+  const given = typeof o.layers === 'string' ? parseIntList('--layers', o.layers) : [];
+  const bad = given.find((l) => l >= nLayers);
+  if (bad !== undefined) throw new ConfigError(`--layers: layer ${bad} is out of range (${range})`);
+  const named = refs.find((r) => r.layer !== undefined && r.layer >= nLayers);
+  if (named) throw new ConfigError(`${flag}: ${shown(named.value)} names layer ${named.layer}, which is out of range (${range})`);
+  const layers = distinct([...given, ...refs.map((r) => r.layer)]);
+  return { sites: distinct(refs.map((r) => r.site)), layers: layers.length > 0 ? layers : [...Array(nLayers).keys()] };
+}
 
 
 /** Removes what an earlier capture wrote in `dir` (with --force), and nothing else. */
@@ -36,8 +61,9 @@ export function registerCapture(program: Command, setExit: (code: number) => voi
     .option('--seed <s>', `seed of the synthetic corpus (default: the run's; without a run ${DEFAULT_CORPUS_SEED})`)
     .option('--split <split>', 'train|val', 'val')
     .option('--tokens <n>', 'tokens to capture (whole sequences)', '100000')
-    .option('--sites <list>', 'resid_pre,resid_post,branch_in,branch_out,coeffs', 'resid_post,coeffs')
-    .option('--layers <list>', 'layers, e.g. 0,3,5 (default all)')
+    .option('--sites <list>', `sites (${CAPTURE_SITES.join(',')}) or hook names (blocks.1.hook_resid_post, which also selects layer 1); default ${DEFAULT_CAPTURE_SITES}`)
+    .option('--hooks <list>', 'another name for --sites, e.g. blocks.0.hook_resid_pre,blocks.1.hook_mlp_out')
+    .option('--layers <list>', 'layers, e.g. 0,3,5 (default: those the hook names select, else all)')
     .option('--dtype <type>', 'float32|float16', 'float32')
     .option('--batch <b>', 'sequences per forward pass', '8')
     .option('--shard-mb <mb>', 'shard size limit in MiB', '256')
@@ -56,10 +82,7 @@ export function registerCapture(program: Command, setExit: (code: number) => voi
             ...(typeof o.seed === 'string' ? { seed: parseIntFlag('--seed', o.seed, 0) } : {}),
           });
           const { run, checkpoint: ckpt, file, config } = source;
-          const layers = typeof o.layers === 'string' ? parseIntList('--layers', o.layers) : [...Array(config.nLayers).keys()];
-          const bad = layers.find((l) => l >= config.nLayers);
-          if (bad !== undefined) throw new ConfigError(`--layers: layer ${bad} is out of range (the model has ${config.nLayers} layers: 0 to ${config.nLayers - 1})`);
-          const sites = parseSites(o.sites as string);
+          const { sites, layers } = parseCaptureSelection(o, config.nLayers);
           const dtype = parseChoice('--dtype', o.dtype as string, ['float32', 'float16'] as const);
           const split = parseChoice('--split', o.split as string, ['train', 'val'] as const);
           const tokens = parseIntFlag('--tokens', o.tokens as string);

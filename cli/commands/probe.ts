@@ -4,11 +4,12 @@ import type { Command } from 'commander';
 import { PROBE_DEFAULTS, runProbes } from '../../probes/linear-probes.ts';
 import type { StreamSite } from '../../probes/results-schema.ts';
 import { readManifest } from '../../src/capture/read.ts';
+import { STREAM_SITES } from '../../src/capture/schema.ts';
 import { BACKENDS, type BackendName, initBackend } from '../../src/engine/backend.ts';
 import { ConfigError, shown } from '../../src/errors.ts';
 import { assertWritable, writeFileAtomic } from '../../src/io/atomic-write.ts';
 import type { Sublayer } from '../../src/model/hooks.ts';
-import { parseChoice, parseIntFlag, parseIntList, parseNumberFlag } from '../parse.ts';
+import { distinct, parseChoice, parseIntFlag, parseIntList, parseNumberFlag, parseSiteList } from '../parse.ts';
 import { progressLine } from '../progress.ts';
 import { runCommand } from '../run-command.ts';
 
@@ -30,19 +31,25 @@ export interface ProbeArgs {
 
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter((s) => s !== '');
 
-/** Flags → typed arguments (pure); defaults that depend on the capture stay undefined. */
+/**
+ * Flags → typed arguments (pure); defaults that depend on the capture stay undefined. The probes
+ * run on the grid sites × layers × modules: a hook name in --sites adds its site, layer and
+ * module; --layers and --modules add to those; with none named, every captured layer and both modules.
+ */
 export function parseProbeArgs(o: Opts): ProbeArgs {
   const str = (k: string) => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
-  const sites = str('sites');
+  const refs = str('sites') === undefined ? [] : parseSiteList('--sites', str('sites') as string, STREAM_SITES);
+  const layers = distinct([...(str('layers') === undefined ? [] : parseIntList('--layers', str('layers') as string)), ...refs.map((r) => r.layer)]);
+  const modules = distinct([...(str('modules') === undefined ? [] : list(str('modules') as string).map((s) => parseChoice('--modules', s, ['attn', 'mlp'] as const))), ...refs.map((r) => r.module)]);
   const maxTokens = str('maxTokens') ?? String(PROBE_DEFAULTS.maxTokens);
   return {
     acts: o.acts as string,
     out: o.out as string,
     force: o.force === true,
     labels: str('labels') === undefined ? undefined : list(str('labels') as string),
-    sites: sites === undefined ? undefined : list(sites).map((s) => parseChoice('--sites', s, ['resid_pre', 'resid_post', 'branch_in', 'branch_out'] as const)),
-    layers: str('layers') === undefined ? undefined : parseIntList('--layers', str('layers') as string),
-    modules: list(str('modules') ?? 'attn,mlp').map((s) => parseChoice('--modules', s, ['attn', 'mlp'] as const)),
+    sites: refs.length === 0 ? undefined : distinct(refs.map((r) => r.site)),
+    layers: layers.length === 0 ? undefined : layers,
+    modules: modules.length === 0 ? ['attn', 'mlp'] : modules,
     maxTokens: maxTokens === 'all' ? undefined : parseIntFlag('--max-tokens', maxTokens),
     l2Grid: str('l2') === undefined ? PROBE_DEFAULTS.l2Grid : list(str('l2') as string).map((v) => parseNumberFlag('--l2', v, 0)),
     seed: parseIntFlag('--seed', str('seed') ?? '0', 0),
@@ -57,9 +64,9 @@ export function registerProbe(program: Command, setExit: (code: number) => void)
     .requiredOption('--acts <dir>', 'capture folder (acts/NAME)')
     .requiredOption('--out <file>', 'output JSON (results/NAME/probes.json)')
     .option('--labels <list>', 'labels to probe, e.g. topic,pos (default: all in the capture)')
-    .option('--sites <list>', 'resid_pre,resid_post,branch_in,branch_out (default: all captured)')
-    .option('--layers <list>', 'layers, e.g. 0,3 (default: all captured)')
-    .option('--modules <list>', 'attn,mlp', 'attn,mlp')
+    .option('--sites <list>', `sites (${STREAM_SITES.join(',')}) or hook names (blocks.1.hook_resid_mid: resid_post, layer 1, attn); default: all captured`)
+    .option('--layers <list>', 'layers, e.g. 0,3 (default: those the hook names select, else all captured)')
+    .option('--modules <list>', 'attn,mlp (default: those the hook names select, else both)')
     .option('--max-tokens <n>', `captured tokens per site (whole sequences), or "all" (default ${PROBE_DEFAULTS.maxTokens})`)
     .option('--l2 <list>', `L2 grid, chosen per probe on the validation split (default ${PROBE_DEFAULTS.l2Grid.join(',')})`)
     .option('--seed <s>', 'seed of the sequence split and the control labels', '0')

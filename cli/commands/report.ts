@@ -29,6 +29,7 @@ export function registerReport(program: Command, setExit: (code: number) => void
           }
           assertReportWritable(out, force);
           const r = renderReportFor(run ?? { checkpoint: checkpoint as string }, typeof o.results === 'string' ? o.results : undefined);
+          for (const note of r.warnings) process.stderr.write(`hcprobe: note: ${note}\n`);
           const w = writeReport(out, r, force);
           process.stderr.write(`report: ${r.figures.length} figures${r.found.length ? ` (results: ${r.found.join(', ')})` : run ? ' (training metrics only)' : ' (no results found)'}; SVGs in ${w.dir}\n`);
           process.stdout.write(`${w.html}\n`);

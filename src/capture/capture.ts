@@ -10,14 +10,14 @@ import { writeFileAtomic } from '../io/atomic-write.ts';
 import { sequentialWindows, type Window } from '../data/batches.ts';
 import type { Corpus } from '../data/corpus.ts';
 import type { ModelConfig } from '../model/config.ts';
-import { type HookFn, hookName, type Sublayer } from '../model/hooks.ts';
+import type { Sublayer } from '../model/hooks.ts';
 import type { Params } from '../model/params.ts';
-import { forward } from '../model/transformer.ts';
-import { toFloat16Array } from '../io/float16.ts';
+import { disposeCachedRun, runWithCache } from '../model/run-with-cache.ts';
 import {
-  type CaptureDtype, type CaptureSite, FORMAT_VERSION, type Manifest, SITE_SEMANTICS, type ShardKey,
-  type ShardRecord, labelColumn, shardDir, shardName, shardSchema, valueColumns,
+  CAPTURE_SITES, type CaptureDtype, type CaptureSite, FORMAT_VERSION, type Manifest, modelHash, SITE_SEMANTICS,
+  type ShardKey, type ShardRecord, labelColumn, shardDir, shardName, shardSchema,
 } from './schema.ts';
+import { type Acts, neededHooks, type Scratch, siteValues } from './site-values.ts';
 import { type BatchColumns, labelValidity, recordBatch, ShardWriter } from './shard-writer.ts';
 
 export interface CaptureOptions {
@@ -77,7 +77,7 @@ export async function capture(o: CaptureOptions, onProgress: (done: number, tota
     return { key, schema: shardSchema(key.site, c, labelNames, o.dtype), part: done.length, nextSeq: done.reduce((m, s) => Math.max(m, s.endSeq), 0), writer: undefined as ShardWriter | undefined, firstSeq: 0, scratch: { f32: [], f16: [] } as Scratch };
   });
   const start = Math.min(...streams.map((s) => s.nextSeq));
-  const hookNames = neededHooks(o, c);
+  const hookNames = neededHooks(o.sites, o.layers, c);
   try {
     for (let b0 = start; b0 < windows.length; b0 += o.batch) {
       const batch = windows.slice(b0, b0 + o.batch);
@@ -105,7 +105,7 @@ export async function capture(o: CaptureOptions, onProgress: (done: number, tota
   const manifest: Manifest = {
     format_version: FORMAT_VERSION,
     model: c,
-    model_hash: createHash('sha256').update(JSON.stringify(c)).digest('hex'),
+    model_hash: modelHash(c),
     checkpoint: o.checkpoint,
     run: o.run,
     corpus: o.corpus.describe(),
@@ -143,7 +143,7 @@ interface Stream {
 async function closeShard(s: Stream, state: State, statePath: string): Promise<void> {
   const w = s.writer as ShardWriter;
   const bytes = await w.close();
-  state.shards.push({ ...s.key, path: join(shardDir(s.key), shardName(s.part)), part: s.part, rows: w.rows, bytes, firstSeq: s.firstSeq, endSeq: s.nextSeq });
+  state.shards.push({ ...s.key, path: join(shardDir(s.key), shardName(s.part)), part: s.part, rows: w.rows, bytes, sha256: w.sha256, firstSeq: s.firstSeq, endSeq: s.nextSeq });
   writeFileAtomic(statePath, JSON.stringify(state), { force: true });
   s.writer = undefined;
   s.part++;
@@ -157,40 +157,18 @@ function removeTemps(dir: string): void {
   }
 }
 
-/** Hook sites that the requested capture sites read. */
-function neededHooks(o: CaptureOptions, c: ModelConfig): Set<string> {
-  const names = new Set<string>();
-  const coeffs = c.connection.kind !== 'residual';
-  for (const layer of o.layers) {
-    for (const module of MODULES) {
-      const pre = hookName(module === 'attn' ? { kind: 'resid_pre', layer } : { kind: 'resid_mid', layer });
-      const post = hookName(module === 'attn' ? { kind: 'resid_mid', layer } : { kind: 'resid_post', layer });
-      for (const site of o.sites) {
-        if (site === 'resid_pre' || site === 'branch_in') names.add(pre);
-        if (site === 'resid_post') names.add(post);
-        if (site === 'branch_out') names.add(hookName({ kind: 'branch_out', layer, module }));
-        if (coeffs && (site === 'coeffs' || site === 'branch_in')) names.add(hookName({ kind: 'read', layer, module }));
-        if (coeffs && (site === 'coeffs' || site === 'branch_out')) names.add(hookName({ kind: 'write', layer, module }));
-        if (coeffs && site === 'coeffs') names.add(hookName({ kind: 'mixing', layer, module }));
-      }
-    }
-  }
-  return names;
-}
-
-type Acts = Map<string, Float32Array>;
-
 function runHooked(p: Params, c: ModelConfig, batch: Window[], names: Set<string>): Acts {
-  const acts: Acts = new Map();
-  const hooks = new Map<string, HookFn>();
-  for (const name of names) hooks.set(name, (x) => void acts.set(name, x.dataSync() as Float32Array));
   const T = c.blockSize;
   const ids = new Int32Array(batch.length * T);
   batch.forEach((w, i) => ids.set(w.tokens, i * T));
-  tf.tidy(() => {
-    forward(p, c, tf.tensor2d(ids, [batch.length, T], 'int32'), { hooks });
-  });
-  return acts;
+  const tokens = tf.tensor2d(ids, [batch.length, T], 'int32');
+  const run = runWithCache(p, c, tokens, names);
+  try {
+    return new Map([...run.cache].map(([name, x]) => [name, x.dataSync() as Float32Array]));
+  } finally {
+    disposeCachedRun(run);
+    tokens.dispose();
+  }
 }
 
 function baseColumns(batch: Window[], firstSeq: number, labelNames: string[]): Omit<BatchColumns, 'values'> {
@@ -211,63 +189,6 @@ function baseColumns(batch: Window[], firstSeq: number, labelNames: string[]): O
   return { rows, seq, pos, token, labels, validity: labelValidity(labels, rows) };
 }
 
-/**
- * Per-stream output buffers, reused from batch to batch: ShardWriter writes a batch's bytes to
- * the file before write() returns, so the next batch may overwrite them. Saves allocating and
- * collecting rows × n × d floats per batch and site.
- */
-interface Scratch {
-  f32: Float32Array[];
-  f16: Uint16Array[];
-}
-
-function reuse<T extends Float32Array | Uint16Array>(list: T[], i: number, length: number, make: (n: number) => T): T {
-  const have = list[i];
-  if (have && have.length >= length) return have.subarray(0, length) as T;
-  const made = make(length);
-  list[i] = made;
-  return made;
-}
-
-/** Value columns of one shard key from the hooked activations (see SITE_SEMANTICS). */
-function siteValues(k: ShardKey, acts: Acts, c: ModelConfig, rows: number, dtype: CaptureDtype, scratch: Scratch): Map<string, Float32Array | Uint16Array> {
-  const n = c.nStreams;
-  const d = c.dModel;
-  const { layer, module } = k;
-  const get = (name: string) => acts.get(name) as Float32Array;
-  const coeff = (kind: 'read' | 'write' | 'mixing', width: number) =>
-    c.connection.kind === 'residual' ? new Float32Array(rows * width).fill(1) : get(hookName({ kind, layer, module }));
-  const out = new Map<string, Float32Array | Uint16Array>();
-  if (k.site === 'coeffs') {
-    // Each batch's hooked coefficients are a fresh array of their own: written as they are.
-    for (const { name, width } of valueColumns('coeffs', c)) out.set(name, coeff(name as 'read', width));
-    return out;
-  }
-  const pre = hookName(module === 'attn' ? { kind: 'resid_pre', layer } : { kind: 'resid_mid', layer });
-  const post = hookName(module === 'attn' ? { kind: 'resid_mid', layer } : { kind: 'resid_post', layer });
-  const streams = Array.from({ length: n }, (_, i) => reuse(scratch.f32, i, rows * d, (m) => new Float32Array(m)));
-  if (k.site === 'branch_out') {
-    const y = get(hookName({ kind: 'branch_out', layer, module }));
-    const write = coeff('write', n);
-    for (let r = 0; r < rows; r++) for (let i = 0; i < n; i++) {
-      const w = write[r * n + i] as number;
-      const s = streams[i] as Float32Array;
-      for (let j = 0; j < d; j++) s[r * d + j] = w * (y[r * d + j] as number);
-    }
-  } else {
-    const H = get(k.site === 'resid_post' ? post : pre);
-    const read = k.site === 'branch_in' ? coeff('read', n) : undefined;
-    for (let r = 0; r < rows; r++) for (let i = 0; i < n; i++) {
-      const scale = read ? (read[r * n + i] as number) : 1;
-      const s = streams[i] as Float32Array;
-      const off = (r * n + i) * d;
-      for (let j = 0; j < d; j++) s[r * d + j] = scale * (H[off + j] as number);
-    }
-  }
-  streams.forEach((s, i) => out.set(`stream_${i}`, dtype === 'float16' ? toFloat16Array(s, reuse(scratch.f16, i, s.length, (m) => new Uint16Array(m))) : s));
-  return out;
-}
-
 function writeTokensFile(o: CaptureOptions): void {
   const V = o.config.vocabSize;
   const tok = o.corpus.tokenizer;
@@ -276,8 +197,9 @@ function writeTokensFile(o: CaptureOptions): void {
   writeFileAtomic(join(o.out, 'tokens.arrow'), A.tableToIPC(table, 'file'), { force: true });
 }
 
+/** Plain site names only; kept for bench/capture/bench.ts. The CLI parses --sites with cli/parse.ts' parseSiteList, which also takes hook names. */
 export function parseSites(value: string): CaptureSite[] {
-  const all = ['resid_pre', 'resid_post', 'branch_in', 'branch_out', 'coeffs'];
+  const all: readonly string[] = CAPTURE_SITES;
   return value.split(',').map((s) => {
     const v = s.trim();
     if (!all.includes(v)) throw new ConfigError(`--sites: unknown site ${shown(v)} (expected ${all.join(', ')})`);

@@ -1,7 +1,8 @@
-// Reads captures back: the manifest, and record batches of one shard stream (site, layer,
-// module) streamed from disk without loading a whole shard.
-import { existsSync, readFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+// Reads captures back: the manifest, verified against the shard files before any work, and
+// record batches of one shard stream (site, layer, module) streamed from disk.
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as A from 'apache-arrow';
 import { ConfigError, shown } from '../errors.ts';
@@ -9,6 +10,9 @@ import { decodeFloat16 } from '../io/float16.ts';
 import type { Sublayer } from '../model/hooks.ts';
 import { type CaptureSite, FORMAT_VERSION, type Manifest, type ShardRecord } from './schema.ts';
 
+const DAMAGED = 'the capture is damaged; capture again with --force';
+
+/** manifest.json, with every shard it names checked for presence and size (a stat each). */
 export function readManifest(dir: string): Manifest {
   const path = join(dir, 'manifest.json');
   if (!existsSync(dir)) throw new ConfigError(`activations folder ${shown(dir)} does not exist`);
@@ -16,11 +20,56 @@ export function readManifest(dir: string): Manifest {
   let m: Manifest;
   try {
     m = JSON.parse(readFileSync(path, 'utf8')) as Manifest;
-  } catch {
-    throw new ConfigError(`${path} is not valid JSON`);
+  } catch (e) {
+    throw new ConfigError(`${path}: not valid JSON (${(e as Error).message}); ${DAMAGED}`);
   }
-  if (m.format_version !== FORMAT_VERSION) throw new ConfigError(`${path}: format_version ${shown(m.format_version)} is not supported (expected ${FORMAT_VERSION})`);
+  if (m?.format_version !== FORMAT_VERSION) throw new ConfigError(`${path}: format_version ${shown(m?.format_version)} is not supported (expected ${FORMAT_VERSION})`);
+  if (!Array.isArray(m.shards)) throw new ConfigError(`${path}: no list of shards; ${DAMAGED}`);
+  checkSizes(m, dir);
   return m;
+}
+
+/** The manifest (readManifest) and every shard's checksum verified: what a command opens first. */
+export async function openCapture(dir: string): Promise<Manifest> {
+  const m = readManifest(dir);
+  await verifyCapture(m, dir);
+  return m;
+}
+
+const verified = new WeakMap<Manifest, Map<string, Promise<void>>>();
+
+/**
+ * Every shard against the manifest: present, of the recorded size, then of the recorded sha256
+ * (shards of older captures carry none and are checked for size only). Once per manifest and
+ * folder: readBatches awaits it, so a damaged shard stops a command before its first batch.
+ */
+export function verifyCapture(m: Manifest, dir: string): Promise<void> {
+  const byDir = verified.get(m) ?? new Map<string, Promise<void>>();
+  verified.set(m, byDir);
+  const done = byDir.get(dir) ?? verifyShards(m, dir);
+  byDir.set(dir, done);
+  return done;
+}
+
+function checkSizes(m: Manifest, dir: string): void {
+  for (const s of m.shards) {
+    const file = join(dir, String(s?.path));
+    if (typeof s?.path !== 'string' || !existsSync(file)) throw new ConfigError(`shard ${file}, named in the manifest, does not exist: ${DAMAGED}`);
+    const size = statSync(file).size;
+    if (size !== s.bytes) throw new ConfigError(`shard ${file} is ${size} bytes, the manifest says ${shown(s.bytes)}: ${DAMAGED}`);
+  }
+}
+
+async function verifyShards(m: Manifest, dir: string): Promise<void> {
+  checkSizes(m, dir);
+  for (const s of m.shards) {
+    if (s.sha256 === undefined) continue;
+    const file = join(dir, s.path);
+    const hash = createHash('sha256');
+    for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+    const got = hash.digest('hex');
+    if (got !== s.sha256) throw new ConfigError(`shard ${file} has sha256 ${got.slice(0, 12)}…, the manifest says ${String(s.sha256).slice(0, 12)}…: its bytes changed since capture; ${DAMAGED}`);
+  }
 }
 
 export interface StreamSelector {
@@ -37,16 +86,46 @@ export function shardsOf(m: Manifest, sel: StreamSelector): ShardRecord[] {
   return shards;
 }
 
-/** Record batches of one stream, in row order, read lazily from each shard file. */
+/** Record batches of one stream, in row order, read lazily from each shard file once the capture is verified. */
 export async function* readBatches(dir: string, m: Manifest, sel: StreamSelector): AsyncGenerator<A.RecordBatch> {
-  for (const shard of shardsOf(m, sel)) {
+  const shards = shardsOf(m, sel);
+  await verifyCapture(m, dir);
+  for (const shard of shards) {
     const handle = await open(join(dir, shard.path), 'r');
     try {
-      const reader = await A.RecordBatchReader.from(handle);
-      for await (const batch of reader) yield batch;
+      yield* shardBatches(handle, shard, join(dir, shard.path));
     } finally {
       await handle.close();
     }
+  }
+}
+
+/**
+ * A checksummed shard decodes (its bytes are those capture wrote), so a decoding error there is
+ * a bug; without a checksum (an older capture) it is most likely damage of the same size.
+ */
+async function* shardBatches(handle: FileHandle, shard: ShardRecord, file: string): AsyncGenerator<A.RecordBatch> {
+  const damaged = (e: unknown) => (shard.sha256 === undefined ? new ConfigError(`shard ${file} is not a readable Arrow file (${(e as Error).message}): ${DAMAGED}`) : e);
+  let batches: AsyncIterator<A.RecordBatch>;
+  try {
+    batches = (await A.RecordBatchReader.from(handle))[Symbol.asyncIterator]();
+  } catch (e) {
+    throw damaged(e);
+  }
+  try {
+    for (;;) {
+      let next: IteratorResult<A.RecordBatch>;
+      try {
+        next = await batches.next();
+      } catch (e) {
+        throw damaged(e);
+      }
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    // Closes the reader when the consumer stops early; a reader that failed has nothing to close.
+    await batches.return?.().catch(() => undefined);
   }
 }
 

@@ -1,12 +1,15 @@
 // The on-disk format of captured activations (SPEC §6), owned here alone: Arrow IPC files in
 // Hive folders site=<site>/layer=<l>/module=<attn|mlp>/part-NNNNN.arrow, one row per token.
+import { createHash } from 'node:crypto';
 import * as A from 'apache-arrow';
 import type { ModelConfig } from '../model/config.ts';
-import type { Sublayer } from '../model/hooks.ts';
+import { type HookSite, hookName, type Sublayer } from '../model/hooks.ts';
 
 export const FORMAT_VERSION = 1;
 
-export const CAPTURE_SITES = ['resid_pre', 'resid_post', 'branch_in', 'branch_out', 'coeffs'] as const;
+/** Sites whose columns are one activation per stream; coeffs holds the connection weights. */
+export const STREAM_SITES = ['resid_pre', 'resid_post', 'branch_in', 'branch_out'] as const;
+export const CAPTURE_SITES = [...STREAM_SITES, 'coeffs'] as const;
 export type CaptureSite = (typeof CAPTURE_SITES)[number];
 export type CaptureDtype = 'float32' | 'float16';
 
@@ -18,6 +21,98 @@ export const SITE_SEMANTICS: Record<CaptureSite, string> = {
   branch_out: 'stream_i = B[i]·T(x), what the branch writes into stream i',
   coeffs: 'read = A_m (n), mixing = A_r row-major (n×n, [s][t] mixes stream s into t), write = B (n): the per-token values',
 };
+
+const RESID_HOOK = { resid_pre: { attn: 'resid_pre', mlp: 'resid_mid' }, resid_post: { attn: 'resid_mid', mlp: 'resid_post' } } as const;
+
+/**
+ * The hook whose activation a residual site's stream columns are (SITE_SEMANTICS), or stream
+ * `stream` of it; null for the sites computed from two hooks (siteSources).
+ */
+export function siteHook(site: CaptureSite, layer: number, module: Sublayer, stream?: number): string | null {
+  if (site !== 'resid_pre' && site !== 'resid_post') return null;
+  const kind = RESID_HOOK[site][module];
+  return hookName(stream === undefined ? { kind, layer } : { kind, layer, stream });
+}
+
+export interface SiteSources {
+  /** What the stream columns scale: H [B, T, n, d] (resid_*, branch_in) or T(x) [B, T, d] (branch_out); null for coeffs. */
+  tensor: string | null;
+  /** The per-stream weight [B, T, n] applied to it: A_m (branch_in), B (branch_out); null for none. A residual model has no such hook: the weight is 1. */
+  scale: string | null;
+  /** The hooks of the coeffs columns, by column. */
+  coeffs: { column: 'read' | 'mixing' | 'write'; hook: string }[];
+}
+
+/** The hooks a capture site is computed from (SITE_SEMANTICS). */
+export function siteSources(site: CaptureSite, layer: number, module: Sublayer): SiteSources {
+  const coeff = (kind: 'read' | 'mixing' | 'write') => hookName({ kind, layer, module });
+  switch (site) {
+    case 'resid_pre':
+    case 'resid_post':
+      return { tensor: siteHook(site, layer, module), scale: null, coeffs: [] };
+    case 'branch_in':
+      return { tensor: siteHook('resid_pre', layer, module), scale: coeff('read'), coeffs: [] };
+    case 'branch_out':
+      return { tensor: hookName({ kind: 'branch_out', layer, module }), scale: coeff('write'), coeffs: [] };
+    case 'coeffs':
+      return { tensor: null, scale: null, coeffs: (['read', 'mixing', 'write'] as const).map((column) => ({ column, hook: coeff(column) })) };
+  }
+}
+
+/**
+ * The shard whose columns hold a hook's activation (resid_*), split per stream (branch_in:
+ * Σ_i stream_i is blocks.l.hook_attn_in), scaled per stream (branch_out) or as coefficients;
+ * null for hooks no site covers (embeddings, ln_final). blocks.l.hook_resid_mid is resid_post of
+ * attn and resid_pre of mlp alike: it maps to the former. A stream index is ignored.
+ */
+export function siteOfHook(h: HookSite): ShardKey | null {
+  switch (h.kind) {
+    case 'resid_pre':
+      return { site: 'resid_pre', layer: h.layer, module: 'attn' };
+    case 'resid_mid':
+      return { site: 'resid_post', layer: h.layer, module: 'attn' };
+    case 'resid_post':
+      return { site: 'resid_post', layer: h.layer, module: 'mlp' };
+    case 'branch_in':
+    case 'branch_out':
+      return { site: h.kind, layer: h.layer, module: h.module };
+    case 'read':
+    case 'write':
+    case 'mixing':
+      return { site: 'coeffs', layer: h.layer, module: h.module };
+    default:
+      return null;
+  }
+}
+
+/**
+ * The resid_post shard holding the very tensor of a resid_pre shard, if any: the MLP's input
+ * is attention's output (both blocks.l.hook_resid_mid), and nothing runs between
+ * blocks.(l−1).hook_resid_post and blocks.l.hook_resid_pre.
+ */
+export function sameTensorAs(k: ShardKey): ShardKey | undefined {
+  if (k.site !== 'resid_pre') return undefined;
+  if (k.module === 'mlp') return { site: 'resid_post', layer: k.layer, module: 'attn' };
+  return k.layer > 0 ? { site: 'resid_post', layer: k.layer - 1, module: 'mlp' } : undefined;
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** sha256 of the config as JSON with every object's keys sorted (recursively): key order cannot change it. */
+export function modelHash(c: ModelConfig): string {
+  const sorted = (_key: string, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]])) : v;
+  return sha256(JSON.stringify(c, sorted));
+}
+
+/**
+ * Whether a manifest's model_hash is `c`'s. Captures written before the keys were sorted hold
+ * sha256(JSON.stringify(config)) in the key order of the process that captured; that hash is
+ * accepted too, so that those captures stay readable.
+ */
+export function isModelHash(c: ModelConfig, hash: string): boolean {
+  return hash === modelHash(c) || hash === sha256(JSON.stringify(c));
+}
 
 export interface ShardKey {
   site: CaptureSite;
@@ -38,6 +133,8 @@ export interface ShardRecord extends ShardKey {
   part: number;
   rows: number;
   bytes: number;
+  /** sha256 (hex) of the file's bytes, verified by every reader. Absent in older captures. */
+  sha256?: string;
   /** Index of the first and one past the last window (sequence) it holds. */
   firstSeq: number;
   endSeq: number;

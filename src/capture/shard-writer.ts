@@ -1,5 +1,7 @@
 // One Arrow IPC file written incrementally, batch by batch, under a temporary name; it gets
-// its final name only when complete, so a reader never sees a partial shard.
+// its final name only when complete, so a reader never sees a partial shard. Its sha256 is
+// taken from the bytes as they are written, for the manifest (readers verify it).
+import { createHash, type Hash } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import * as A from 'apache-arrow';
@@ -60,10 +62,12 @@ export function recordBatch(schema: A.Schema, b: BatchColumns): A.RecordBatch {
 /**
  * The writer's byte sink, written through to a file descriptor as each buffer is produced: the
  * byte count is exact at every batch boundary (so shards close at the same rows on every run)
- * and no encoded batch waits in memory for a stream to drain it.
+ * and no encoded batch waits in memory for a stream to drain it. The file is only appended to,
+ * so hashing each buffer as it passes gives the sha256 of the file without reading it back.
  */
 class FileSink extends A.AsyncByteQueue {
   bytes = 0;
+  readonly hash: Hash = createHash('sha256');
 
   constructor(private readonly fd: number) {
     super();
@@ -71,6 +75,7 @@ class FileSink extends A.AsyncByteQueue {
 
   override write(value: Uint8Array): void {
     for (let off = 0; off < value.byteLength; ) off += writeSync(this.fd, value, off);
+    this.hash.update(value);
     this.bytes += value.byteLength;
   }
 }
@@ -81,6 +86,7 @@ export class ShardWriter {
   private readonly sink: FileSink;
   private readonly writer = new A.RecordBatchFileWriter();
   private open = true;
+  private digest: string | undefined;
   rows = 0;
 
   constructor(readonly path: string) {
@@ -109,8 +115,15 @@ export class ShardWriter {
     } finally {
       this.closeFd();
     }
+    this.digest = this.sink.hash.digest('hex');
     renameSync(this.tmp, this.path);
     return this.sink.bytes;
+  }
+
+  /** The sha256 (hex) of the closed file's bytes, for its ShardRecord. */
+  get sha256(): string {
+    if (this.digest === undefined) throw new Error(`shard ${this.path}: sha256 asked before close()`);
+    return this.digest;
   }
 
   abort(): void {

@@ -18,6 +18,7 @@ export type HookSite =
  * Observes an activation, or replaces it by returning a tensor of the same shape. A hook on a
  * stream-indexed name sees that stream's slice [B, T, d] and may replace only that slice.
  */
+// biome-ignore lint/suspicious/noConfusingVoidType: an observing hook is any function that returns nothing
 export type HookFn = (activation: Tensor, name: string) => Tensor | undefined | void;
 export type Hooks = ReadonlyMap<string, HookFn>;
 
@@ -46,23 +47,43 @@ export function hookName(site: HookSite): string {
   }
 }
 
-const PATTERNS: [RegExp, (m: RegExpMatchArray) => HookSite][] = [
-  [/^hook_embed$/, () => ({ kind: 'embed' })],
-  [/^hook_pos_embed$/, () => ({ kind: 'pos_embed' })],
-  [/^blocks\.(\d+)\.hook_(resid_pre|resid_mid|resid_post)(?:\[(\d+)\])?$/, (m) => withStream({ kind: m[2] as 'resid_pre', layer: Number(m[1]) }, m[3])],
-  [/^blocks\.(\d+)\.hook_(attn|mlp)_(in|out)$/, (m) => ({ kind: m[3] === 'in' ? 'branch_in' : 'branch_out', layer: Number(m[1]), module: m[2] as Sublayer })],
-  [/^blocks\.(\d+)\.hc_(attn|mlp)\.hook_(read|write|mixing)$/, (m) => ({ kind: m[3] as 'read', layer: Number(m[1]), module: m[2] as Sublayer })],
-  [/^ln_final\.hook_normalized(?:\[(\d+)\])?$/, (m) => withStream({ kind: 'ln_final' }, m[1])],
-];
+/** Every site kind; at most one of them spells a given name, so their order does not matter. */
+const SITE_KINDS = ['embed', 'pos_embed', 'resid_pre', 'resid_mid', 'resid_post', 'branch_in', 'branch_out', 'read', 'write', 'mixing', 'ln_final'] as const;
 
-function withStream<S extends HookSite>(site: S, stream: string | undefined): S {
-  return stream === undefined ? site : { ...site, stream: Number(stream) };
+/** The site of `kind` carrying whichever of layer, module and stream that kind has. */
+function siteOfKind(kind: HookSite['kind'], layer: number, module: Sublayer, stream: number | undefined): HookSite {
+  const s = stream === undefined ? {} : { stream };
+  switch (kind) {
+    case 'embed':
+    case 'pos_embed':
+      return { kind };
+    case 'resid_pre':
+    case 'resid_mid':
+    case 'resid_post':
+      return { kind, layer, ...s };
+    case 'branch_in':
+    case 'branch_out':
+    case 'read':
+    case 'write':
+    case 'mixing':
+      return { kind, layer, module };
+    case 'ln_final':
+      return { kind, ...s };
+  }
 }
 
+/**
+ * The inverse of hookName: the one site whose name is `name`. It reads the numbers and module
+ * out of the name, builds each kind's candidate and keeps the one that hookName spells back
+ * exactly, so that no name parses unless the builder would write it (no `blocks.01.`, no `[02]`).
+ */
 export function parseHookName(name: string): HookSite {
-  for (const [re, build] of PATTERNS) {
-    const m = name.match(re);
-    if (m) return build(m);
+  const layer = Number(/^blocks\.(\d{1,9})\./.exec(name)?.[1] ?? 0);
+  const stream = /\[(\d{1,9})\]$/.exec(name)?.[1];
+  const module: Sublayer = name.includes('mlp') ? 'mlp' : 'attn';
+  for (const kind of SITE_KINDS) {
+    const site = siteOfKind(kind, layer, module, stream === undefined ? undefined : Number(stream));
+    if (hookName(site) === name) return site;
   }
   throw new ConfigError(`unknown hook name ${shown(name)} (expected e.g. "blocks.3.hook_resid_post" or "blocks.3.hook_resid_post[2]")`);
 }

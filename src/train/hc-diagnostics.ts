@@ -2,9 +2,9 @@
 // token-averaged read/mixing/write coefficients and their metrics, per layer the signal shares.
 import { tf, type Tensor } from '../engine/tf.ts';
 import type { ModelConfig } from '../model/config.ts';
-import { type HookFn, hookName, type Sublayer } from '../model/hooks.ts';
+import { hookName, type Sublayer } from '../model/hooks.ts';
 import type { Params } from '../model/params.ts';
-import { forward } from '../model/transformer.ts';
+import { disposeCachedRun, runWithCache } from '../model/run-with-cache.ts';
 import { amaxGains, eye, identityDistance, type Matrix, matmul, offDiagonalMass } from '../stats/mixing-metrics.ts';
 import { summariseShares } from '../stats/stream-shares.ts';
 import { unfoldedConnections } from '../stats/unfolded.ts';
@@ -50,27 +50,23 @@ const mean = (x: Tensor, axes: number[]) => Array.from(tf.mean(x, axes).dataSync
 
 export function hcDiagnostics(p: Params, c: ModelConfig, tokens: Tensor): HcDiagnostics {
   const n = c.nStreams;
-  const coeffs = new Map<string, number[]>();
-  const energies = new Map<number, number[]>();
-  const hooks = new Map<string, HookFn>();
   const hasCoefficients = c.connection.kind !== 'residual';
-  for (let layer = 0; layer < c.nLayers; layer++) {
-    hooks.set(hookName({ kind: 'resid_post', layer }), (H) => {
-      energies.set(layer, mean(tf.sum(tf.square(H), -1), [0, 1]));
+  const layerIds = [...Array(c.nLayers).keys()];
+  const coeffNames = hasCoefficients
+    ? layerIds.flatMap((layer) => (['attn', 'mlp'] as const).flatMap((module) => (['read', 'mixing', 'write'] as const).map((kind) => hookName({ kind, layer, module }))))
+    : [];
+  const run = runWithCache(p, c, tokens, [...layerIds.map((layer) => hookName({ kind: 'resid_post', layer })), ...coeffNames]);
+  const act = (name: string) => run.cache.get(name) as Tensor;
+  const energies = new Map<number, number[]>();
+  const coeffs = new Map<string, number[]>();
+  try {
+    tf.tidy(() => {
+      for (const layer of layerIds) energies.set(layer, mean(tf.sum(tf.square(act(hookName({ kind: 'resid_post', layer }))), -1), [0, 1]));
+      for (const name of coeffNames) coeffs.set(name, mean(act(name), [0, 1]));
     });
-    if (!hasCoefficients) continue;
-    for (const module of ['attn', 'mlp'] as const) {
-      for (const kind of ['read', 'mixing', 'write'] as const) {
-        const name = hookName({ kind, layer, module });
-        hooks.set(name, (x) => {
-          coeffs.set(name, mean(x, [0, 1]));
-        });
-      }
-    }
+  } finally {
+    disposeCachedRun(run);
   }
-  tf.tidy(() => {
-    forward(p, c, tokens, { hooks });
-  });
   const modules: ModuleDiagnostics[] = [];
   let product = eye(n);
   for (let layer = 0; layer < c.nLayers && hasCoefficients; layer++) {

@@ -97,19 +97,45 @@ export function readTrainCheckpoint(path: string): SavedRun {
   }
 }
 
-/** Metric records, one JSON object per line; a line cut short by a kill is dropped. */
-export function readMetrics(path: string): Record<string, unknown>[] {
-  if (!existsSync(path)) return [];
-  const out: Record<string, unknown>[] = [];
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
-    if (line.trim() === '') continue;
-    try {
-      out.push(JSON.parse(line) as Record<string, unknown>);
-    } catch {
-      // the last line of a killed run
-    }
+/** metrics.jsonl read back: its records, and notes for the user about lines it skipped. */
+export interface MetricsLog {
+  records: Record<string, unknown>[];
+  warnings: string[];
+}
+
+/**
+ * One JSON object per line. A last line that does not parse is what a run killed while
+ * appending leaves: it is skipped with a warning. An earlier one is damage: a ConfigError
+ * naming the file and the line.
+ */
+export function readMetricsLog(path: string): MetricsLog {
+  const log: MetricsLog = { records: [], warnings: [] };
+  if (!existsSync(path)) return log;
+  const lines = readFileSync(path, 'utf8').split('\n');
+  let last = lines.length - 1;
+  while (last > 0 && (lines[last] as string).trim() === '') last--;
+  lines.forEach((line, i) => {
+    if (line.trim() === '') return;
+    const record = parseRecord(line);
+    if (record) log.records.push(record);
+    else if (i === last) log.warnings.push(`${path}: line ${i + 1} is cut short (the run was stopped while writing it) and was skipped`);
+    else throw new ConfigError(`${path}: line ${i + 1} is not a JSON object (${shown(line)}): the metrics log is damaged; repair or delete that line`);
+  });
+  return log;
+}
+
+function parseRecord(line: string): Record<string, unknown> | undefined {
+  try {
+    const v = JSON.parse(line) as unknown;
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
   }
-  return out;
+}
+
+/** The records of readMetricsLog, without its warnings (for code that rewrites the file). */
+export function readMetrics(path: string): Record<string, unknown>[] {
+  return readMetricsLog(path).records;
 }
 
 /** Keeps the records up to `step`, so a resumed run appends exactly what an uninterrupted one would. */

@@ -1,34 +1,35 @@
-// Resumed capture = uninterrupted capture (issue 4, §3–4): a capture SIGKILLed once it has
-// recorded a complete shard, and run again with --resume, leaves byte-identical shards and
-// manifest, skips the shards it had recorded, and never names a missing or partial shard. Shards close
-// at the size limit, and the manifest's row counts and sizes are those of the files.
+// Resumed capture = uninterrupted capture (issue 4, §3–4): a capture stopped at a chosen point
+// (its progress callback throws after N sequences, between two batches as a kill would find it),
+// resumed, stopped again and resumed to the end, leaves byte-identical shards and manifest,
+// keeps the shards it had recorded, and removes the temporaries a kill leaves. Shards close at
+// the size limit; the manifest's rows and sizes are those of the files. No timing, no polling.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import * as A from 'apache-arrow';
+import { type CaptureOptions, capture } from '../../src/capture/capture.ts';
 import { readManifest } from '../../src/capture/read.ts';
 import type { Manifest, ShardRecord } from '../../src/capture/schema.ts';
-import { killWhen } from '../train/helpers.ts';
-import { cliOk, listFiles, tempDir, trainSmall } from './helpers.ts';
+import { initBackend } from '../../src/engine/backend.ts';
+import { paramsFromCheckpoint, readStreamsOf } from '../../src/model/checkpoint.ts';
+import { disposeParams } from '../../src/model/params.ts';
+import { openSourceCorpus, resolveModelSource, tokenizerOf } from '../../probes/load-run.ts';
+import { listFiles, tempDir, trainSmall } from './helpers.ts';
 
 const SHARD_MB = 1;
 const BATCH = 8;
-/** resid_post rows are about 550 bytes: some 11 shards of 1 MiB for each of 4 streams. */
-const ARGS = ['capture', '--run', 'run', '--tokens', '20000', '--sites', 'resid_post,coeffs', '--shard-mb', String(SHARD_MB), '--batch', String(BATCH), '--backend', 'wasm', '--out', 'acts'];
+/** 625 sequences; resid_post rows are about 550 bytes: some 11 shards of 1 MiB for each of 4 streams. */
+const TOKENS = 20000;
+/** Where the capture is stopped: sequences done, then (resumed) done again. */
+const STOPS = [160, 400];
 
 const sha256 = (file: string) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 const isShard = (f: string) => /part-\d{5}\.arrow$/.test(f);
 const STATE = '.capture-state.json';
 
-/**
- * Starts the capture in `cwd` and SIGKILLs it as soon as its state file (written atomically
- * after each completed shard) exists: at least one shard is then complete and recorded.
- */
-function captureAndKill(cwd: string): Promise<{ signal: NodeJS.Signals | null; seen: true | undefined }> {
-  return killWhen(ARGS, cwd, () => (fs.existsSync(path.join(cwd, 'acts', STATE)) ? true : undefined));
-}
+class Stop extends Error {}
 
 /** Each named shard exists, has the recorded size, and holds the recorded rows. */
 function assertShardsComplete(dir: string, shards: ShardRecord[]): void {
@@ -40,12 +41,35 @@ function assertShardsComplete(dir: string, shards: ShardRecord[]): void {
   }
 }
 
-test('capture: killed mid-way and resumed equals uninterrupted; shards close at the size limit', async (t) => {
+/**
+ * tokens.arrow's rows. Its text column is dictionary-encoded, and Arrow JS numbers dictionaries
+ * per process, so two captures in one process differ in that id alone (across processes, as the
+ * CLI runs them, the bytes are equal).
+ */
+const tokenTable = (acts: string) => {
+  const t = A.tableFromIPC(fs.readFileSync(path.join(acts, 'tokens.arrow')));
+  return { id: [...(t.getChild('id')?.toArray() ?? [])], text: [...(t.getChild('text') ?? [])] };
+};
+
+const recordedShards = (acts: string) => (JSON.parse(fs.readFileSync(path.join(acts, STATE), 'utf8')) as { shards: ShardRecord[] }).shards;
+
+test('capture: stopped mid-way and resumed equals uninterrupted; shards close at the size limit', async (t) => {
   const dir = tempDir(t);
-  await trainSmall(path.join(dir, 'run'));
-  cliOk(ARGS, dir);
-  fs.renameSync(path.join(dir, 'acts'), path.join(dir, 'whole'));
+  const run = await trainSmall(path.join(dir, 'run'));
+  await initBackend('wasm');
+  const source = resolveModelSource({ run });
+  const corpus = openSourceCorpus(source);
+  const params = paramsFromCheckpoint(source.file, source.config, source.checkpoint);
+  t.after(() => disposeParams(params));
+  const options = (out: string, resume: boolean): CaptureOptions => ({
+    params, config: source.config, checkpoint: source.checkpoint, run, corpus,
+    source: { corpus: source.corpusSpec, tokenizer: tokenizerOf(corpus), seed: source.seed },
+    initReadStreams: readStreamsOf(source.file, source.config, source.checkpoint),
+    split: 'val', tokens: TOKENS, sites: ['resid_post', 'coeffs'], layers: [0, 1], dtype: 'float32',
+    batch: BATCH, shardBytes: SHARD_MB * 1024 * 1024, out, resume, command: ['capture', '--run', run],
+  });
   const whole = path.join(dir, 'whole');
+  await capture(options(whole, false));
   const m: Manifest = readManifest(whole);
 
   await t.test('shards close at the limit; manifest rows and bytes are those of the files', () => {
@@ -79,30 +103,42 @@ test('capture: killed mid-way and resumed equals uninterrupted; shards close at 
     }
   });
 
-  await t.test('SIGKILL after the first shard, then --resume: identical bytes, finished shards untouched', async () => {
+  await t.test(`stopped after ${STOPS.join(' and ')} sequences, resumed each time: identical bytes, recorded shards untouched`, async () => {
     const acts = path.join(dir, 'acts');
-    const killed = await captureAndKill(dir);
-    assert.equal(killed.signal, 'SIGKILL');
-    assert.ok(killed.seen, 'the capture recorded a shard before it was killed');
-    assert.ok(!fs.existsSync(path.join(acts, 'manifest.json')), 'killed before the manifest: the capture was mid-way');
-    // The record names only complete shards; shards renamed but not yet recorded are redone.
-    const recorded = (JSON.parse(fs.readFileSync(path.join(acts, STATE), 'utf8')) as { shards: ShardRecord[] }).shards;
-    assert.ok(recorded.length > 0);
-    assertShardsComplete(acts, recorded);
-    assert.ok(recorded.length < m.shards.length, 'shards were left to do');
-    const before = new Map(recorded.map((s) => [s.path, fs.statSync(path.join(acts, s.path))]));
+    const kept = new Map<string, fs.Stats>();
+    for (const [i, stop] of STOPS.entries()) {
+      const stopAt = (done: number) => {
+        if (done >= stop) throw new Stop(`stopped at ${done}`);
+      };
+      await assert.rejects(capture(options(acts, i > 0), stopAt), Stop);
+      assert.ok(!fs.existsSync(path.join(acts, 'manifest.json')), 'stopped before the manifest');
+      const recorded = recordedShards(acts);
+      assertShardsComplete(acts, recorded);
+      // A shard is recorded once complete, and is the uninterrupted capture's shard to the byte.
+      for (const s of recorded) {
+        assert.deepEqual(s, m.shards.find((w) => w.path === s.path), `${s.path}: record`);
+        assert.equal(sha256(path.join(acts, s.path)), sha256(path.join(whole, s.path)), `${s.path}: bytes`);
+      }
+      assert.ok(recorded.length > kept.size, `stop ${stop}: more shards recorded (${recorded.length})`);
+      assert.ok(recorded.length < m.shards.length, `stop ${stop}: shards were left to do`);
+      for (const [f, st] of kept) assert.equal(fs.statSync(path.join(acts, f)).ino, st.ino, `${f} was rewritten`);
+      for (const s of recorded) if (!kept.has(s.path)) kept.set(s.path, fs.statSync(path.join(acts, s.path)));
+    }
+    // What a kill -9 leaves besides: a shard and a manifest under their temporary names.
+    const shardTemp = path.join(acts, 'site=resid_post', 'layer=1', 'module=mlp', 'part-00010.arrow.tmp-424242');
+    fs.writeFileSync(shardTemp, 'partial');
+    fs.writeFileSync(path.join(acts, 'manifest.json.tmp-424242-0a1b'), '{"format_');
 
-    const inspect = cliOk(['capture', ...ARGS.slice(1), '--resume'], dir);
-    assert.equal(inspect.status, 0);
-
+    await capture(options(acts, true));
     const a = listFiles(whole);
     const b = listFiles(acts);
     assert.deepEqual([...b.keys()], [...a.keys()], 'same files, no .tmp- left');
-    assert.ok(![...b.keys()].some((f) => f.includes('.tmp-')));
-    for (const f of a.keys()) assert.equal(sha256(path.join(acts, f)), sha256(path.join(whole, f)), `${f} differs`);
-    const resumed = readManifest(acts);
-    assertShardsComplete(acts, resumed.shards);
-    for (const [f, st] of before) {
+    for (const f of a.keys()) {
+      if (f === 'tokens.arrow') assert.deepEqual(tokenTable(acts), tokenTable(whole), 'tokens.arrow');
+      else assert.equal(sha256(path.join(acts, f)), sha256(path.join(whole, f)), `${f} differs`);
+    }
+    assertShardsComplete(acts, readManifest(acts).shards);
+    for (const [f, st] of kept) {
       const now = fs.statSync(path.join(acts, f));
       assert.equal(now.ino, st.ino, `${f} was rewritten`);
       assert.equal(now.mtimeMs, st.mtimeMs, `${f} was rewritten`);

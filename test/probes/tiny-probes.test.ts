@@ -98,7 +98,7 @@ test('bad inputs exit 2 with a message that names them', () => {
   const cases: [string[], RegExp][] = [
     [['--labels', 'pos,colour'], /label "colour" is not in .* \(available: topic, pos, number, pending_number, depth, parity, copy\)/],
     [['--sites', 'resid_pre'], /site "resid_pre" was not captured .*\(captured: resid_post\)/],
-    [['--sites', 'nowhere'], /--sites must be one of/],
+    [['--sites', 'nowhere'], /--sites: unknown site "nowhere"/],
     [['--layers', '7'], /layer 7 was not captured/],
     [['--max-tokens', '0'], /--max-tokens must be an integer ≥ 1/],
   ];
