@@ -82,7 +82,8 @@ function readResultJson<T extends { schema_version: number; kind: string }>(file
   return v;
 }
 
-const SAE_MODES: SaeModeName[] = ['concat', 'per-stream', 'summed'];
+/** The order of the SAE sections in a report: attribution (concat) first. */
+const REPORT_SAE_MODES: readonly SaeModeName[] = ['concat', 'per-stream', 'summed'];
 
 function readSaeJson<T extends { schema_version: number }>(file: string): T {
   let v: T;
@@ -99,7 +100,7 @@ function readSaeJson<T extends { schema_version: number }>(file: string): T {
 export function loadSae(dir: string): { summaries: SaeSummary[]; dashboards: FeatureDashboards[] } {
   const summaries: SaeSummary[] = [];
   const dashboards: FeatureDashboards[] = [];
-  for (const mode of SAE_MODES) {
+  for (const mode of REPORT_SAE_MODES) {
     const file = join(dir, mode, 'summary.json');
     if (!existsSync(file)) continue;
     const s = readSaeJson<SaeSummary>(file);

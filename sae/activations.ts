@@ -4,8 +4,6 @@ import type * as A from 'apache-arrow';
 import { floatColumn, intColumn, readBatches, type StreamSelector } from '../src/capture/read.ts';
 import { labelColumn, type Manifest } from '../src/capture/schema.ts';
 
-export type SaeMode = 'per-stream' | 'concat' | 'summed';
-export const SAE_MODES: readonly SaeMode[] = ['per-stream', 'concat', 'summed'];
 
 export type SaeInput = { mode: 'per-stream'; stream: number } | { mode: 'concat' } | { mode: 'summed' };
 

@@ -1,11 +1,10 @@
-// Sparse autoencoder configuration (SPEC §3): the kinds as a tagged union, the training
+// Sparse autoencoder configuration (docs/metrics.md): the kinds as a tagged union, the training
 // defaults with their reasons, and the learning-rate rule lr = 2e-4 / √(m / 16384).
 import { ConfigError, shown } from '../src/errors.ts';
+import type { SaeKindName } from './results-schema.ts';
 
 /** `topk` keeps k per token; `batchtopk` k·B per batch (θ at inference); `relu` + L1. */
 export type SaeKind = { kind: 'topk'; k: number } | { kind: 'batchtopk'; k: number } | { kind: 'relu'; l1: number };
-export type SaeKindName = SaeKind['kind'];
-export const SAE_KINDS: readonly SaeKindName[] = ['topk', 'batchtopk', 'relu'];
 
 export interface SaeTrainConfig {
   act: SaeKind;

@@ -7,8 +7,12 @@
 
 export const SAE_SCHEMA_VERSION = 1;
 
-export type SaeModeName = 'per-stream' | 'concat' | 'summed';
-export type SaeKindLabel = 'topk' | 'batchtopk' | 'relu';
+/** How an SAE sees the streams: one SAE per stream, one on their concatenation, one on their sum. */
+export const SAE_MODES = ['per-stream', 'concat', 'summed'] as const;
+export type SaeModeName = (typeof SAE_MODES)[number];
+/** The activation of an SAE (sae/config.ts's SaeKind holds each kind's parameters). */
+export const SAE_KINDS = ['topk', 'batchtopk', 'relu'] as const;
+export type SaeKindName = (typeof SAE_KINDS)[number];
 
 /** Which SAE: what it was trained on. */
 export interface SaeIdentity {
@@ -98,7 +102,7 @@ export interface ConcentrationSummary {
 
 export interface SaeMetricsFile extends SaeIdentity {
   schema_version: typeof SAE_SCHEMA_VERSION;
-  kind: SaeKindLabel;
+  kind: SaeKindName;
   k: number | null;
   l1: number | null;
   d_in: number;
@@ -155,7 +159,7 @@ export interface SaeSummary {
   layers: number[];
   n_streams: number;
   d_model: number;
-  kind: SaeKindLabel;
+  kind: SaeKindName;
   k: number | null;
   expansion: number;
   tokens: number;

@@ -13,7 +13,7 @@ import { configFromCheckpoint, paramsFromCheckpoint } from '../src/model/checkpo
 import type { Sublayer } from '../src/model/hooks.ts';
 import type { Params } from '../src/model/params.ts';
 import { readSafetensorsFile } from '../src/io/safetensors.ts';
-import { type EvalSet, inputVectors, inputWidth, readEvalSet, type SaeInput, type SaeMode, trainChunks } from './activations.ts';
+import { type EvalSet, inputVectors, inputWidth, readEvalSet, type SaeInput, trainChunks } from './activations.ts';
 import { SaeRunner } from './apply.ts';
 import { concentration, streamShares, topStream } from './attribution.ts';
 import { inputHookName, SPLICE_NOTE, saeReplace, spliceCe, zeroReplace } from './ce-splice.ts';
@@ -21,7 +21,7 @@ import { lrOf, type SaeKind, saeTrainConfig } from './config.ts';
 import { chooseFeatures, type DashboardOptions, featureCards } from './dashboards.ts';
 import { bestLatents, labelCorrelations } from './label-match.ts';
 import { densityStats, ReconstructionStats } from './metrics.ts';
-import { type CeMetrics, type ConcentrationSummary, type FeatureDashboards, type LabelMatch, SAE_SCHEMA_VERSION, type SaeMetricsFile, type SaeSummary } from './results-schema.ts';
+import { type CeMetrics, type ConcentrationSummary, type FeatureDashboards, type LabelMatch, SAE_SCHEMA_VERSION, type SaeMetricsFile, type SaeModeName, type SaeSummary } from './results-schema.ts';
 import { writeJson, writeSae } from './save.ts';
 import { bufferRows, ShuffleBuffer } from './shuffle-buffer.ts';
 import { type TrainProgress, trainSae } from './train.ts';
@@ -32,7 +32,7 @@ export interface SaeRunOptions {
   site: CaptureSite;
   module: Sublayer;
   layers: number[];
-  mode: SaeMode;
+  mode: SaeModeName;
   act: SaeKind;
   expansion: number;
   tokens: number;

@@ -3,8 +3,8 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { SAE_MODES, type SaeMode } from '../../sae/activations.ts';
-import { SAE_DEFAULTS, SAE_KINDS, type SaeKind } from '../../sae/config.ts';
+import { SAE_DEFAULTS, type SaeKind } from '../../sae/config.ts';
+import { SAE_KINDS, SAE_MODES, type SaeModeName } from '../../sae/results-schema.ts';
 import { DASHBOARD_DEFAULTS } from '../../sae/dashboards.ts';
 import { type CeModel, loadCeModel, runSaes, type SaeRunOptions } from '../../sae/run-saes.ts';
 import { readManifest } from '../../src/capture/read.ts';
@@ -22,7 +22,7 @@ type Opts = Record<string, string | boolean | undefined>;
 export const SAE_COMMAND_DEFAULTS = {
   site: 'resid_post', // the residual stream after a module: what HC papers analyse
   module: 'mlp', // resid_post of mlp = the block's output
-  mode: 'per-stream' as SaeMode, // the question is per stream
+  mode: 'per-stream' as SaeModeName, // the question is per stream
   tokens: 1_000_000, // about 10 passes over a 100k-token capture; a minute per tiny SAE on a CPU
   evalTokens: 16_384, // held-out tokens for metrics, CE and dashboards
   seed: 0,

@@ -2,7 +2,7 @@
 // webgpu (Dawn over Vulkan, for GPUs) or tfjs-node when the user has installed it.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { ConfigError, shown } from '../errors.ts';
+import { ConfigError } from '../errors.ts';
 import { setMatmulMode } from './matmul.ts';
 import { tf } from './tf.ts';
 import { installWebgpuNodeFixes, prepareSyncRead } from './webgpu-node.ts';
@@ -23,11 +23,6 @@ export interface BackendInfo {
 export interface BackendOptions {
   /** Extra toggles for Dawn's create(), e.g. ['backend=vulkan']. */
   dawnFlags?: string[];
-}
-
-export function parseBackend(value: string): BackendName {
-  if ((BACKENDS as readonly string[]).includes(value)) return value as BackendName;
-  throw new ConfigError(`unknown backend ${shown(value)}: expected one of ${BACKENDS.join(', ')}`);
 }
 
 let started: BackendInfo | undefined;

@@ -36,10 +36,6 @@ export function bmm(a: Tensor, b: Tensor, transposeA = false, transposeB = false
   return tf.stack(as.map((x, i) => tf.matMul(x, bs[i] as Tensor)));
 }
 
-export function matmulMode(): MatmulMode {
-  return mode;
-}
-
 export function setMatmulMode(next: MatmulMode): void {
   mode = next;
   if (next !== 'explicit') return;

@@ -4,7 +4,8 @@
 import * as fs from 'node:fs';
 import { ConfigError, shown, shownJson } from '../errors.ts';
 import { type WriteOptions, writeFileAtomic } from './atomic-write.ts';
-import { isCount, LITTLE_ENDIAN_HOST, METADATA_KEY, parseSafetensors, type SafetensorsFile } from './safetensors-parse.ts';
+import { LITTLE_ENDIAN_HOST } from './safetensors-dtypes.ts';
+import { isCount, METADATA_KEY, parseSafetensors, type SafetensorsFile } from './safetensors-parse.ts';
 
 export { parseSafetensors } from './safetensors-parse.ts';
 export type { SafetensorsDType, SafetensorsFile, StTensor } from './safetensors-parse.ts';
