@@ -83,8 +83,10 @@ export function registerDiagnose(program: Command, setExit: (code: number) => vo
             writeFileAtomic(a.out, `${JSON.stringify(result, null, 1)}\n`, { force: a.force });
             const last = result.streams.filter((s) => s.site === 'resid_post' && s.module === 'mlp').at(-1);
             const summary = last ? `; resid_post after layer ${last.layer}: dominant stream ${last.signal.dominant} (share ${last.signal.dominance.toFixed(3)}), N_eff ${last.signal.n_eff.toFixed(2)}` : '';
+            const bias = result.init_read_bias;
+            const readBy = bias && last ? (bias.dominant_read_by.length ? ` (read at init by ${bias.dominant_read_by.join(', ')})` : ' (read by no module at init)') : '';
             const causal = result.causal ? `; validation CE ${result.causal.loss.toFixed(4)}` : '';
-            bar.finish(`wrote ${a.out}${summary}${causal}`);
+            bar.finish(`wrote ${a.out}${summary}${readBy}${causal}`);
           } catch (e) {
             bar.finish();
             throw e;
