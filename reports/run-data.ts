@@ -25,6 +25,8 @@ export interface RunConfigView {
   lr?: number;
   batchSize?: number;
   hcprobe_version?: string;
+  /** The stream each module read at init (absent in runs made before hcprobe recorded it). */
+  init_read_streams?: number[];
 }
 
 export interface RunData {
@@ -84,6 +86,15 @@ export interface RunSummary {
   meanDominance: number | undefined;
   meanNEff: number | undefined;
   nStreams: number;
+  /** The stream each module read at init (config.json `init_read_streams`), when recorded. */
+  initReadStreams: number[] | undefined;
+  /** The modules ("0.mlp", …) that read the last layer's dominant stream at init. */
+  dominantReadBy: string[] | undefined;
+}
+
+/** Modules in forward order (attn 0, mlp 0, attn 1, …) that read `stream` at init. */
+export function readersOf(readStreams: readonly number[], stream: number): string[] {
+  return readStreams.flatMap((r, k) => (r === stream ? [`${Math.floor(k / 2)}.${k % 2 === 0 ? 'attn' : 'mlp'}`] : []));
 }
 
 export function summariseRun(run: RunData): RunSummary {
@@ -103,5 +114,7 @@ export function summariseRun(run: RunData): RunSummary {
     meanDominance: mean((l) => l.dominance),
     meanNEff: mean((l) => l.n_eff),
     nStreams: run.config.model.nStreams,
+    initReadStreams: run.config.init_read_streams,
+    dominantReadBy: last && run.config.init_read_streams ? readersOf(run.config.init_read_streams, last.dominant) : undefined,
   };
 }

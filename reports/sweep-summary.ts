@@ -81,6 +81,32 @@ export function sweepMarkdown(rows: readonly SweepRow[]): string {
   return `${lines.join('\n')}\n\n± is the half-width of the two-sided 95% Student-t interval over seeds (n − 1 degrees of freedom); * marks a paired difference whose interval excludes zero.\n`;
 }
 
+const RUN_HEAD = ['run', 'seed', 'final val loss', 'last-layer shares', 'dominant stream', 'init read streams', 'dominant read at init by'];
+
+function runCells(s: SweepRun): string[] {
+  const m = s.summary;
+  const shares = finalShares(s);
+  return [
+    s.cell, String(s.seed), m.finalValLoss === undefined ? '—' : f3(m.finalValLoss), shares ? shares.map((x) => x.toFixed(2)).join(' ') : '—',
+    m.lastLayerDominant === undefined ? '—' : String(m.lastLayerDominant), m.initReadStreams?.join(', ') ?? 'not recorded', m.dominantReadBy === undefined ? '—' : m.dominantReadBy.join(', ') || 'no module',
+  ];
+}
+
+function finalShares(s: SweepRun): number[] | undefined {
+  for (let i = s.run.metrics.length - 1; i >= 0; i--) {
+    const layers = s.run.metrics[i]?.hc?.layers;
+    if (layers?.length) return layers[layers.length - 1]?.signal_shares;
+  }
+  return undefined;
+}
+
+/** Per run: which stream dominates after the last layer, and which modules read it at init. */
+export function sweepRunsMarkdown(runs: readonly SweepRun[]): string {
+  const lines = [`| ${RUN_HEAD.join(' | ')} |`, `|${RUN_HEAD.map(() => ' --- ').join('|')}|`];
+  for (const s of runs.filter((r) => r.summary.nStreams > 1)) lines.push(`| ${runCells(s).join(' | ')} |`);
+  return `${lines.join('\n')}\n\nInit read streams are listed per module in forward order (0.attn, 0.mlp, 1.attn, …).\n`;
+}
+
 export function renderSweepPage(name: string, rows: readonly SweepRow[], runs: readonly SweepRun[]): { html: string; figures: Figure[] } {
   const base = rows[0]?.cell ?? '';
   const plot = (id: string, title: string, xLabel: string, pick: (r: SweepRow) => MeanInterval, value: (s: SweepRun) => number | undefined): Figure => ({
@@ -97,7 +123,7 @@ export function renderSweepPage(name: string, rows: readonly SweepRow[], runs: r
   const html = htmlPage({
     title: `hcprobe sweep: ${name}`,
     subtitleHtml: escapeXml(`${rows.length} cells × ${Math.max(0, ...rows.map((r) => r.seeds.length))} seeds · ${runs.length} runs`),
-    summaryHtml: `${tableHtml(HEAD, rows.map((r) => rowCells(r, base)))}<p class="note">${escapeXml('± is the half-width of the two-sided 95% Student-t interval over seeds; * marks a paired difference (same seed) whose interval excludes zero.')}</p>`,
+    summaryHtml: `${tableHtml(HEAD, rows.map((r) => rowCells(r, base)))}<p class="note">${escapeXml('± is the half-width of the two-sided 95% Student-t interval over seeds; * marks a paired difference (same seed) whose interval excludes zero.')}</p>${runs.some((r) => r.summary.nStreams > 1) ? tableHtml(RUN_HEAD, runs.filter((r) => r.summary.nStreams > 1).map(runCells)) : ''}`,
     sections: [{ id: 'sweep', title: 'Across seeds', figures }],
   });
   return { html, figures };

@@ -12,7 +12,7 @@ import { writeFileAtomic } from '../../src/io/atomic-write.ts';
 import { CONNECTION_KINDS, type ConnectionKind, STREAM_INIT_KINDS, type StreamInitKind } from '../../src/model/config.ts';
 import { checkFlatConfig, type FlatTrainConfig } from '../../src/train/train-config.ts';
 import { summariseRun } from '../../reports/run-data.ts';
-import { renderSweepPage, type SweepRun, summariseSweep, sweepMarkdown } from '../../reports/sweep-summary.ts';
+import { renderSweepPage, type SweepRun, summariseSweep, sweepMarkdown, sweepRunsMarkdown } from '../../reports/sweep-summary.ts';
 import { runCommand } from '../run-command.ts';
 import { loadRun, writeReport } from '../../api/report-files.ts';
 
@@ -140,7 +140,7 @@ export function registerSweep(program: Command, setExit: (code: number) => void)
             return { cell: j.cell, seed: j.seed, run, summary: summariseRun(run) };
           });
           const rows = summariseSweep(runs, cells.map((c) => c.cell));
-          const md = `# Sweep ${grid.name}\n\nGrid: ${JSON.stringify(grid)}\n\n${sweepMarkdown(rows)}`;
+          const md = `# Sweep ${grid.name}\n\nGrid: ${JSON.stringify(grid)}\n\n${sweepMarkdown(rows)}\n## Runs\n\n${sweepRunsMarkdown(runs)}`;
           writeFileAtomic(join(out, 'summary.md'), md, { force: true });
           writeFileAtomic(join(out, 'summary.json'), `${JSON.stringify({ grid, rows, runs: runs.map((r) => ({ cell: r.cell, seed: r.seed, ...r.summary })) }, null, 2)}\n`, { force: true });
           const page = renderSweepPage(grid.name, rows, runs);

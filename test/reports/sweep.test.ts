@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { parseSweepGrid, sweepCells } from '../../cli/commands/sweep.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { summariseRun } from '../../reports/run-data.ts';
-import { differs, summariseSweep, sweepMarkdown } from '../../reports/sweep-summary.ts';
+import { differs, summariseSweep, sweepMarkdown, sweepRunsMarkdown } from '../../reports/sweep-summary.ts';
 import { meanInterval, tCdf, tQuantile } from '../../reports/t-interval.ts';
 import { fakeRun } from './fixtures.ts';
 
@@ -56,4 +56,24 @@ test('grid files: cells, and errors that name the value', () => {
     [{ connections: ['hc'], streamInits: ['copy'], seeds: [1, 2, 3], config: { stepz: 4 } }, /unknown key "stepz"/],
   ];
   for (const [raw, re] of bad) assert.throws(() => parseSweepGrid(raw, 'grid.json'), (e: unknown) => e instanceof ConfigError && re.test(e.message));
+});
+
+test('per-run table: the dominant stream and the modules that read it at init', () => {
+  // fakeRun's dominant stream is 1 at every layer (3 layers: 6 modules).
+  const withInit = (reads: number[] | undefined) => {
+    const r = fakeRun({ name: 'x' });
+    return { ...r, config: { ...r.config, ...(reads ? { init_read_streams: reads } : {}) } };
+  };
+  const runs = [
+    { cell: 'a', seed: 1, run: withInit([1, 1, 0, 2, 3, 1]) },
+    { cell: 'a', seed: 2, run: withInit([0, 2, 0, 2, 3, 3]) },
+    { cell: 'a', seed: 3, run: withInit(undefined) },
+  ].map((x) => ({ ...x, summary: summariseRun(x.run) }));
+  assert.deepEqual(runs[0]?.summary.dominantReadBy, ['0.attn', '0.mlp', '2.mlp']);
+  assert.deepEqual(runs[1]?.summary.dominantReadBy, []);
+  assert.equal(runs[2]?.summary.dominantReadBy, undefined);
+  const md = sweepRunsMarkdown(runs);
+  assert.match(md, /\| a \| 1 \| .* \| 1 \| 1, 1, 0, 2, 3, 1 \| 0\.attn, 0\.mlp, 2\.mlp \|/);
+  assert.match(md, /\| a \| 2 \| .* \| 1 \| 0, 2, 0, 2, 3, 3 \| no module \|/);
+  assert.match(md, /\| a \| 3 \| .* \| not recorded \| — \|/);
 });
