@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { capture, parseSites } from '../../src/capture/capture.ts';
 import { shardDir, shardName, shardSchema, valueColumns } from '../../src/capture/schema.ts';
+import { neededHooks } from '../../src/capture/site-values.ts';
 import { recordBatch, ShardWriter } from '../../src/capture/shard-writer.ts';
 import { readRunConfig } from '../../src/train/run-dir.ts';
 import { type BackendName, initBackend } from '../../src/engine/backend.ts';
@@ -18,7 +19,7 @@ import { tf } from '../../src/engine/tf.ts';
 import { loadCorpusForModel } from '../../src/data/corpus.ts';
 import { sequentialWindows } from '../../src/data/batches.ts';
 import { configFromCheckpoint, paramsFromCheckpoint } from '../../src/model/checkpoint.ts';
-import { type HookFn, hookName, type Sublayer } from '../../src/model/hooks.ts';
+import type { HookFn } from '../../src/model/hooks.ts';
 import { readSafetensorsFile } from '../../src/io/safetensors.ts';
 import { forward } from '../../src/model/transformer.ts';
 import { latestCheckpoint, runPaths } from '../../src/train/run-dir.ts';
@@ -56,27 +57,9 @@ const sites = parseSites(a.sites);
 const layers = [...Array(config.nLayers).keys()];
 const windows = [...sequentialWindows(split, config.blockSize, tokens)];
 const T = config.blockSize;
-const MODULES: Sublayer[] = ['attn', 'mlp'];
 
-/** The hooks capture() registers for these sites (see neededHooks in src/capture/capture.ts). */
-function captureHooks(): string[] {
-  const names = new Set<string>();
-  for (const layer of layers) {
-    for (const module of MODULES) {
-      const pre = hookName(module === 'attn' ? { kind: 'resid_pre', layer } : { kind: 'resid_mid', layer });
-      const post = hookName(module === 'attn' ? { kind: 'resid_mid', layer } : { kind: 'resid_post', layer });
-      for (const site of sites) {
-        if (site === 'resid_pre' || site === 'branch_in') names.add(pre);
-        if (site === 'resid_post') names.add(post);
-        if (site === 'branch_out') names.add(hookName({ kind: 'branch_out', layer, module }));
-        if (site === 'coeffs' || site === 'branch_in') names.add(hookName({ kind: 'read', layer, module }));
-        if (site === 'coeffs' || site === 'branch_out') names.add(hookName({ kind: 'write', layer, module }));
-        if (site === 'coeffs') names.add(hookName({ kind: 'mixing', layer, module }));
-      }
-    }
-  }
-  return [...names];
-}
+/** The hooks capture() registers for these sites: the capture's own list. */
+const captureHooks = (): string[] => [...neededHooks(sites, layers, config)];
 
 /** Wall and CPU (user + system) seconds of `fn`: CPU time is what load from other processes disturbs least. */
 async function timed<T>(fn: () => T | Promise<T>): Promise<{ value: T; seconds: number; cpuSeconds: number }> {
@@ -130,7 +113,7 @@ if (mode === 'forward' || mode === 'hooks' || mode === 'hooked') {
   // One prebuilt batch per shard stream, written as often as the capture writes it.
   const labelNames = corpus.labels.map((l) => l.name);
   const n = batch * T;
-  const streams = sites.flatMap((site) => layers.flatMap((layer) => MODULES.map((module) => ({ site, layer, module }))));
+  const streams = sites.flatMap((site) => layers.flatMap((layer) => (['attn', 'mlp'] as const).map((module) => ({ site, layer, module }))));
   const writers = streams.map((k) => {
     const schema = shardSchema(k.site, config, labelNames, 'float32');
     const values = new Map(valueColumns(k.site, config).map((c) => [c.name, Float32Array.from({ length: n * c.width }, (_, i) => Math.sin(i))]));
