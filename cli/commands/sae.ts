@@ -8,11 +8,11 @@ import { SAE_KINDS, SAE_MODES, type SaeModeName } from '../../sae/results-schema
 import { DASHBOARD_DEFAULTS } from '../../sae/dashboards.ts';
 import { type CeModel, loadCeModel, runSaes, type SaeRunOptions } from '../../sae/run-saes.ts';
 import { readManifest } from '../../src/capture/read.ts';
-import type { CaptureSite, Manifest } from '../../src/capture/schema.ts';
+import { type CaptureSite, type Manifest, STREAM_SITES } from '../../src/capture/schema.ts';
 import { BACKENDS, initBackend } from '../../src/engine/backend.ts';
 import { ConfigError, shown } from '../../src/errors.ts';
 import { disposeParams } from '../../src/model/params.ts';
-import { parseChoice, parseIntFlag, parseIntList, parseNumberFlag } from '../parse.ts';
+import { parseChoice, parseIntFlag, parseIntList, parseNumberFlag, parseSiteList } from '../parse.ts';
 import { progressLine } from '../progress.ts';
 import { runCommand } from '../run-command.ts';
 
@@ -36,12 +36,18 @@ export function defaultL1(width: number): number {
 /** Flags + the capture's manifest → run options (pure; ConfigError names the bad value). */
 export function parseSaeFlags(o: Opts, m: Manifest): Omit<SaeRunOptions, 'acts' | 'manifest' | 'out' | 'command'> {
   const s = (k: string) => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
-  const site = (s('site') ?? SAE_COMMAND_DEFAULTS.site) as CaptureSite;
-  if (site === 'coeffs') throw new ConfigError('--site coeffs holds HC coefficients, not activations; choose resid_pre, resid_post, branch_in or branch_out');
-  if (!m.sites.includes(site)) throw new ConfigError(`--site ${shown(site)} is not in this capture (captured sites: ${m.sites.join(', ')})`);
-  const module = parseChoice('--module', s('module') ?? SAE_COMMAND_DEFAULTS.module, ['attn', 'mlp'] as const);
+  const siteFlag = s('site') ?? SAE_COMMAND_DEFAULTS.site;
+  if (siteFlag === 'coeffs') throw new ConfigError('--site coeffs holds HC coefficients, not activations; choose resid_pre, resid_post, branch_in or branch_out');
+  const refs = parseSiteList('--site', siteFlag, STREAM_SITES);
+  const ref = refs[0];
+  if (!ref || refs.length !== 1) throw new ConfigError(`--site takes one site or hook name, got ${shown(siteFlag)}`);
+  const site: CaptureSite = ref.site;
+  if (!m.sites.includes(site)) throw new ConfigError(`--site ${shown(siteFlag)} is not in this capture (captured sites: ${m.sites.join(', ')})`);
+  // A hook name (blocks.1.hook_resid_mid) also names the module and the layer.
+  const module = parseChoice('--module', s('module') ?? ref.module ?? SAE_COMMAND_DEFAULTS.module, ['attn', 'mlp'] as const);
+  if (ref.module !== undefined && module !== ref.module) throw new ConfigError(`--module ${shown(module)} contradicts --site ${shown(siteFlag)}, which is the ${ref.module} module`);
   if (!m.modules.includes(module)) throw new ConfigError(`--module ${shown(module)} is not in this capture (captured: ${m.modules.join(', ')})`);
-  const layers = s('layers') === undefined ? [...m.layers] : parseIntList('--layers', s('layers') as string);
+  const layers = s('layers') !== undefined ? parseIntList('--layers', s('layers') as string) : ref.layer !== undefined ? [ref.layer] : [...m.layers];
   const missing = layers.find((l) => !m.layers.includes(l));
   if (missing !== undefined) throw new ConfigError(`--layers: layer ${missing} is not in this capture (captured layers: ${m.layers.join(', ')})`);
   const mode = parseChoice('--mode', s('mode') ?? SAE_COMMAND_DEFAULTS.mode, SAE_MODES);
@@ -77,7 +83,7 @@ export function registerSae(program: Command, setExit: (code: number) => void): 
     .description('train sparse autoencoders on captured streams (per stream, concatenated or summed); writes weights, metrics and dashboards')
     .requiredOption('--acts <dir>', 'capture folder (acts/NAME)')
     .requiredOption('--out <dir>', 'output folder (results/NAME/sae); the run goes into <out>/<mode>/')
-    .option('--site <site>', 'resid_pre|resid_post|branch_in|branch_out', SAE_COMMAND_DEFAULTS.site)
+    .option('--site <site>', `resid_pre|resid_post|branch_in|branch_out, or a hook name such as blocks.1.hook_resid_post (default ${SAE_COMMAND_DEFAULTS.site})`)
     .option('--layers <list>', 'layers, e.g. 0,1 (default: all captured)')
     .option('--module <m>', 'attn|mlp', SAE_COMMAND_DEFAULTS.module)
     .option('--mode <mode>', SAE_MODES.join('|'), SAE_COMMAND_DEFAULTS.mode)

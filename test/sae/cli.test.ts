@@ -86,5 +86,10 @@ test('hcprobe sae: per-stream, concat and summed; then bad input exits 2', async
     assert.deepEqual(o.layers, [0, 1]);
     assert.equal(o.module, 'mlp');
     assert.throws(() => parseSaeFlags({ kind: 'topk', k: '0' }, m), /--k must be an integer ≥ 1, got "0"/);
+    // A TransformerLens hook name selects site, module and layer.
+    const hooked = parseSaeFlags({ site: 'blocks.1.hook_resid_mid' }, m);
+    assert.deepEqual([hooked.site, hooked.module, hooked.layers], ['resid_post', 'attn', [1]]);
+    assert.throws(() => parseSaeFlags({ site: 'blocks.1.hook_resid_mid', module: 'mlp' }, m), /--module "mlp" contradicts --site "blocks.1.hook_resid_mid"/);
+    assert.throws(() => parseSaeFlags({ site: 'blocks.1.hook_nothing' }, m), /--site: unknown site "blocks.1.hook_nothing"/);
   });
 });
