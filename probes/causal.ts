@@ -1,4 +1,4 @@
-// Causal stream diagnostics (SPEC §2) on validation text: the loss change when stream i is
+// Causal stream diagnostics (docs/metrics.md) on validation text: the loss change when stream i is
 // zeroed or replaced by its mean after layer l (at blocks.l.hook_resid_post[i]), and the
 // per-stream logit lens: CE of unembedding ln_f(H_i) alone, H taken after each layer.
 import { mm } from '../src/engine/matmul.ts';

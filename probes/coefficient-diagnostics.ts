@@ -1,4 +1,4 @@
-// SPEC §2 metrics of one module's captured per-token HC coefficients: token means and spread of
+// docs/metrics.md metrics of one module's captured per-token HC coefficients: token means and spread of
 // A_m, A_r and B; read/write shares of the means and per token; identity distance, off-diagonal
 // mass and Amax gains of the mean mixing matrix.
 import type { Sublayer } from '../src/model/hooks.ts';

@@ -1,4 +1,4 @@
-// `hcprobe diagnose` as a library call: every SPEC §2 metric of a capture, per site, layer and
+// `hcprobe diagnose` as a library call: every docs/metrics.md metric of a capture, per site, layer and
 // module, the unfolded connection matrix, dominant-stream consistency across layers, and the
 // causal analyses when the run is at hand. Reads activations, returns DiagnosticsResult.
 import { type Manifest, STREAM_SITES } from '../src/capture/schema.ts';

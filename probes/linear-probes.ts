@@ -1,4 +1,4 @@
-// `hcprobe probe` as a library call (SPEC §4): logistic-regression probes for every label ×
+// `hcprobe probe` as a library call (docs/metrics.md): logistic-regression probes for every label ×
 // site × layer × module × stream and the summed streams, each beside its Hewitt–Liang control
 // task, split by sequence. Sites that hold the same tensor are probed once (resid_pre of the
 // MLP is resid_post of attention; resid_pre of layer l is resid_post of layer l − 1).

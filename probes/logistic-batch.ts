@@ -1,4 +1,4 @@
-// Many L2-regularised logistic regressions on one feature matrix at once (SPEC §4): a sigmoid
+// Many L2-regularised logistic regressions on one feature matrix at once (docs/metrics.md): a sigmoid
 // for two classes, a softmax for more. Each problem runs its own L-BFGS (float64, in JS); their
 // evaluations share one pair of tfjs-wasm products X·W and Xᵀ·R per round, with the softmax
 // in JS between them (bench/probes/solver-choice.ts: the products dominate, and batching

@@ -1,4 +1,4 @@
-// Linear probes on one feature matrix (SPEC §4): standardise with training statistics, fit
+// Linear probes on one feature matrix (docs/metrics.md): standardise with training statistics, fit
 // every target at every L2 strength in one batch, choose λ per target by validation CE, and
 // score the chosen probe on the test rows against the majority-class rate.
 import { fitLogisticBatch, type LogisticFit, type LogisticOptions, type LogisticProblem, predictLogistic } from './logistic-batch.ts';

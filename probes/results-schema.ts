@@ -7,7 +7,7 @@ export const SCHEMA_VERSION = 1;
 
 export type StreamSite = Exclude<CaptureSite, 'coeffs'>;
 
-/** Shares that sum to one, with their concentration (SPEC §2). */
+/** Shares that sum to one, with their concentration (docs/metrics.md). */
 export interface ShareStats {
   shares: number[];
   dominance: number;

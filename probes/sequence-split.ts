@@ -1,4 +1,4 @@
-// Train/validation/test split by sequence (SPEC §4): whole sequences go to one part, never
+// Train/validation/test split by sequence (docs/metrics.md): whole sequences go to one part, never
 // tokens of one sequence to two, so a probe cannot memorise a sequence's context.
 import { rngFor } from '../src/engine/random.ts';
 

@@ -1,4 +1,4 @@
-// SPEC §2 metrics of the streams at one site, layer and module: signal shares and N_eff,
+// docs/metrics.md metrics of the streams at one site, layer and module: signal shares and N_eff,
 // mean pairwise cosine, linear CKA and cross-stream ridge R² (split 80/20 by sequence, the
 // ridge strength chosen on a fifth of the 80).
 import { linearCka } from '../src/stats/cka.ts';

@@ -1,5 +1,5 @@
 // Adam (Kingma & Ba 2015) over flat float32 parameters, after clipping the gradients to a
-// global L2 norm (SPEC §3: clip 1). The norm is accumulated in float64.
+// global L2 norm (docs/metrics.md: clip 1). The norm is accumulated in float64.
 
 export interface AdamConfig {
   lr: number;

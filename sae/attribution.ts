@@ -1,4 +1,4 @@
-// Stream attribution of a feature learned on the concatenated streams [H_1 … H_n] (SPEC §3):
+// Stream attribution of a feature learned on the concatenated streams [H_1 … H_n] (docs/metrics.md):
 // share_i(f) = ‖W_dec[f, block i]‖² / ‖W_dec[f]‖²; concentration = the fraction of live
 // features whose top share exceeds 0.5, and which streams those features live in.
 import { summariseShares } from '../src/stats/stream-shares.ts';

@@ -1,4 +1,4 @@
-// CE loss recovered (SPEC §3): next-token loss on held-out sequences with the SAE's
+// CE loss recovered (docs/metrics.md): next-token loss on held-out sequences with the SAE's
 // reconstruction spliced into the model at its hook, against the clean model and a
 // zero-ablated activation: recovered = (CE_zero − CE_sae) / (CE_zero − CE_orig).
 import { type CaptureSite, siteHook } from '../src/capture/schema.ts';

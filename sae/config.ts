@@ -15,11 +15,11 @@ export interface SaeTrainConfig {
   /** Training tokens (rows); steps = ⌈tokens / batch⌉. */
   tokens: number;
   batch: number;
-  /** Adam step size; undefined → the SPEC's rule for width m. */
+  /** Adam step size; undefined → the rule 2e-4/√(m/16384) (docs/metrics.md). */
   lr?: number;
   seed: number;
   auxkCoef: number;
-  /** Latents the AuxK loss may use per token; the SPEC's d/2. */
+  /** Latents the AuxK loss may use per token; d/2 (docs/metrics.md). */
   kAux: number;
   /** Tokens without firing after which a latent counts as dead (capped by the run length). */
   deadTokens: number;
@@ -38,13 +38,13 @@ export const SAE_DEFAULTS = {
   batch: 4096, // tokens per step, as in SAELens and sparsify
   auxkCoef: 1 / 32, // Gao et al.
   deadTokens: 10_000_000, // Gao et al.: dead = no firing in the last 10M tokens
-  gradClip: 1, // SPEC §3
+  gradClip: 1, // docs/metrics.md
   beta1: 0.9, // Adam's usual moments (Gao et al. use the same)
   beta2: 0.999,
   eps: 1e-8,
 };
 
-/** SPEC §3: Adam lr 2e-4 / √(m / 16384). */
+/** docs/metrics.md: Adam lr 2e-4 / √(m / 16384). */
 export function defaultLr(dSae: number): number {
   return 2e-4 / Math.sqrt(dSae / 16384);
 }

@@ -1,4 +1,4 @@
-// Latents against planted labels (SPEC §3, §5): the Pearson correlation of each latent's
+// Latents against planted labels (docs/metrics.md, §5): the Pearson correlation of each latent's
 // activation with the indicator of each label value, over the tokens where the label applies
 // (label ≠ −1); for each value, the best latent by |corr|. Sums accumulate in float64.
 import type { SparseCodes } from './sparse-codes.ts';

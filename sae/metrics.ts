@@ -1,4 +1,4 @@
-// Reconstruction and sparsity metrics (SPEC §3), accumulated in float64:
+// Reconstruction and sparsity metrics (docs/metrics.md), accumulated in float64:
 // L0 = mean non-zeros per token; EV = 1 − E‖x − x̂‖² / (E‖x‖² − ‖E x‖²), FVU = 1 − EV;
 // feature densities, dead (density 0) and dense (> 1%, > 10%) fractions.
 import type { SparseCodes } from './sparse-codes.ts';

@@ -33,7 +33,7 @@ export interface CeMetrics {
   orig: number;
   /** With the SAE's reconstruction spliced in at the hook. */
   sae: number;
-  /** With the activation zero-ablated (SPEC §3 baseline). */
+  /** With the activation zero-ablated (docs/metrics.md baseline). */
   zero: number;
   /** (zero − sae) / (zero − orig). */
   recovered: number | null;
@@ -68,7 +68,7 @@ export interface TrainingSummary {
   final_loss: number;
   final_fvu: number;
   final_l0: number;
-  /** SPEC §3: no firing in the last 10M training tokens, or the whole run if shorter. */
+  /** docs/metrics.md: no firing in the last 10M training tokens, or the whole run if shorter. */
   dead_fraction: number;
   input_scale: number;
   lr: number;

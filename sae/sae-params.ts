@@ -1,4 +1,4 @@
-// An SAE's parameters (SPEC §3): encoder f = act(W_enc (x − b_dec) + b_enc), decoder
+// An SAE's parameters (docs/metrics.md): encoder f = act(W_enc (x − b_dec) + b_enc), decoder
 // x̂ = W_dec f + b_dec, trained on inputs scaled by s so that E‖s·x‖² = d; the scale is
 // folded back into the weights for saving, so saved SAEs act on raw activations.
 import { rngFor } from '../src/engine/random.ts';

@@ -1,4 +1,4 @@
-// One SAE training step (SPEC §3). Loss = FVU = Σ‖x̂ − x‖² / Σ‖x − x̄‖² over the batch, plus
+// One SAE training step (docs/metrics.md). Loss = FVU = Σ‖x̂ − x‖² / Σ‖x − x̄‖² over the batch, plus
 // for TopK kinds AuxK: (1/32)·min(dead/k_aux, 1)·Σ‖ê − e‖² / Σ‖x − x̄‖², ê decoding the k_aux
 // largest dead latents and e = x − x̂ held fixed (Gao et al. 2024); for ReLU the L1 term
 // λ·Σ f_i‖W_dec,i‖ / Σ‖x − x̄‖². Then Adam, clip 1, and unit-norm decoder rows.

@@ -1,4 +1,4 @@
-// Trains one SAE from a source of activation batches (SPEC §3): inputs scaled so E‖x‖² = d,
+// Trains one SAE from a source of activation batches (docs/metrics.md): inputs scaled so E‖x‖² = d,
 // b_dec initialised to the first batch's mean, then ⌈tokens / batch⌉ steps.
 import type { SaeTrainConfig } from './config.ts';
 import { initSaeParams, type SaeParams } from './sae-params.ts';
@@ -23,7 +23,7 @@ export interface TrainedSae {
   steps: number;
   seconds: number;
   last: StepResult;
-  /** SPEC §3: latents with no firing in the last 10M tokens (or the whole run if shorter). */
+  /** docs/metrics.md: latents with no firing in the last 10M tokens (or the whole run if shorter). */
   deadFraction: number;
   /** Per latent: tokens seen since its last firing, at the end. */
   silentFor: Float64Array;
@@ -69,7 +69,7 @@ export async function trainSae(cfg: SaeTrainConfig, source: BatchSource, onStep:
   return { params: p, tokens: trainer.tokens, steps, seconds: (performance.now() - start) / 1000, last: last as StepResult, deadFraction: dead / cfg.dSae, silentFor };
 }
 
-/** s with E‖s·x‖² = d, estimated on one batch (SPEC §3). */
+/** s with E‖s·x‖² = d, estimated on one batch (docs/metrics.md). */
 export function inputScale(x: Float32Array, rows: number, d: number): number {
   let sq = 0;
   for (let i = 0; i < rows * d; i++) sq += (x[i] as number) ** 2;

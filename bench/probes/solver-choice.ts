@@ -1,4 +1,4 @@
-// Which engine evaluates the probe objective fastest (SPEC §4's solver choice): one mean-CE
+// Which engine evaluates the probe objective fastest (docs/metrics.md's solver choice): one mean-CE
 // value and gradient of a softmax/logistic regression on N × d features, per problem, as
 // (a) plain JavaScript float64 loops, one problem at a time; (b) tfjs-wasm, one problem at a
 // time; (c) tfjs-wasm batched, all problems of a feature matrix in one pair of products.

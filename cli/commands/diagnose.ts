@@ -1,4 +1,4 @@
-// `hcprobe diagnose`: SPEC §2 stream diagnostics of a capture (and, with its model, the causal
+// `hcprobe diagnose`: docs/metrics.md stream diagnostics of a capture (and, with its model, the causal
 // stream ablations and per-stream logit lens) to one JSON file.
 import type { Command } from 'commander';
 import { diagnose } from '../../probes/diagnose.ts';

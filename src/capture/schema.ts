@@ -1,4 +1,4 @@
-// The on-disk format of captured activations (SPEC §6), owned here alone: Arrow IPC files in
+// The on-disk format of captured activations (docs/formats.md), owned here alone: Arrow IPC files in
 // Hive folders site=<site>/layer=<l>/module=<attn|mlp>/part-NNNNN.arrow, one row per token.
 import { createHash } from 'node:crypto';
 import * as A from 'apache-arrow';

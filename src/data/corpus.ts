@@ -1,4 +1,4 @@
-// One entry point for every corpus kind (SPEC §5): `synthetic`, a text or JSONL file, a
+// One entry point for every corpus kind (README, Corpora): `synthetic`, a text or JSONL file, a
 // nanoGPT .bin file, or a folder holding train.bin and val.bin.
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';

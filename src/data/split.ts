@@ -1,5 +1,5 @@
 // A corpus: a token stream with aligned per-token labels, cut into train and validation
-// splits (SPEC §5). Label id −1 means "not applicable to this token".
+// splits (README, Corpora). Label id −1 means "not applicable to this token".
 import { ConfigError, shown } from '../errors.ts';
 import type { Tokenizer } from './tokenizer.ts';
 

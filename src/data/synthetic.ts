@@ -1,4 +1,4 @@
-// The embedded default corpus (SPEC §5): a generated language in which every token carries
+// The embedded default corpus (README, Corpora): a generated language in which every token carries
 // known latent labels, so that probes and SAEs are scored against ground truth.
 //
 // Grammar (vocabulary of 194 single-token words in synthetic-grammar.ts):

@@ -1,4 +1,4 @@
-// Automatic labels for any text (SPEC §5), computed from the bytes each token stands for,
+// Automatic labels for any text (README, Corpora), computed from the bytes each token stands for,
 // so that they work for byte-level and BPE tokens alike.
 import type { LabelSpec } from './split.ts';
 

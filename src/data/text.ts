@@ -1,4 +1,4 @@
-// A text corpus (SPEC §5): one UTF-8 file, or JSONL with a string `text` per line, cut into
+// A text corpus (README, Corpora): one UTF-8 file, or JSONL with a string `text` per line, cut into
 // tokens (bytes by default, GPT-2 BPE as an option) and labelled by text-labels.ts.
 import * as fs from 'node:fs';
 import { ConfigError, shown } from '../errors.ts';

@@ -1,4 +1,4 @@
-// A tokens corpus (SPEC §5): nanoGPT's .bin files of little-endian uint16 token ids, either
+// A tokens corpus (README, Corpora): nanoGPT's .bin files of little-endian uint16 token ids, either
 // a folder with train.bin and val.bin or one file whose tail becomes the validation split.
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';

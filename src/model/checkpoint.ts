@@ -1,4 +1,4 @@
-// Model checkpoints as safetensors with the reference code's names and layouts (SPEC §6).
+// Model checkpoints as safetensors with the reference code's names and layouts (docs/formats.md).
 // The config is read from tensor shapes; kind and n from metadata when present, checked
 // against the shapes. Aliased names are all accepted on read and all written.
 import { ConfigError, shown } from '../errors.ts';

@@ -1,5 +1,5 @@
 // Model configuration: a GPT-2 layout (nanoGPT) whose residual connections are one of the
-// hyper-connection family (SPEC §1). Validation names the offending value.
+// hyper-connection family (docs/model.md). Validation names the offending value.
 import { ConfigError, shown } from '../errors.ts';
 
 export type Connection =
@@ -34,7 +34,7 @@ export interface ModelConfig {
   nStreams: number;
   connection: Connection;
   streamInit: StreamInit;
-  /** Which stream each module reads at init (SPEC §1.5). */
+  /** Which stream each module reads at init (docs/model.md). */
   readStream: ReadStream;
 }
 

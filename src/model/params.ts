@@ -1,5 +1,5 @@
 // Parameter inventory of the model: names and layouts of the reference PyTorch code
-// (nanoGPT + hyper_conn), shapes, initial values (SPEC §1) and optimizer groups.
+// (nanoGPT + hyper_conn), shapes, initial values (docs/model.md) and optimizer groups.
 import { factorial } from '../engine/permutations.ts';
 import { rngFor, type Rng } from '../engine/random.ts';
 import { ownedVariable, tf, type Variable } from '../engine/tf.ts';

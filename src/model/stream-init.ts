@@ -1,4 +1,4 @@
-// Expansion of the embedding into n streams (SPEC §1.1, §1.6): copies, learned stream scaling
+// Expansion of the embedding into n streams (docs/model.md, §1.6): copies, learned stream scaling
 // (LSS, the stream-collapse paper), a learned additive stream embedding, or fixed noise.
 import { tf, type Tensor } from '../engine/tf.ts';
 import type { ModelConfig } from './config.ts';

@@ -1,4 +1,4 @@
-// The GPT-2 decoder with hyper-connection residual streams (SPEC §1): embed, expand to n
+// The GPT-2 decoder with hyper-connection residual streams (docs/model.md): embed, expand to n
 // streams, 2L connection modules around attention and MLP, ln_f per stream, sum, tied unembed.
 import { mm } from '../engine/matmul.ts';
 import { embeddingLookup } from '../engine/ops/embedding-lookup.ts';

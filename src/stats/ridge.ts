@@ -1,4 +1,4 @@
-// Cross-stream predictability (SPEC §2): ridge regression of block b on block a with an
+// Cross-stream predictability (docs/metrics.md): ridge regression of block b on block a with an
 // intercept, fitted and scored from moments alone. Per-sample objective
 // (1/N)Σ‖(b−μb) − (a−μa)W‖² + λ‖W‖², λ = α·tr(Cov_a)/width_a so α is scale-free;
 // R² = 1 − ΣSSE/ΣSST over the output features (scikit-learn's variance-weighted R²).

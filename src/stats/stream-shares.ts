@@ -1,4 +1,4 @@
-// How concentrated the streams are (SPEC §2): shares that sum to one, their dominance and
+// How concentrated the streams are (docs/metrics.md): shares that sum to one, their dominance and
 // effective number N_eff = exp(H(s)) (entropy form) or 1/Σ s_i² (inverse Simpson).
 
 export interface ShareSummary {

@@ -1,4 +1,4 @@
-// Training-time HC diagnostics (SPEC §2) on a fixed validation batch: per module the
+// Training-time HC diagnostics (docs/metrics.md) on a fixed validation batch: per module the
 // token-averaged read/mixing/write coefficients and their metrics, per layer the signal shares.
 import { tf, type Tensor } from '../engine/tf.ts';
 import type { ModelConfig } from '../model/config.ts';

@@ -1,4 +1,4 @@
-// Checkpoints (SPEC §6): written and read back they give the same config and identical logits;
+// Checkpoints (docs/formats.md): written and read back they give the same config and identical logits;
 // the reference's aliased names are written and accepted; malformed ones are ConfigErrors that
 // name what is wrong; the torch < 2 causal-mask buffer is ignored.
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Gradient checks for every connection kind and stream init (SPEC §1): tf.variableGrads against
+// Gradient checks for every connection kind and stream init (docs/model.md): tf.variableGrads against
 // central finite differences of the loss, and a nonzero gradient for every trainable variable,
 // with all parameters first moved off their init so that every path carries signal.
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Parity with the reference PyTorch code (SPEC §1, §6): every fixture checkpoint in
+// Parity with the reference PyTorch code (docs/model.md, §6): every fixture checkpoint in
 // test/fixtures/parity loads, infers the right config, and reproduces the reference logits and
 // loss to 1e-4 on the cpu backend and then on the wasm backend.
 import assert from 'node:assert/strict';

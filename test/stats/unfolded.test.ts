@@ -15,7 +15,7 @@ function randomModules(seed: number): ModuleCoefficients[] {
 }
 
 /**
- * Runs the network on one scalar per stream, straight from SPEC §1.2: x = Σ_i A_m[i] H_i,
+ * Runs the network on one scalar per stream, straight from docs/model.md: x = Σ_i A_m[i] H_i,
  * H'_t = Σ_s A_r[s][t] H_s, Ĥ_t = B[t]·y + H'_t, with y = branch(k, x). Returns every x and the
  * final stream sum.
  */

@@ -1,5 +1,5 @@
 // mHC-lite's coefficients from the two projections of the normed token, as one op (arXiv
-// 2601.05732, SPEC §1.4): the fused WGSL program of webgpu-mhc-lite.ts when the fused webgpu
+// 2601.05732, docs/model.md): the fused WGSL program of webgpu-mhc-lite.ts when the fused webgpu
 // backend is active, the tfjs composite below otherwise, the same formulas in the same order.
 import { constant } from '../constants.ts';
 import { factorial, permutationMatrices } from '../permutations.ts';

@@ -1,5 +1,5 @@
 // What every connection module produces per token: the read weights A_m, the residual mixing
-// A_r and the write weights B of SPEC §1.2, packed as the reference packs them.
+// A_r and the write weights B of docs/model.md, packed as the reference packs them.
 import type { Tensor } from '../../engine/tf.ts';
 
 export interface Coefficients {

@@ -1,5 +1,5 @@
 // Hyper-connections (Zhu et al., ICLR 2025), static or dynamic (DHC). Dynamic coefficients
-// come from each stream's own normalised row: A(H) = A + s·tanh(H̄ W) (SPEC §1.2).
+// come from each stream's own normalised row: A(H) = A + s·tanh(H̄ W) (docs/model.md).
 import { tf, type Tensor } from '../../engine/tf.ts';
 import type { ModelConfig } from '../config.ts';
 import { gainLayerNorm, rmsNorm } from '../norms.ts';

@@ -1,5 +1,5 @@
 // mHC-lite (arXiv 2601.05732): the residual mixing is a convex combination of all n!
-// permutation matrices, A_r = Σ_k softmax(a)_k P_k, hence exactly doubly stochastic (SPEC §1.4).
+// permutation matrices, A_r = Σ_k softmax(a)_k P_k, hence exactly doubly stochastic (docs/model.md).
 // After the two projections of the normed token, the coefficients are one engine op.
 import { mhcLiteCoefficientsOp } from '../../engine/ops/mhc-lite-coefficients.ts';
 import { tf, type Tensor } from '../../engine/tf.ts';

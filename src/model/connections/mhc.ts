@@ -1,5 +1,5 @@
 // Manifold-constrained HC (arXiv 2512.24880): coefficients from the whole RMS-normalised token
-// v ∈ R^{nd}; A_m = σ(·), B = 2σ(·), A_r = Sinkhorn(exp(R)) in log space (SPEC §1.3).
+// v ∈ R^{nd}; A_m = σ(·), B = 2σ(·), A_r = Sinkhorn(exp(R)) in log space (docs/model.md).
 import { tf, type Tensor } from '../../engine/tf.ts';
 import type { ModelConfig } from '../config.ts';
 import { rmsNorm } from '../norms.ts';
