@@ -1,6 +1,7 @@
 // Causal stream diagnostics (docs/metrics.md) on validation text: the loss change when stream i is
 // zeroed or replaced by its mean after layer l (at blocks.l.hook_resid_post[i]), and the
-// per-stream logit lens: CE of unembedding ln_f(H_i) alone, H taken after each layer.
+// per-stream logit lens: CE of unembedding ln_f(H_i) alone, H taken after each layer; and the
+// mixing interventions of mixing-interventions.ts.
 import { mm } from '../src/engine/matmul.ts';
 import { tf, type Tensor } from '../src/engine/tf.ts';
 import type { ModelConfig } from '../src/model/config.ts';
@@ -9,6 +10,7 @@ import { layerNorm } from '../src/model/norms.ts';
 import { param, type Params } from '../src/model/params.ts';
 import { disposeCachedRun, runWithCache } from '../src/model/run-with-cache.ts';
 import { crossEntropy, forward } from '../src/model/transformer.ts';
+import { interventionPasses, mixingInterventions } from './mixing-interventions.ts';
 import type { CausalDiagnostics } from './results-schema.ts';
 
 export interface CausalInput {
@@ -21,8 +23,11 @@ export interface CausalInput {
 }
 
 export function causalPasses(o: CausalInput): number {
-  return Math.ceil(o.windows.length / o.batch) * (1 + 2 * o.config.nLayers * o.config.nStreams);
+  const batches = Math.ceil(o.windows.length / o.batch);
+  return batches * (1 + 2 * o.config.nLayers * o.config.nStreams) + (hasMixing(o.config) ? interventionPasses(batches) : 0);
 }
+
+const hasMixing = (c: ModelConfig) => c.connection.kind !== 'residual';
 
 /** Sum over the batch of next-token CE, for logits [B, T, V]. */
 function ceSum(logits: Tensor, targets: Tensor): number {
@@ -104,6 +109,7 @@ export function causalDiagnostics(o: CausalInput, onProgress: (done: number, tot
     try {
       const ablationZero = ablation('zero');
       const ablationMean = ablation('mean');
+      const interventions = hasMixing(c) ? mixingInterventions(o.params, c, batches, () => onProgress(++done, total)) : undefined;
       return {
         checkpoint: o.checkpoint,
         tokens,
@@ -112,6 +118,7 @@ export function causalDiagnostics(o: CausalInput, onProgress: (done: number, tot
         ablation_mean: ablationMean,
         logit_lens: lens.map((row) => Array.from(row, (v) => v / tokens)),
         logit_lens_sum: Array.from(lensSum, (v) => v / tokens),
+        ...(interventions ? { mixing_interventions: interventions } : {}),
       };
     } finally {
       for (const m of means) m.dispose();

@@ -99,6 +99,19 @@ export interface CausalDiagnostics {
   logit_lens: number[][];
   /** [layer] CE of Σ_i ln_f(H_i): the model's own readout applied after layer l; the last equals `loss`. */
   logit_lens_sum: number[];
+  /** CE change when every module's mixing is replaced (probes/mixing-interventions.ts); absent in older files. */
+  mixing_interventions?: MixingIntervention[];
+}
+
+export type MixingInterventionName = 'identity' | 'no_off_diagonal' | 'token_mean';
+
+export interface MixingIntervention {
+  name: MixingInterventionName;
+  /** Mean over evaluation batches of CE(intervened) − CE(clean), and its paired 95% t-interval. */
+  delta_ce: number;
+  ci_low: number;
+  ci_high: number;
+  batches: number;
 }
 
 /** Whether the dominant stream is the one the init favoured (probes/init-bias.ts). */

@@ -141,6 +141,23 @@ export function initBiasHtml(d: DiagnosticsResult): string {
   return `<p>${escapeXml(`At init the modules read from (count per stream) ${counts}: the init favoured ${favoured}. ${verdict}${readers}${kept}`)}</p>`;
 }
 
+const INTERVENTION_LABELS = {
+  identity: 'every A_r replaced by the identity',
+  no_off_diagonal: 'A_r off-diagonal zeroed (rows renormalised for mhc, mhc-lite)',
+  token_mean: 'A_m, A_r and B frozen at their token means',
+} as const;
+
+/** Δ CE of the mixing interventions with their paired 95% intervals; '' when not measured. */
+function interventionsTable(d: DiagnosticsResult): string {
+  const rows = d.causal?.mixing_interventions;
+  if (!rows?.length) return '';
+  const table = tableHtml(
+    ['intervention on every module', 'Δ validation CE (nats)', 'paired 95% interval', 'batches'],
+    rows.map((r) => [INTERVENTION_LABELS[r.name], f3(r.delta_ce), `[${f3(r.ci_low)}, ${f3(r.ci_high)}]`, String(r.batches)]),
+  );
+  return `<p>${escapeXml('Does the model use its residual mixing? The change in validation loss when each module\'s mixing is replaced; an interval around zero for the identity means the mixing is not used.')}</p>${table}`;
+}
+
 export function diagnosticsSection(d: DiagnosticsResult): Section {
   const figures: Figure[] = [];
   if (d.streams.length) figures.push(capturedSignalShares(d), capturedNEff(d));
@@ -152,6 +169,6 @@ export function diagnosticsSection(d: DiagnosticsResult): Section {
     title: 'Stream diagnostics',
     introHtml: escapeXml(`From ${d.tokens} captured tokens (${d.acts}). ${d.causal ? '' : 'No causal measurements (the run was not given to diagnose).'}`),
     figures,
-    html: `${initBiasHtml(d)}${coefficientsTable(d)}${dominanceTable(d)}${notes}`,
+    html: `${initBiasHtml(d)}${interventionsTable(d)}${coefficientsTable(d)}${dominanceTable(d)}${notes}`,
   };
 }

@@ -7,7 +7,7 @@ import type { Figure } from './figure.ts';
 import { intervalPlot } from './figures/interval-plot.ts';
 import { htmlPage, tableHtml } from './html-page.ts';
 import type { RunData, RunSummary } from './run-data.ts';
-import { type MeanInterval, meanInterval } from './t-interval.ts';
+import type { MeanInterval } from '../src/stats/t-interval.ts';
 import { lossCurves } from './training-figures.ts';
 
 export interface SweepRun {
@@ -27,30 +27,7 @@ export interface SweepRow {
   valLossDelta?: MeanInterval;
 }
 
-const finite = (xs: (number | undefined)[]) => xs.filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
-
-export function summariseSweep(runs: readonly SweepRun[], cells: readonly string[]): SweepRow[] {
-  const base = cells[0];
-  const baseBySeed = new Map(runs.filter((r) => r.cell === base).map((r) => [r.seed, r.summary.finalValLoss]));
-  return cells.map((cell) => {
-    const rs = runs.filter((r) => r.cell === cell).sort((a, b) => a.seed - b.seed);
-    const row: SweepRow = {
-      cell,
-      seeds: rs.map((r) => r.seed),
-      valLoss: meanInterval(finite(rs.map((r) => r.summary.finalValLoss))),
-      dominance: meanInterval(finite(rs.map((r) => r.summary.lastLayerDominance))),
-      nEff: meanInterval(finite(rs.map((r) => r.summary.lastLayerNEff))),
-    };
-    if (cell !== base) {
-      const d = finite(rs.map((r) => {
-        const b = baseBySeed.get(r.seed);
-        return b === undefined || r.summary.finalValLoss === undefined ? undefined : r.summary.finalValLoss - b;
-      }));
-      row.valLossDelta = meanInterval(d);
-    }
-    return row;
-  });
-}
+export const finite = (xs: (number | undefined)[]) => xs.filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
 
 const f3 = format('.3f');
 const f4 = format('.4f');

@@ -12,7 +12,8 @@ import { writeFileAtomic } from '../../src/io/atomic-write.ts';
 import { CONNECTION_KINDS, type ConnectionKind, STREAM_INIT_KINDS, type StreamInitKind } from '../../src/model/config.ts';
 import { checkFlatConfig, type FlatTrainConfig } from '../../src/train/train-config.ts';
 import { summariseRun } from '../../reports/run-data.ts';
-import { renderSweepPage, type SweepRun, summariseSweep, sweepMarkdown, sweepRunsMarkdown } from '../../reports/sweep-summary.ts';
+import { summariseSweep } from '../../api/sweep-stats.ts';
+import { renderSweepPage, type SweepRun, sweepMarkdown, sweepRunsMarkdown } from '../../reports/sweep-summary.ts';
 import { runCommand } from '../run-command.ts';
 import { loadRun, writeReport } from '../../api/report-files.ts';
 

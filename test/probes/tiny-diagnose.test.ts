@@ -80,6 +80,11 @@ test('causal: ablations per layer and stream; the logit lens after the last laye
   assert.ok(Math.abs((c.logit_lens_sum[1] as number) - c.loss) < 1e-4, `${c.logit_lens_sum[1]} vs ${c.loss}`);
   assert.ok(c.loss > 0 && c.loss < Math.log(194));
   assert.ok(c.ablation_zero.flat().some((v) => Math.abs(v) > 1e-4), 'zeroing a stream changes the loss');
+  // mHC-lite: zeroing the off-diagonal (rows renormalised) is the identity intervention again.
+  const iv = new Map((c.mixing_interventions ?? []).map((x) => [x.name, x]));
+  assert.deepEqual([...iv.keys()], ['identity', 'no_off_diagonal', 'token_mean']);
+  assert.ok(Math.abs((iv.get('identity')?.delta_ce as number) - (iv.get('no_off_diagonal')?.delta_ce as number)) < 1e-5);
+  for (const x of iv.values()) assert.ok(x.ci_low <= x.delta_ce && x.delta_ce <= x.ci_high && x.batches > 1, JSON.stringify(x));
 });
 
 test('a capture whose run is gone: the causal part is skipped and says why', () => {

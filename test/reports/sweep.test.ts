@@ -5,8 +5,9 @@ import { test } from 'node:test';
 import { parseSweepGrid, sweepCells } from '../../cli/commands/sweep.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { summariseRun } from '../../reports/run-data.ts';
-import { differs, summariseSweep, sweepMarkdown, sweepRunsMarkdown } from '../../reports/sweep-summary.ts';
-import { meanInterval, tCdf, tQuantile } from '../../reports/t-interval.ts';
+import { summariseSweep } from '../../api/sweep-stats.ts';
+import { differs, sweepMarkdown, sweepRunsMarkdown } from '../../reports/sweep-summary.ts';
+import { meanInterval, tCdf, tQuantile } from '../../src/stats/t-interval.ts';
 import { fakeRun } from './fixtures.ts';
 
 test('t quantiles match the tables', () => {
