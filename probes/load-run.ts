@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { resolve, sep } from 'node:path';
 import { isModelHash, type Manifest, modelHash } from '../src/capture/schema.ts';
-import { type Corpus, isTokenIdCorpus, loadCorpusForModel } from '../src/data/corpus.ts';
+import { type Corpus, loadCorpusForModel, storedTokenizer } from '../src/data/corpus.ts';
 import { ConfigError, shown } from '../src/errors.ts';
 import { configFromCheckpoint, paramsFromCheckpoint } from '../src/model/checkpoint.ts';
 import type { ModelConfig } from '../src/model/config.ts';
@@ -66,8 +66,7 @@ export function resolveModelSource(src: ModelSource): ResolvedSource {
     const checkpoint = src.checkpoint ?? latestCheckpoint(runPaths(src.run));
     if (!checkpoint) throw new ConfigError(`run ${shown(src.run)} has no checkpoint yet`);
     const corpusSpec = src.corpus ?? cfg.corpus;
-    // The trainer stores tokenizer "byte" by default, also for token ids, where it means nothing.
-    const runTokenizer = src.corpus === undefined && !(cfg.tokenizer === 'byte' && isTokenIdCorpus(corpusSpec)) ? cfg.tokenizer : undefined;
+    const runTokenizer = src.corpus === undefined ? storedTokenizer(corpusSpec, cfg.tokenizer) : undefined;
     const tokenizer = src.tokenizer ?? runTokenizer;
     return { run: src.run, checkpoint, ...readCheckpoint(checkpoint), corpusSpec, tokenizer, seed: src.seed ?? cfg.seed };
   }
@@ -133,11 +132,6 @@ export function openModelForActs(src: ModelSource, m: Manifest, acts: string): R
   }
   const corpus = openSourceCorpus(s);
   return { run: s.run, checkpoint: s.checkpoint, config: s.config, params: paramsFromCheckpoint(s.file, s.config, s.checkpoint), corpus, notes };
-}
-
-/** The run behind a capture (kept for callers that name a run). */
-export function openRunForActs(run: string, m: Manifest, acts: string): RunHandle {
-  return openModelForActs({ run }, m, acts);
 }
 
 function describeModel(c: ModelConfig): string {

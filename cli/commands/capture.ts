@@ -41,7 +41,6 @@ export function parseCaptureSelection(o: Opts, nLayers: number): { sites: Captur
   return { sites: distinct(refs.map((r) => r.site)), layers: layers.length > 0 ? layers : [...Array(nLayers).keys()] };
 }
 
-
 /** Removes what an earlier capture wrote in `dir` (with --force), and nothing else. */
 function clearCapture(dir: string): void {
   for (const e of readdirSync(dir)) {

@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as A from 'apache-arrow';
 import { tf } from '../engine/tf.ts';
-import { ConfigError, shown } from '../errors.ts';
+import { ConfigError } from '../errors.ts';
 import { writeFileAtomic } from '../io/atomic-write.ts';
 import { sequentialWindows, type Window } from '../data/batches.ts';
 import type { Corpus } from '../data/corpus.ts';
@@ -14,7 +14,7 @@ import type { Sublayer } from '../model/hooks.ts';
 import type { Params } from '../model/params.ts';
 import { disposeCachedRun, runWithCache } from '../model/run-with-cache.ts';
 import {
-  CAPTURE_SITES, type CaptureDtype, type CaptureSite, FORMAT_VERSION, type Manifest, modelHash, SITE_SEMANTICS,
+  type CaptureDtype, type CaptureSite, FORMAT_VERSION, type Manifest, modelHash, SITE_SEMANTICS,
   type ShardKey, type ShardRecord, labelColumn, shardDir, shardName, shardSchema,
 } from './schema.ts';
 import { type Acts, neededHooks, type Scratch, siteValues } from './site-values.ts';
@@ -195,14 +195,4 @@ function writeTokensFile(o: CaptureOptions): void {
   const text = Array.from({ length: V }, (_, id) => (id < tok.vocabSize ? tok.tokenText(id) : ''));
   const table = A.tableFromArrays({ id: Int32Array.from({ length: V }, (_, i) => i), text });
   writeFileAtomic(join(o.out, 'tokens.arrow'), A.tableToIPC(table, 'file'), { force: true });
-}
-
-/** Plain site names only; kept for bench/capture/bench.ts. The CLI parses --sites with cli/parse.ts' parseSiteList, which also takes hook names. */
-export function parseSites(value: string): CaptureSite[] {
-  const all: readonly string[] = CAPTURE_SITES;
-  return value.split(',').map((s) => {
-    const v = s.trim();
-    if (!all.includes(v)) throw new ConfigError(`--sites: unknown site ${shown(v)} (expected ${all.join(', ')})`);
-    return v as CaptureSite;
-  });
 }

@@ -70,6 +70,14 @@ export function isTokenIdCorpus(spec: string): boolean {
   return spec !== 'synthetic' && fs.existsSync(spec) && isBin(spec);
 }
 
+/**
+ * A run's stored tokenizer as an option for reopening its corpus: `byte`, the trainer's default,
+ * names the tokens of text files, so a corpus of token ids gets no tokenizer option at all.
+ */
+export function storedTokenizer(spec: string, tokenizer: 'byte' | 'gpt2'): 'byte' | 'gpt2' | undefined {
+  return tokenizer === 'byte' && isTokenIdCorpus(spec) ? undefined : tokenizer;
+}
+
 /** GPT-2 BPE has 50257 tokens; a model with at least that many was trained on it, a smaller one on bytes. */
 export function defaultTokenizer(modelVocab: number): 'byte' | 'gpt2' {
   return modelVocab >= 50257 ? 'gpt2' : 'byte';

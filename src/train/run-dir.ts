@@ -133,14 +133,9 @@ function parseRecord(line: string): Record<string, unknown> | undefined {
   }
 }
 
-/** The records of readMetricsLog, without its warnings (for code that rewrites the file). */
-export function readMetrics(path: string): Record<string, unknown>[] {
-  return readMetricsLog(path).records;
-}
-
 /** Keeps the records up to `step`, so a resumed run appends exactly what an uninterrupted one would. */
 export function truncateMetrics(path: string, step: number): void {
-  const kept = readMetrics(path).filter((r) => (r.step as number) <= step);
+  const kept = readMetricsLog(path).records.filter((r) => (r.step as number) <= step);
   writeFileSync(path, kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
 }
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { type BackendInfo, initBackend } from '../engine/backend.ts';
 import { ConfigError, shown } from '../errors.ts';
 import { writeFileAtomic } from '../io/atomic-write.ts';
-import { type Corpus, isTokenIdCorpus, loadCorpus } from '../data/corpus.ts';
+import { type Corpus, isTokenIdCorpus, loadCorpus, storedTokenizer } from '../data/corpus.ts';
 import { paramsFromCheckpoint } from '../model/checkpoint.ts';
 import { disposeParams, initParams, initReadStreams, type Params, paramSpecs } from '../model/params.ts';
 import { trainLoop, type TrainEvents, type TrainResult } from './loop.ts';
@@ -38,9 +38,8 @@ function clearRun(root: string): void {
 }
 
 export function corpusFor(cfg: Pick<TrainConfig, 'corpus' | 'seed' | 'tokenizer'>, vocabSize?: number): Corpus {
-  // `byte`, the default, names the tokens of text files; files of token ids need no tokenizer.
-  const tokenizer = cfg.tokenizer === 'byte' && isTokenIdCorpus(cfg.corpus) ? {} : { tokenizer: cfg.tokenizer };
-  return loadCorpus(cfg.corpus, { seed: cfg.seed, ...tokenizer, ...(vocabSize === undefined || !isTokenIdCorpus(cfg.corpus) ? {} : { vocabSize }) });
+  const tokenizer = storedTokenizer(cfg.corpus, cfg.tokenizer);
+  return loadCorpus(cfg.corpus, { seed: cfg.seed, ...(tokenizer ? { tokenizer } : {}), ...(vocabSize === undefined || !isTokenIdCorpus(cfg.corpus) ? {} : { vocabSize }) });
 }
 
 export async function runTraining(o: SessionOptions, events: SessionEvents = {}): Promise<TrainResult> {
