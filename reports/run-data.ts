@@ -86,8 +86,6 @@ export interface RunSummary {
   meanDominance: number | undefined;
   meanNEff: number | undefined;
   nStreams: number;
-  /** The stream each module read at init (config.json `init_read_streams`), when recorded. */
-  initReadStreams: number[] | undefined;
   /** The modules ("0.mlp", …) that read the last layer's dominant stream at init. */
   dominantReadBy: string[] | undefined;
 }
@@ -114,7 +112,6 @@ export function summariseRun(run: RunData): RunSummary {
     meanDominance: mean((l) => l.dominance),
     meanNEff: mean((l) => l.n_eff),
     nStreams: run.config.model.nStreams,
-    initReadStreams: run.config.init_read_streams,
     dominantReadBy: last && run.config.init_read_streams ? readersOf(run.config.init_read_streams, last.dominant) : undefined,
   };
 }

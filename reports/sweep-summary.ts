@@ -6,7 +6,7 @@ import { escapeXml } from './escape.ts';
 import type { Figure } from './figure.ts';
 import { intervalPlot } from './figures/interval-plot.ts';
 import { htmlPage, tableHtml } from './html-page.ts';
-import type { RunData, RunSummary } from './run-data.ts';
+import { finalDiagnostics, type RunData, type RunSummary } from './run-data.ts';
 import type { MeanInterval } from '../src/stats/t-interval.ts';
 import { lossCurves } from './training-figures.ts';
 
@@ -65,16 +65,12 @@ function runCells(s: SweepRun): string[] {
   const shares = finalShares(s);
   return [
     s.cell, String(s.seed), m.finalValLoss === undefined ? '—' : f3(m.finalValLoss), shares ? shares.map((x) => x.toFixed(2)).join(' ') : '—',
-    m.lastLayerDominant === undefined ? '—' : String(m.lastLayerDominant), m.initReadStreams?.join(', ') ?? 'not recorded', m.dominantReadBy === undefined ? '—' : m.dominantReadBy.join(', ') || 'no module',
+    m.lastLayerDominant === undefined ? '—' : String(m.lastLayerDominant), s.run.config.init_read_streams?.join(', ') ?? 'not recorded', m.dominantReadBy === undefined ? '—' : m.dominantReadBy.join(', ') || 'no module',
   ];
 }
 
 function finalShares(s: SweepRun): number[] | undefined {
-  for (let i = s.run.metrics.length - 1; i >= 0; i--) {
-    const layers = s.run.metrics[i]?.hc?.layers;
-    if (layers?.length) return layers[layers.length - 1]?.signal_shares;
-  }
-  return undefined;
+  return finalDiagnostics(s.run.metrics)?.layers.at(-1)?.signal_shares;
 }
 
 /** Per run: which stream dominates after the last layer, and which modules read it at init. */
