@@ -7,7 +7,9 @@ import { ConfigError, shown } from '../src/errors.ts';
 import type { Sublayer } from '../src/model/hooks.ts';
 import { controlLabels } from './control-task.ts';
 import { loadStreamSite, type StreamSiteData } from './load-site.ts';
-import { prepareFeatures, probeFeatures, type ProbeTarget } from './probe-features.ts';
+import { tf } from '../src/engine/tf.ts';
+import { defaultProbeWorkers, type ProbeJob, ProbePool } from './probe-pool.ts';
+import type { ProbeOutcome, ProbeTarget } from './probe-features.ts';
 import { type ProbeRecord, type ProbesResult, SCHEMA_VERSION, type StreamSite } from './results-schema.ts';
 import { type SequenceSplit, splitBySequence } from './sequence-split.ts';
 
@@ -21,6 +23,8 @@ export interface ProbeOptions {
   maxTokens?: number;
   seed: number;
   l2Grid: number[];
+  /** Worker threads besides the main one (default: one per extra core on wasm and cpu); results do not depend on it. */
+  workers?: number;
 }
 
 export const PROBE_DEFAULTS = {
@@ -56,48 +60,58 @@ export async function runProbes(o: ProbeOptions, onProgress: ProbeProgress = () 
   const skipped: ProbesResult['skipped'] = [];
   let first: { data: StreamSiteData; split: SequenceSplit; controls: Map<string, Int32Array> } | undefined;
   const labelSpecs = o.labels.map((name) => m.labels.find((l) => l.name === name) as { name: string; values: string[] });
-  for (const w of work) {
-    const alias = sameTensorAs(w);
-    const from = alias && records.filter((r) => r.site === alias.site && r.layer === alias.layer && r.module === alias.module);
-    if (from && from.length > 0) {
-      records.push(...from.map((r) => ({ ...r, site: w.site, layer: w.layer, module: w.module })));
-      done += streams.length;
-      onProgress(done, total, `${w.site} layer ${w.layer} ${w.module} (same tensor as ${alias.site} layer ${alias.layer} ${alias.module})`);
-      continue;
-    }
-    onProgress(done, total, `${w.site} layer ${w.layer} ${w.module}: loading`);
-    const data = await loadStreamSite(o.acts, m, w.site, w.layer, w.module, o.labels, o.maxTokens);
-    if (data.rows === 0) throw new ConfigError(`activations ${shown(o.acts)}: site ${w.site}, layer ${w.layer}, ${w.module} has no rows`);
-    if (!first || first.data.rows !== data.rows) {
-      const controls = new Map(labelSpecs.map((l) => [l.name, controlLabels(data.token, data.labels.get(l.name) as Int32Array, l.values.length, o.seed, l.name)]));
-      first = { data, split: splitBySequence(data.seq, PROBE_DEFAULTS.split, o.seed), controls };
-    }
-    const { split, controls } = first;
-    const targets: ProbeTarget[] = labelSpecs.flatMap((l) => [
-      { name: l.name, nClasses: l.values.length, y: data.labels.get(l.name) as Int32Array },
-      { name: `control:${l.name}`, nClasses: l.values.length, y: controls.get(l.name) as Int32Array },
-    ]);
-    const labelled = (r: number) => targets.some((t) => (t.y[r] as number) >= 0);
-    for (const stream of streams) {
-      onProgress(done, total, `${w.site} layer ${w.layer} ${w.module} stream ${stream}`);
-      const x = stream === 'sum' ? sumStreams(data.streams) : (data.streams[stream] as Float32Array);
-      const outcomes = probeFeatures(prepareFeatures(x, data.dModel, split, labelled), targets, o.l2Grid);
-      labelSpecs.forEach((l, i) => {
-        const task = outcomes[2 * i];
-        const control = outcomes[2 * i + 1];
-        if (!task?.ok || !control?.ok) {
-          const reason = !task?.ok ? (task?.reason ?? '?') : `control task: ${control && !control.ok ? control.reason : '?'}`;
-          if (stream === 0) skipped.push({ label: l.name, site: w.site, layer: w.layer, module: w.module, reason });
-          return;
-        }
-        records.push({
-          label: l.name, site: w.site, layer: w.layer, module: w.module, stream,
-          accuracy: task.accuracy, control_accuracy: control.accuracy, selectivity: task.accuracy - control.accuracy,
-          chance: task.chance, l2: task.l2, control_l2: control.l2, n_train: task.nTrain, n_test: task.nTest,
+  const backend = tf.getBackend();
+  const workers = backend === 'wasm' || backend === 'cpu' ? (o.workers ?? defaultProbeWorkers(backend)) : 0;
+  const pool = await ProbePool.start(workers, backend as 'wasm' | 'cpu');
+  try {
+    for (const w of work) {
+      const alias = sameTensorAs(w);
+      const from = alias && records.filter((r) => r.site === alias.site && r.layer === alias.layer && r.module === alias.module);
+      if (from && from.length > 0) {
+        records.push(...from.map((r) => ({ ...r, site: w.site, layer: w.layer, module: w.module })));
+        done += streams.length;
+        onProgress(done, total, `${w.site} layer ${w.layer} ${w.module} (same tensor as ${alias.site} layer ${alias.layer} ${alias.module})`);
+        continue;
+      }
+      onProgress(done, total, `${w.site} layer ${w.layer} ${w.module}: loading`);
+      const data = await loadStreamSite(o.acts, m, w.site, w.layer, w.module, o.labels, o.maxTokens);
+      if (data.rows === 0) throw new ConfigError(`activations ${shown(o.acts)}: site ${w.site}, layer ${w.layer}, ${w.module} has no rows`);
+      if (!first || first.data.rows !== data.rows) {
+        const controls = new Map(labelSpecs.map((l) => [l.name, controlLabels(data.token, data.labels.get(l.name) as Int32Array, l.values.length, o.seed, l.name)]));
+        first = { data, split: splitBySequence(data.seq, PROBE_DEFAULTS.split, o.seed), controls };
+      }
+      const { split, controls } = first;
+      const targets: ProbeTarget[] = labelSpecs.flatMap((l) => [
+        { name: l.name, nClasses: l.values.length, y: data.labels.get(l.name) as Int32Array },
+        { name: `control:${l.name}`, nClasses: l.values.length, y: controls.get(l.name) as Int32Array },
+      ]);
+      const keep = Uint8Array.from({ length: data.rows }, (_, r) => (targets.some((t) => (t.y[r] as number) >= 0) ? 1 : 0));
+      const jobs: ProbeJob[] = streams.map((stream) => ({ x: stream === 'sum' ? sumStreams(data.streams) : (data.streams[stream] as Float32Array), dim: data.dModel, split, keep, targets, l2Grid: o.l2Grid }));
+      onProgress(done, total, `${w.site} layer ${w.layer} ${w.module}: ${streams.length} stream probes on ${pool.size + 1} threads`);
+      const base = done;
+      let finished = 0;
+      const results = await pool.runAll(jobs, () => onProgress(base + ++finished, total, `${w.site} layer ${w.layer} ${w.module}`));
+      for (const [si, stream] of streams.entries()) {
+        const outcomes = results[si] as ProbeOutcome[];
+        labelSpecs.forEach((l, i) => {
+          const task = outcomes[2 * i];
+          const control = outcomes[2 * i + 1];
+          if (!task?.ok || !control?.ok) {
+            const reason = !task?.ok ? (task?.reason ?? '?') : `control task: ${control && !control.ok ? control.reason : '?'}`;
+            if (stream === 0) skipped.push({ label: l.name, site: w.site, layer: w.layer, module: w.module, reason });
+            return;
+          }
+          records.push({
+            label: l.name, site: w.site, layer: w.layer, module: w.module, stream,
+            accuracy: task.accuracy, control_accuracy: control.accuracy, selectivity: task.accuracy - control.accuracy,
+            chance: task.chance, l2: task.l2, control_l2: control.l2, n_train: task.nTrain, n_test: task.nTest,
+          });
         });
-      });
-      done++;
+        done++;
+      }
     }
+  } finally {
+    await pool.close();
   }
   onProgress(total, total, 'done');
   const s = first?.split;

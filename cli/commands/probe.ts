@@ -11,6 +11,7 @@ import { assertWritable, writeFileAtomic } from '../../src/io/atomic-write.ts';
 import type { Sublayer } from '../../src/model/hooks.ts';
 import { distinct, parseChoice, parseIntFlag, parseIntList, parseNumberFlag, parseSiteList } from '../parse.ts';
 import { progressLine } from '../progress.ts';
+import { overCheckpoints } from '../over-checkpoints.ts';
 import { runCommand } from '../run-command.ts';
 
 type Opts = Record<string, string | boolean | undefined>;
@@ -27,6 +28,8 @@ export interface ProbeArgs {
   l2Grid: number[];
   seed: number;
   backend: BackendName;
+  /** Worker threads besides the main one; undefined: one per extra core. */
+  workers: number | undefined;
 }
 
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter((s) => s !== '');
@@ -54,6 +57,7 @@ export function parseProbeArgs(o: Opts): ProbeArgs {
     l2Grid: str('l2') === undefined ? PROBE_DEFAULTS.l2Grid : list(str('l2') as string).map((v) => parseNumberFlag('--l2', v, 0)),
     seed: parseIntFlag('--seed', str('seed') ?? '0', 0),
     backend: parseChoice('--backend', str('backend') ?? 'wasm', BACKENDS),
+    workers: str('workers') === undefined ? undefined : parseIntFlag('--workers', str('workers') as string, 0),
   };
 }
 
@@ -63,6 +67,7 @@ export function registerProbe(program: Command, setExit: (code: number) => void)
     .description('logistic-regression probes with control tasks per label × site × layer × module × stream (and the summed streams)')
     .requiredOption('--acts <dir>', 'capture folder (acts/NAME)')
     .requiredOption('--out <file>', 'output JSON (results/NAME/probes.json)')
+    .option('--checkpoints <list>', 'probe each per-checkpoint capture in ACTS/checkpoints/ ("all" or steps such as 40,80) into DIR/checkpoints/step-XXXXXX/probes.json for --out DIR/probes.json')
     .option('--labels <list>', 'labels to probe, e.g. topic,pos (default: all in the capture)')
     .option('--sites <list>', `sites (${STREAM_SITES.join(',')}) or hook names (blocks.1.hook_resid_mid: resid_post, layer 1, attn); default: all captured`)
     .option('--layers <list>', 'layers, e.g. 0,3 (default: those the hook names select, else all captured)')
@@ -71,10 +76,11 @@ export function registerProbe(program: Command, setExit: (code: number) => void)
     .option('--l2 <list>', `L2 grid, chosen per probe on the validation split (default ${PROBE_DEFAULTS.l2Grid.join(',')})`)
     .option('--seed <s>', 'seed of the sequence split and the control labels', '0')
     .option('--backend <name>', `${BACKENDS.join('|')} (default wasm)`)
+    .option('--workers <n>', 'worker threads besides the main one, on wasm and cpu (default: one per extra core; results do not depend on it)')
     .option('--force', 'overwrite an existing output file')
     .action(async (o: Opts) => {
       setExit(
-        await runCommand(async () => {
+        await runCommand(() => overCheckpoints('probe', o, async (o) => {
           const a = parseProbeArgs(o);
           if (a.l2Grid.length === 0) throw new ConfigError(`--l2 must list at least one value, got ${shown(o.l2)}`);
           assertWritable(a.out, a.force);
@@ -90,6 +96,7 @@ export function registerProbe(program: Command, setExit: (code: number) => void)
             seed: a.seed,
             l2Grid: a.l2Grid,
             ...(a.maxTokens === undefined ? {} : { maxTokens: a.maxTokens }),
+            ...(a.workers === undefined ? {} : { workers: a.workers }),
           };
           await initBackend(a.backend);
           const bar = progressLine('probe');
@@ -107,7 +114,7 @@ export function registerProbe(program: Command, setExit: (code: number) => void)
             bar.finish();
             throw e;
           }
-        }),
+        })),
       );
     });
 }

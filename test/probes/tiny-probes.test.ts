@@ -23,7 +23,7 @@ before(async (t) => {
   dir = tempDir(t as unknown as { after(fn: () => void): void });
   ({ acts } = trainAndCapture(dir, 'resid_post,coeffs', 8192));
   const out = path.join(dir, 'probes.json');
-  const r = cli(['probe', '--acts', acts, '--out', out, '--labels', 'pos,topic', '--layers', '1', '--modules', 'mlp', '--max-tokens', 'all']);
+  const r = cli(['probe', '--acts', acts, '--out', out, '--labels', 'pos,topic', '--layers', '1', '--modules', 'mlp', '--max-tokens', 'all', '--workers', '2']);
   assert.equal(r.status, 0, r.stderr);
   result = JSON.parse(fs.readFileSync(out, 'utf8')) as ProbesResult;
   await initBackend('wasm');
@@ -46,6 +46,15 @@ test('probes.json: schema version, one record per label × stream (4 streams and
   }
   const s = result.split.sequences;
   assert.equal(s.train + s.val + s.test, 8192 / 32);
+});
+
+test('worker threads change nothing: --workers 0 (main thread only) gives the records of --workers 2', () => {
+  const out = path.join(dir, 'probes-serial.json');
+  const r = cli(['probe', '--acts', acts, '--out', out, '--labels', 'pos,topic', '--layers', '1', '--modules', 'mlp', '--max-tokens', 'all', '--workers', '0']);
+  assert.equal(r.status, 0, r.stderr);
+  const serial = JSON.parse(fs.readFileSync(out, 'utf8')) as ProbesResult;
+  assert.deepEqual(serial.probes, result.probes);
+  assert.deepEqual(serial.skipped, result.skipped);
 });
 
 test('part of speech: far above the majority rate and above its control task', () => {
