@@ -11,6 +11,8 @@ import { probesSection } from '../reports/probe-figures.ts';
 import { type RunConfigView, type RunData, toMetricsRecords } from '../reports/run-data.ts';
 import { type RenderedReport, renderRunReport } from '../reports/run-report.ts';
 import { saeSection } from '../reports/sae-figures.ts';
+import { buildTimeline, type CheckpointResults } from '../reports/timeline.ts';
+import { overTrainingSection } from '../reports/timeline-figures.ts';
 import { type FeatureDashboards, SAE_SCHEMA_VERSION, type SaeModeName, type SaeSummary } from '../sae/results-schema.ts';
 import { ConfigError, shown } from '../src/errors.ts';
 import { assertWritable, writeFileAtomic } from '../src/io/atomic-write.ts';
@@ -114,8 +116,27 @@ export function loadSae(dir: string): { summaries: SaeSummary[]; dashboards: Fea
   return { summaries, dashboards };
 }
 
+/**
+ * The per-checkpoint results that `diagnose`, `probe` and `sae --mode concat` write with
+ * --checkpoints: DIR/checkpoints/step-XXXXXX/{diagnostics.json, probes.json, sae/concat/summary.json}.
+ */
+export function loadCheckpointResults(dir: string): CheckpointResults[] {
+  const root = join(dir, 'checkpoints');
+  if (!existsSync(root)) return [];
+  return readdirSync(root).flatMap((name) => {
+    const step = /^step-(\d+)$/.exec(name)?.[1];
+    if (step === undefined) return [];
+    const at = (...f: string[]) => join(root, name, ...f);
+    const c: CheckpointResults = { step: Number(step) };
+    if (existsSync(at('diagnostics.json'))) c.diagnostics = readResultJson<DiagnosticsResult>(at('diagnostics.json'), 'diagnostics', PROBES_SCHEMA_VERSION);
+    if (existsSync(at('probes.json'))) c.probes = readResultJson<ProbesResult>(at('probes.json'), 'probes', PROBES_SCHEMA_VERSION);
+    if (existsSync(at('sae', 'concat', 'summary.json'))) c.sae = readSaeJson<SaeSummary>(at('sae', 'concat', 'summary.json'));
+    return c.diagnostics || c.probes || c.sae ? [c] : [];
+  });
+}
+
 /** Each results file that exists becomes report sections; what is absent is listed, not an error. */
-export function loadResults(dir: string, _run: RunData): LoadedResults {
+export function loadResults(dir: string, run: RunData): LoadedResults {
   const out: LoadedResults = { sections: [], found: [], missing: [] };
   const diag = join(dir, 'diagnostics.json');
   if (existsSync(diag)) {
@@ -132,6 +153,12 @@ export function loadResults(dir: string, _run: RunData): LoadedResults {
     out.sections.push(saeSection(sae.summaries, sae.dashboards));
     out.found.push(...sae.summaries.map((s) => `sae/${s.mode}`));
   } else out.missing.push(join(dir, 'sae'));
+  const timeline = buildTimeline(loadCheckpointResults(dir), run.config.model.nStreams);
+  const over = overTrainingSection(timeline, run);
+  if (over) {
+    out.sections.push(over);
+    out.found.push(`checkpoints/ (${timeline.rows.length} steps)`);
+  }
   return out;
 }
 

@@ -13,6 +13,8 @@ import { registerSweep } from './commands/sweep.ts';
 import { registerTrain } from './commands/train.ts';
 import { registerCompare } from './commands/compare.ts';
 import { registerDemo } from './commands/demo.ts';
+import { registerPerplexity } from './commands/perplexity.ts';
+import { registerSample } from './commands/sample.ts';
 import { EXIT_USAGE } from './run-command.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -34,6 +36,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
   registerSweep(program, setExit);
   registerCompare(program, setExit);
   registerDemo(program, setExit);
+  registerSample(program, setExit);
+  registerPerplexity(program, setExit);
   return program;
 }
 

@@ -1,14 +1,17 @@
 // `hcprobe diagnose` as a library call: every docs/metrics.md metric of a capture, per site, layer and
-// module, the unfolded connection matrix, dominant-stream consistency across layers, and the
-// causal analyses when the run is at hand. Reads activations, returns DiagnosticsResult.
+// module, the unfolded connection matrix and the layer arrangement read off it, dominant-stream
+// consistency across layers, and the causal analyses when the run is at hand. Reads activations, returns DiagnosticsResult.
 import { type Manifest, STREAM_SITES } from '../src/capture/schema.ts';
 import { sequentialWindows } from '../src/data/batches.ts';
 import { ConfigError, shown } from '../src/errors.ts';
 import type { Sublayer } from '../src/model/hooks.ts';
 import { amaxGains } from '../src/stats/mixing-metrics.ts';
 import { mixingProduct, unfoldedConnections } from '../src/stats/unfolded.ts';
+import { DEFAULT_RESCUE_TOKENS } from './ablate-rescue.ts';
 import { causalDiagnostics, causalPasses } from './causal.ts';
 import { initReadBias } from './init-bias.ts';
+import { preConstraintDiagnostics, preConstraintPasses } from './pre-constraint.ts';
+import { layerArrangement } from './layer-arrangement.ts';
 import { coefficientDiagnostics } from './coefficient-diagnostics.ts';
 import { loadCoefficients, loadStreamSite } from './load-site.ts';
 import type { RunHandle } from './load-run.ts';
@@ -24,6 +27,10 @@ export interface DiagnoseOptions {
   skipReason?: string;
   /** Validation tokens for the causal part. */
   evalTokens: number;
+  /** A_r before and after its constraint on the same validation windows (probes/pre-constraint.ts), one forward per batch; default on, needs `run`. */
+  preConstraint?: boolean;
+  /** Validation tokens for ablate-and-rescue (probes/ablate-rescue.ts), from the split's start; 0 skips it. Default DEFAULT_RESCUE_TOKENS. */
+  rescueTokens?: number;
   batch: number;
   seed: number;
   /** Rows per site read from the capture (whole sequences); all when absent. */
@@ -41,11 +48,20 @@ export async function diagnose(o: DiagnoseOptions, onProgress: DiagnoseProgress 
   const sites = STREAM_SITES.filter((s) => m.sites.includes(s));
   const withCoeffs = m.sites.includes('coeffs');
   const T = m.model.blockSize;
-  const windows = o.run ? [...sequentialWindows(o.run.corpus.val, T + 1, o.evalTokens)].map((w) => w.tokens) : [];
-  const causalTotal = o.run ? causalPasses({ ...o.run, windows, batch: o.batch }) : 0;
-  const total = sites.length * layers.length * 2 + (withCoeffs ? layers.length * 2 : 0) + causalTotal;
-  let done = 0;
   const notes: string[] = [...(o.run?.notes ?? [])];
+  const windows = o.run ? [...sequentialWindows(o.run.corpus.val, T + 1, o.evalTokens)].map((w) => w.tokens) : [];
+  const rescueTokens = o.rescueTokens ?? DEFAULT_RESCUE_TOKENS;
+  let rescueWindows: Int32Array[] = [];
+  if (o.run && m.n_streams > 1) {
+    if (rescueTokens > 0) rescueWindows = [...sequentialWindows(o.run.corpus.val, T + 1, rescueTokens)].map((w) => w.tokens);
+    if (rescueWindows.length === 0) notes.push(rescueTokens > 0 ? `ablate-and-rescue skipped: ${rescueTokens} rescue tokens is less than one window of ${T + 1}` : 'ablate-and-rescue skipped (--no-rescue)');
+  }
+  const causalInput = o.run ? { ...o.run, windows, batch: o.batch, rescueWindows } : undefined;
+  const causalTotal = causalInput ? causalPasses(causalInput) : 0;
+  const preInput = o.run && o.preConstraint !== false ? { ...o.run, windows, batch: o.batch } : undefined;
+  const preTotal = preInput ? preConstraintPasses(preInput) : 0;
+  const total = sites.length * layers.length * 2 + (withCoeffs ? layers.length * 2 : 0) + causalTotal + preTotal;
+  let done = 0;
 
   const streams: StreamSiteDiagnostics[] = [];
   let split: ReturnType<typeof splitBySequence> | undefined;
@@ -84,11 +100,17 @@ export async function diagnose(o: DiagnoseOptions, onProgress: DiagnoseProgress 
   } else if (withCoeffs) notes.push(`only layers ${layers.join(',')} of ${m.model.nLayers} were captured: no unfolded matrix or mixing product`);
 
   let causal: DiagnosticsResult['causal'] = null;
-  if (o.run) {
+  if (causalInput) {
     const base = done;
-    causal = causalDiagnostics({ ...o.run, windows, batch: o.batch }, (d, t) => onProgress(base + d, base + t, 'causal'));
+    causal = causalDiagnostics(causalInput, (d, t) => onProgress(base + d, base + t, 'causal'));
     done += causalTotal;
   } else notes.push(`causal part skipped: ${o.skipReason ?? 'no run'}`);
+  let preConstraint: DiagnosticsResult['pre_constraint'] = null;
+  if (preInput) {
+    const base = done;
+    preConstraint = preConstraintDiagnostics(preInput, (d, t) => onProgress(base + d, base + t, 'mixing before its constraint'));
+    done += preTotal;
+  }
   onProgress(total, total, 'done');
 
   return {
@@ -105,7 +127,9 @@ export async function diagnose(o: DiagnoseOptions, onProgress: DiagnoseProgress 
     unfolded,
     dominance: dominanceConsistency(streams, coefficients, layers),
     causal,
+    pre_constraint: preConstraint,
     init_read_bias: m.init_read_streams && m.n_streams > 1 ? initReadBias(m.init_read_streams, m.n_streams, streams, coefficients) : null,
+    ...(unfolded ? { layer_arrangement: layerArrangement(unfolded) } : {}),
     notes,
   };
 }

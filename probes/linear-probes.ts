@@ -12,6 +12,7 @@ import { defaultProbeWorkers, type ProbeJob, ProbePool } from './probe-pool.ts';
 import type { ProbeOutcome, ProbeTarget } from './probe-features.ts';
 import { type ProbeRecord, type ProbesResult, SCHEMA_VERSION, type StreamSite } from './results-schema.ts';
 import { type SequenceSplit, splitBySequence } from './sequence-split.ts';
+import { wholeState } from './whole-state.ts';
 
 export interface ProbeOptions {
   acts: string;
@@ -86,7 +87,9 @@ export async function runProbes(o: ProbeOptions, onProgress: ProbeProgress = () 
         { name: `control:${l.name}`, nClasses: l.values.length, y: controls.get(l.name) as Int32Array },
       ]);
       const keep = Uint8Array.from({ length: data.rows }, (_, r) => (targets.some((t) => (t.y[r] as number) >= 0) ? 1 : 0));
-      const jobs: ProbeJob[] = streams.map((stream) => ({ x: stream === 'sum' ? sumStreams(data.streams) : (data.streams[stream] as Float32Array), dim: data.dModel, split, keep, targets, l2Grid: o.l2Grid }));
+      // 'sum': Σ_i H_i, or for frac the concatenated fractions (whole-state.ts).
+      const whole = () => wholeState(m.model.connection.kind, data.streams, data.dModel);
+      const jobs: ProbeJob[] = streams.map((stream) => ({ ...(stream === 'sum' ? whole() : { x: data.streams[stream] as Float32Array, dim: data.dModel }), split, keep, targets, l2Grid: o.l2Grid }));
       onProgress(done, total, `${w.site} layer ${w.layer} ${w.module}: ${streams.length} stream probes on ${pool.size + 1} threads`);
       const base = done;
       let finished = 0;

@@ -63,7 +63,7 @@ async function loadColumns(dir: string, m: Manifest, site: Manifest['sites'][num
 export async function loadStreamSite(dir: string, m: Manifest, site: StreamSite, layer: number, module: Sublayer, labels: string[] = [], maxTokens?: number): Promise<StreamSiteData> {
   const names = Array.from({ length: m.n_streams }, (_, i) => `stream_${i}`);
   const { base, float } = await loadColumns(dir, m, site, layer, module, names, labels, maxTokens);
-  return { ...base, dModel: m.d_model, streams: names.map(float) };
+  return { ...base, dModel: m.stream_width ?? m.d_model, streams: names.map(float) };
 }
 
 export async function loadCoefficients(dir: string, m: Manifest, layer: number, module: Sublayer, maxTokens?: number): Promise<CoefficientData> {

@@ -1,7 +1,8 @@
 // Does the model use its residual mixing? Validation CE when every module's mixing A_r is replaced
-// (identity; off-diagonal zeroed; every coefficient frozen at its token mean), against the
-// unmodified model, with a paired 95% t-interval over evaluation batches. If the identity costs
-// nothing, the mixing is not used: the "mixing stays near identity" claim, tested causally.
+// (identity; off-diagonal zeroed; every coefficient frozen at its token mean; streams cyclically
+// shifted), against the unmodified model, with a paired 95% t-interval over evaluation batches.
+// If the identity costs nothing, the mixing is not used: the "mixing stays near identity" claim,
+// tested causally. If the shift costs nothing, the streams are interchangeable.
 import { meanInterval } from '../src/stats/t-interval.ts';
 import { tf, type Tensor } from '../src/engine/tf.ts';
 import type { ModelConfig } from '../src/model/config.ts';
@@ -21,7 +22,7 @@ const COEFFS = ['read', 'mixing', 'write'] as const;
 
 /** Forward passes this takes: the clean pass with the coefficient cache, then one per intervention. */
 export function interventionPasses(batches: number): number {
-  return batches * 4;
+  return batches * 5;
 }
 
 function moduleSites(c: ModelConfig): { layer: number; module: Sublayer }[] {
@@ -29,9 +30,22 @@ function moduleSites(c: ModelConfig): { layer: number; module: Sublayer }[] {
 }
 
 /**
+ * A_r·P for A_r [B, T, n, n] ([s][t] mixes s into t) and P[u][t] = 1 iff t = u + 1 mod n: column t
+ * of the product is column t − 1 of A_r, so H'_{t+1} takes what H'_t would have held.
+ */
+export function cyclicShift(m: Tensor): Tensor {
+  const n = m.shape[3] as number;
+  if (n === 1) return m;
+  return tf.concat([tf.slice(m, [0, 0, 0, n - 1], [-1, -1, -1, 1]), tf.slice(m, [0, 0, 0, 0], [-1, -1, -1, n - 1])], 3);
+}
+
+/**
  * `identity`: A_r = I. `no_off_diagonal`: A_r's off-diagonal zeroed; for the doubly stochastic kinds
  * (mhc, mhc-lite) the rows are renormalised, which leaves exactly I again. `token_mean`: A_m, A_r and
- * B each replaced by their mean over the evaluation tokens (the dynamic part frozen).
+ * B each replaced by their mean over the evaluation tokens (the dynamic part frozen). `permuted`:
+ * A_r replaced by A_r·P, P the cyclic shift that carries stream s into slot s+1 mod n, so that
+ * what the module would leave in slot t lands in slot t+1 while A_m and B stay: every module
+ * then reads and writes streams that have changed place. Zero cost: stream identity does not matter.
  */
 export function mixingInterventions(params: Params, c: ModelConfig, batches: readonly EvalBatch[], onPass: () => void = () => {}): MixingIntervention[] {
   const n = c.nStreams;
@@ -65,11 +79,12 @@ export function mixingInterventions(params: Params, c: ModelConfig, batches: rea
   const replaceMixing = (f: (m: Tensor) => Tensor) => new Map<string, HookFn>(sites.map(({ layer, module }) => [hookName({ kind: 'mixing', layer, module }), f]));
   const plans: [MixingInterventionName, Map<string, HookFn>][] = [
     ['identity', replaceMixing((m) => tf.add(tf.zerosLike(m), eye))],
-    ['no_off_diagonal', replaceMixing((m) => {
-      const diag = tf.mul(m, eye); // [B, T, n, n]
-      return doublyStochastic ? tf.div(diag, tf.sum(diag, -1, true)) : diag;
-    })],
+    // Doubly stochastic kinds: diag(A_r) with its rows renormalised is I whenever A_r[i][i] > 0,
+    // so I is written directly; dividing would give 0/0 = NaN where a diagonal entry underflows
+    // to 0 in float32 (exp of a Sinkhorn logit below about −104, or a permutation weight that small).
+    ['no_off_diagonal', replaceMixing((m) => (doublyStochastic ? tf.add(tf.zerosLike(m), eye) : tf.mul(m, eye)))],
     ['token_mean', new Map<string, HookFn>(names.map((name) => [name, (t: Tensor) => tf.add(tf.zerosLike(t), means.get(name) as Tensor)]))],
+    ['permuted', replaceMixing((m) => cyclicShift(m))],
   ];
   try {
     return plans.map(([name, hooks]) => {
@@ -79,7 +94,8 @@ export function mixingInterventions(params: Params, c: ModelConfig, batches: rea
         return v - (clean[i] as number);
       });
       const m = meanInterval(delta);
-      return { name, delta_ce: m.mean, ci_low: m.lo, ci_high: m.hi, batches: delta.length };
+      // One batch has no interval: null, as JSON would write NaN, so that no reader takes 0 for a bound.
+      return { name, delta_ce: m.mean, ci_low: Number.isFinite(m.lo) ? m.lo : null, ci_high: Number.isFinite(m.hi) ? m.hi : null, batches: delta.length };
     });
   } finally {
     eye.dispose();

@@ -2,6 +2,9 @@
 // with the report. Matrices are nested arrays, row index first; streams are 0-based.
 import type { CaptureSite } from '../src/capture/schema.ts';
 import type { Sublayer } from '../src/model/hooks.ts';
+import type { PreConstraintDiagnostics } from './pre-constraint.ts';
+
+export type { PreConstraintDiagnostics } from './pre-constraint.ts';
 
 export const SCHEMA_VERSION = 1;
 
@@ -101,16 +104,106 @@ export interface CausalDiagnostics {
   logit_lens_sum: number[];
   /** CE change when every module's mixing is replaced (probes/mixing-interventions.ts); absent in older files. */
   mixing_interventions?: MixingIntervention[];
+  /** Pair ablation and stream rescue after every layer (probes/ablate-rescue.ts); absent for one stream, with --no-rescue, and in older files. */
+  ablate_rescue?: AblateRescue;
+  /** Correct-token logit split over (source, final stream) (probes/direct-logit-attribution.ts); absent in older files. */
+  direct_logit_attribution?: DirectLogitAttribution;
 }
 
-export type MixingInterventionName = 'identity' | 'no_off_diagonal' | 'token_mean';
+/** 'mean_logit': the logit of the target minus the mean logit over the vocabulary; 'none': the raw logit. */
+export type DlaBaseline = 'mean_logit' | 'none';
+
+/**
+ * Direct logit attribution along the unfolded paths, per token with ln_f's scale frozen at the
+ * token's own (exact for that token), then averaged over `tokens`. Sources: 'embed', '0.attn', …
+ */
+export interface DirectLogitAttribution {
+  baseline: DlaBaseline;
+  tokens: number;
+  sources: string[];
+  /** [source][stream] token mean of what the source carries through final stream i to the logit. */
+  matrix: number[][];
+  /** [stream] Σ over sources: the DLA carried by final stream i. */
+  per_stream: number[];
+  /** [source] Σ over streams. */
+  per_source: number[];
+  /** Token mean of Σ_i b·u, the ln_f bias' part of the logit, which no source carries. */
+  ln_bias: number;
+  /** Token mean of the model's logit (as `baseline` says); Σ matrix + ln_bias equals it. */
+  logit: number;
+  /** Largest |Σ pieces + ln_bias − logit| over tokens: the decomposition's float error. */
+  max_abs_error: number;
+}
+
+/** One adjacent pair of modules in the unfolded matrix: how much `reader` (k+1) reads `writer` (k). */
+export interface ArrangementPair {
+  writer: string;
+  reader: string;
+  /** c_{k+1,k}. */
+  weight: number;
+  /** |c_{k+1,k}| / Σ_j |c_{k+1,j}| (embedding included): the share of the reader's input. */
+  share: number;
+  /** share × entries in the row: 1 when every entry is equal, as in a plain residual network. */
+  relative: number;
+  arrangement: 'sequential' | 'parallel';
+}
+
+/** The HC paper's reading of the unfolded matrix (§ visualization): sequential vs parallel modules. */
+export interface LayerArrangement {
+  /** A connection is absent ("≈ 0") when its relative weight is below this. */
+  threshold: number;
+  pairs: ArrangementPair[];
+  /** Maximal runs of ≥ 2 consecutive modules none of which reads another's output (relative < threshold). */
+  parallel_blocks: { start: number; end: number; modules: string[] }[];
+  /** [module] the embedding's share and relative weight in each module's input. */
+  embed_share: number[];
+  embed_relative: number[];
+  /** The first module from which on no module reads the embedding (relative < threshold); null if the last still does. */
+  embed_eliminated_from: string | null;
+  /** One or two sentences per finding, in the report's words. */
+  sentences: string[];
+}
+
+/**
+ * Can one stream stand in for another? At blocks.l.hook_resid_post (the output of layer l), on
+ * `tokens` validation tokens of their own (--rescue-tokens, the first windows of the validation
+ * split): Δ CE = CE(intervened) − CE(clean), the CE of each batch compared with the same batch
+ * unmodified and the differences averaged over `batches`. Matrices are [layer][i][j], streams 0-based.
+ */
+export interface AblateRescue {
+  tokens: number;
+  batches: number;
+  /** Clean CE on these tokens, each batch's mean CE averaged over batches. */
+  loss: number;
+  /** [layer][stream] E‖H_i‖² over the tokens. */
+  energy: number[][];
+  /** [layer] the stream with the largest E‖H_i‖²: the row rescue[l][·][dominant[l]] copies it in. */
+  dominant: number[];
+  /** [layer][stream] Δ CE when stream i alone is zeroed (no rescue), and its paired 95% t-interval (null with one batch). */
+  ablate: number[][];
+  ablate_ci_low: (number | null)[][];
+  ablate_ci_high: (number | null)[][];
+  /** [layer][i][j] Δ CE when streams i and j are both zeroed; symmetric, the diagonal is `ablate`. */
+  pair_ablation: number[][][];
+  /**
+   * [layer][i][j] Δ CE when stream i is zeroed and stream j's clean content is put in its slot
+   * ("can stream j stand in for i?"). j = i restores i from the clean run: exactly 0, a check.
+   */
+  rescue: number[][][];
+  /** [layer][i][j] 1 − rescue / ablate: 1 a full rescue, 0 none, negative worse than zeroing; null when |ablate[l][i]| < min_ablate_delta. */
+  rescued_fraction: (number | null)[][][];
+  /** Nats: the smallest |ablate| for which a rescued fraction is given. */
+  min_ablate_delta: number;
+}
+
+export type MixingInterventionName = 'identity' | 'no_off_diagonal' | 'token_mean' | 'permuted';
 
 export interface MixingIntervention {
   name: MixingInterventionName;
-  /** Mean over evaluation batches of CE(intervened) − CE(clean), and its paired 95% t-interval. */
+  /** Mean over evaluation batches of CE(intervened) − CE(clean), and its paired 95% t-interval (null with one batch). */
   delta_ce: number;
-  ci_low: number;
-  ci_high: number;
+  ci_low: number | null;
+  ci_high: number | null;
   batches: number;
 }
 
@@ -152,6 +245,10 @@ export interface DiagnosticsResult {
   causal: CausalDiagnostics | null;
   /** Null when the capture does not record the init read streams (e.g. a reference checkpoint). */
   init_read_bias?: InitReadBias | null;
+  /** ν of A_r's logits before the constraint, column sums of A_r and of their per-token product, mHC-lite permutation entropy (probes/pre-constraint.ts); null without the run, for the residual model, or when switched off; absent in older files. */
+  pre_constraint?: PreConstraintDiagnostics | null;
+  /** Sequential vs parallel arrangement read off `unfolded` (probes/layer-arrangement.ts); absent without it and in older files. */
+  layer_arrangement?: LayerArrangement;
   /** Why `causal` (or other parts) are null. */
   notes: string[];
 }

@@ -1,8 +1,11 @@
 // Figures and tables from results/NAME/diagnostics.json (probes/results-schema.ts): signal
 // shares and N_eff of the captured activations, redundancy between streams, cross-stream
-// predictability, the unfolded connection matrix, stream ablations and the per-stream logit lens.
+// predictability, the unfolded connection matrix, stream ablations, the per-stream logit lens,
+// the mixing interventions, ablate-and-rescue (rescue-figures.ts), and the direct logit
+// attribution and layer arrangement (attribution-figures.ts).
 import { format } from 'd3-format';
 import type { DiagnosticsResult, StreamSiteDiagnostics } from '../probes/results-schema.ts';
+import { arrangementHtml, attributionFigures } from './attribution-figures.ts';
 import { escapeXml } from './escape.ts';
 import type { Figure } from './figure.ts';
 import { heatmap } from './figures/heatmap.ts';
@@ -10,6 +13,8 @@ import { type LineSeries, lineChart } from './figures/line-chart.ts';
 import { stackedBars } from './figures/stacked-bars.ts';
 import { type Section, tableHtml } from './html-page.ts';
 import { categorical } from './palette.ts';
+import { preConstraintFigures, preConstraintHtml } from './pre-constraint-figures.ts';
+import { rescueFigures, rescueHtml } from './rescue-figures.ts';
 import { unfoldedHeatmap } from './training-figures.ts';
 import { unfoldedTable } from './unfolded-connection.ts';
 
@@ -145,6 +150,7 @@ const INTERVENTION_LABELS = {
   identity: 'every A_r replaced by the identity',
   no_off_diagonal: 'A_r off-diagonal zeroed (rows renormalised for mhc, mhc-lite)',
   token_mean: 'A_m, A_r and B frozen at their token means',
+  permuted: 'A_r·P: streams shifted one slot (s → s+1 mod n) at every module, A_m and B kept',
 } as const;
 
 /** Δ CE of the mixing interventions with their paired 95% intervals; '' when not measured. */
@@ -153,9 +159,9 @@ function interventionsTable(d: DiagnosticsResult): string {
   if (!rows?.length) return '';
   const table = tableHtml(
     ['intervention on every module', 'Δ validation CE (nats)', 'paired 95% interval', 'batches'],
-    rows.map((r) => [INTERVENTION_LABELS[r.name], f3(r.delta_ce), `[${f3(r.ci_low)}, ${f3(r.ci_high)}]`, String(r.batches)]),
+    rows.map((r) => [INTERVENTION_LABELS[r.name], f3(r.delta_ce), r.ci_low === null || r.ci_high === null ? 'none (one batch)' : `[${f3(r.ci_low)}, ${f3(r.ci_high)}]`, String(r.batches)]),
   );
-  return `<p>${escapeXml('Does the model use its residual mixing? The change in validation loss when each module\'s mixing is replaced; an interval around zero for the identity means the mixing is not used.')}</p>${table}`;
+  return `<p>${escapeXml('Does the model use its residual mixing, and does it matter which stream is which? The change in validation loss when each module\'s mixing is replaced. An interval around zero for the identity means the mixing is not used; one around zero for the shifted streams means the streams are interchangeable (stream identity does not matter), while a cost means the modules rely on particular streams being in particular slots.')}</p>${table}`;
 }
 
 export function diagnosticsSection(d: DiagnosticsResult): Section {
@@ -163,12 +169,16 @@ export function diagnosticsSection(d: DiagnosticsResult): Section {
   if (d.streams.length) figures.push(capturedSignalShares(d), capturedNEff(d));
   if (d.model.n_streams > 1 && d.streams.length) figures.push(redundancy(d), ridgeR2(d));
   for (const f of [capturedUnfolded(d), ablationHeatmap(d, 'zero'), ablationHeatmap(d, 'mean'), logitLens(d)]) if (f) figures.push(f);
+  const rescue = d.causal?.ablate_rescue;
+  if (rescue) figures.push(...rescueFigures(rescue));
+  figures.push(...attributionFigures(d));
+  figures.push(...preConstraintFigures(d));
   const notes = d.notes.length ? `<p class="note">${escapeXml(d.notes.join(' '))}</p>` : '';
   return {
     id: 'diagnostics',
     title: 'Stream diagnostics',
     introHtml: escapeXml(`From ${d.tokens} captured tokens (${d.acts}). ${d.causal ? '' : 'No causal measurements (the run was not given to diagnose).'}`),
     figures,
-    html: `${initBiasHtml(d)}${interventionsTable(d)}${coefficientsTable(d)}${dominanceTable(d)}${notes}`,
+    html: `${initBiasHtml(d)}${arrangementHtml(d)}${interventionsTable(d)}${rescue ? rescueHtml(rescue) : ''}${preConstraintHtml(d)}${coefficientsTable(d)}${dominanceTable(d)}${notes}`,
   };
 }

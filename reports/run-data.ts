@@ -2,6 +2,7 @@
 // metrics.jsonl records, typed from the trainer's own exported types; nothing here does I/O.
 import type { ModelConfig } from '../src/model/config.ts';
 import type { HcDiagnostics, LayerDiagnostics, ModuleDiagnostics } from '../src/train/hc-diagnostics.ts';
+import type { LssScales } from '../src/train/lss-scales.ts';
 
 export type { HcDiagnostics, LayerDiagnostics, ModuleDiagnostics };
 
@@ -14,6 +15,8 @@ export interface MetricsRecord {
   grad_norm?: number;
   tokens_per_s?: number;
   hc?: HcDiagnostics;
+  /** LSS runs only: the stream scales at this step (absent in runs made before hcprobe logged them). */
+  lss?: LssScales;
 }
 
 /** The part of runs/NAME/config.json that reports show. */

@@ -5,6 +5,7 @@ import { escapeXml } from './escape.ts';
 import { htmlPage, type Section, tableHtml } from './html-page.ts';
 import { describeRun, finalDiagnostics, type RunData, summariseRun } from './run-data.ts';
 import type { Figure } from './figure.ts';
+import { lssFigures } from './lss-figures.ts';
 import { trainingFigures } from './training-figures.ts';
 
 export interface RenderedReport {
@@ -66,7 +67,7 @@ export interface RunReportInput {
 export function renderRunReport(input: RunReportInput): RenderedReport {
   const { run } = input;
   // Without metrics every training figure would be an empty frame: one note says why instead.
-  const training = run.metrics.length ? trainingFigures(run) : [];
+  const training = run.metrics.length ? [...trainingFigures(run), ...lssFigures(run)] : [];
   const results = input.resultSections ?? [];
   const noCurves = run.checkpoint !== undefined
     ? `No training curves: this report is of the checkpoint ${run.checkpoint} without its run directory, so there are no training metrics (metrics.jsonl).`

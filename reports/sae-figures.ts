@@ -11,6 +11,7 @@ import { histogram } from './figures/histogram.ts';
 import { stackedBars } from './figures/stacked-bars.ts';
 import { type Section, tableHtml } from './html-page.ts';
 import { categorical } from './palette.ts';
+import { seedFigures } from './sae-seed-figures.ts';
 
 const f3 = format('.3f');
 const opt = (v: number | null | undefined) => (v === null || v === undefined || !Number.isFinite(v) ? '—' : f3(v));
@@ -99,7 +100,9 @@ export function saeSection(summaries: readonly SaeSummary[], dashboards: readonl
     if (h) figures.push(h);
   }
   for (const s of summaries) for (const f of [concentrationBars(s), perStreamHeatmap(s, 'fvu'), perStreamHeatmap(s, 'ce_recovered'), plantedMatches(s)]) if (f) figures.push(f);
-  const tables = summaries.map((s) => `<h3>${escapeXml(`${s.mode} SAEs (${s.kind}${s.k !== null ? `, k ${s.k}` : ''}, ×${s.expansion}, ${s.site})`)}</h3>${saeTable(s)}`).join('');
+  const seeds = seedFigures(summaries);
+  figures.push(...seeds.figures);
+  const tables = summaries.map((s) => `<h3>${escapeXml(`${s.mode} SAEs (${s.kind}${s.k !== null ? `, k ${s.k}` : ''}, ×${s.expansion}, ${s.site})`)}</h3>${saeTable(s)}`).join('') + seeds.html;
   const cards = featureCardsHtml(dashboards, cardsPer);
   return {
     id: 'sae',

@@ -36,7 +36,7 @@ function streamArrays(batch: A.RecordBatch, n: number): Float32Array[] {
 
 /** One pass over the training rows of a capture, as chunks of input vectors [rows, width]. */
 export async function* trainChunks(dir: string, m: Manifest, sel: StreamSelector, input: SaeInput): AsyncGenerator<Float32Array> {
-  const d = m.d_model;
+  const d = m.stream_width ?? m.d_model; // one stream's width (frac: d/m)
   const width = inputWidth(input, m.n_streams, d);
   for await (const batch of readBatches(dir, m, sel)) {
     const seq = intColumn(batch, 'seq');
@@ -69,7 +69,7 @@ export interface EvalSet {
 
 /** Reads held-out sequences until `maxTokens` (whole sequences only). */
 export async function readEvalSet(dir: string, m: Manifest, sel: StreamSelector, maxTokens: number): Promise<EvalSet> {
-  const d = m.d_model;
+  const d = m.stream_width ?? m.d_model; // one stream's width (frac: d/m)
   const n = m.n_streams;
   const maxRows = Math.max(m.seq_len, Math.floor(maxTokens / m.seq_len) * m.seq_len);
   const cols = { seq: [] as number[], pos: [] as number[], token: [] as number[] };

@@ -1,11 +1,13 @@
 // CE loss recovered (docs/metrics.md): next-token loss on held-out sequences with the SAE's
 // reconstruction spliced into the model at its hook, against the clean model and a
-// zero-ablated activation: recovered = (CE_zero − CE_sae) / (CE_zero − CE_orig).
+// zero-ablated activation: recovered = (CE_zero − CE_sae) / (CE_zero − CE_orig); and in the
+// same passes KL(clean ‖ spliced) of the next-token distributions, averaged over positions.
 import { type CaptureSite, siteHook } from '../src/capture/schema.ts';
 import { tf, type Tensor } from '../src/engine/tf.ts';
 import type { ModelConfig } from '../src/model/config.ts';
 import type { HookFn, Sublayer } from '../src/model/hooks.ts';
 import type { Params } from '../src/model/params.ts';
+import { streamWidth } from '../src/model/stream-layout.ts';
 import { crossEntropy, forward } from '../src/model/transformer.ts';
 import type { EvalSet, SaeInput } from './activations.ts';
 import type { SaeRunner } from './apply.ts';
@@ -21,17 +23,30 @@ export function inputHookName(site: CaptureSite, module: Sublayer, layer: number
 export const SPLICE_NOTE: Record<SaeInput['mode'], string> = {
   'per-stream': 'stream i replaced by its reconstruction; zero baseline: stream i zeroed',
   concat: 'all streams replaced by the reconstruction of [H_1 … H_n]; zero baseline: all streams zeroed',
-  summed: 'H_i ← H_i + (x̂ − x)/n so that Σ_i H_i = x̂ (our choice); zero baseline: all streams zeroed',
+  summed: 'H_i ← H_i + (x̂ − x)/n so that Σ_i H_i = x̂ (our choice); zero baseline: the same with x̂ = 0 (Σ_i H_i zeroed: each stream loses the mean of the streams)',
 };
 
 type Replace = (act: Float32Array, rows: number) => Float32Array;
 
-/** Mean next-token CE over the eval sequences with `replace` applied at the SAE's hook (none: clean). */
-export function spliceCe(params: Params, config: ModelConfig, ev: EvalSet, site: CaptureSite, module: Sublayer, layer: number, input: SaeInput, replace: Replace | null, seqsPerBatch = 16): number {
+export interface SpliceResult {
+  /** Mean next-token CE. */
+  ce: number;
+  /** Mean KL(clean ‖ spliced) in nats per position; null unless asked for (and for the clean model). */
+  kl: number | null;
+}
+
+/**
+ * Mean next-token CE over the eval sequences with `replace` applied at the SAE's hook (none: clean);
+ * with `kl`, each batch also runs the clean model and KL(p_clean ‖ p_spliced) is averaged over
+ * the same positions.
+ */
+export function spliceCe(params: Params, config: ModelConfig, ev: EvalSet, site: CaptureSite, module: Sublayer, layer: number, input: SaeInput, replace: Replace | null, opts: { kl?: boolean; seqsPerBatch?: number } = {}): SpliceResult {
+  const seqsPerBatch = opts.seqsPerBatch ?? 16;
+  const withKl = opts.kl === true && replace !== null;
   const T = ev.seqLen;
   const nSeq = Math.floor(ev.rows / T);
   const n = config.nStreams;
-  const d = config.dModel;
+  const d = streamWidth(config); // one stream's width (frac: d/m)
   const hooks = new Map<string, HookFn>();
   if (replace) {
     const stream = input.mode === 'per-stream' ? input.stream : undefined;
@@ -54,22 +69,30 @@ export function spliceCe(params: Params, config: ModelConfig, ev: EvalSet, site:
     });
   }
   let total = 0;
+  let klTotal = 0;
   let count = 0;
   for (let s0 = 0; s0 < nSeq; s0 += seqsPerBatch) {
     const S = Math.min(seqsPerBatch, nSeq - s0);
     const ids = ev.token.subarray(s0 * T, (s0 + S) * T);
-    const loss = tf.tidy(() => {
+    const [loss, kl] = tf.tidy(() => {
       const tokens = tf.tensor2d(ids, [S, T], 'int32');
       const logits = forward(params, config, tokens, { hooks }); // [S, T, V]
       const V = logits.shape[2] as number;
       const pred = tf.slice(logits, [0, 0, 0], [S, T - 1, V]);
       const targets = tf.slice(tokens, [0, 1], [S, T - 1]);
-      return crossEntropy(pred, targets).dataSync()[0] as number;
+      const ce = crossEntropy(pred, targets).dataSync()[0] as number;
+      if (!withKl) return [ce, 0];
+      const clean = tf.slice(forward(params, config, tokens), [0, 0, 0], [S, T - 1, V]);
+      const logP = tf.logSoftmax(tf.reshape(clean, [-1, V])); // [S·(T−1), V]
+      const logQ = tf.logSoftmax(tf.reshape(pred, [-1, V]));
+      const klMean = tf.mean(tf.sum(tf.mul(tf.exp(logP), tf.sub(logP, logQ)), -1)); // []
+      return [ce, klMean.dataSync()[0] as number];
     });
     total += loss * S * (T - 1);
+    klTotal += kl * S * (T - 1);
     count += S * (T - 1);
   }
-  return total / count;
+  return { ce: total / count, kl: withKl ? klTotal / count : null };
 }
 
 /** Reconstruction and zero-ablation replacements for an SAE runner. */

@@ -3,8 +3,23 @@
 import { ConfigError, shown } from '../src/errors.ts';
 import type { SaeKindName } from './results-schema.ts';
 
-/** `topk` keeps k per token; `batchtopk` k·B per batch (θ at inference); `relu` + L1. */
-export type SaeKind = { kind: 'topk'; k: number } | { kind: 'batchtopk'; k: number } | { kind: 'relu'; l1: number };
+/**
+ * `topk` keeps k per token; `batchtopk` k·B per batch (θ at inference); `relu` + L1, whose
+ * penalty weight is ‖W_dec,i‖ or, with `streamBlocks` n, the crosscoder's Σ_s ‖W_dec[i, block s]‖;
+ * `jumprelu` a learned threshold per latent with an L0 penalty λ (straight-through, bandwidth ε);
+ * `matryoshka` BatchTopK whose nested prefixes of `prefixes` latents each reconstruct the input.
+ */
+export type SaeKind =
+  | { kind: 'topk'; k: number }
+  | { kind: 'batchtopk'; k: number }
+  | { kind: 'relu'; l1: number; streamBlocks?: number }
+  | { kind: 'jumprelu'; l0: number; bandwidth: number }
+  | { kind: 'matryoshka'; k: number; prefixes: number[] };
+
+/** The kinds whose sparsity is a fixed k per token (or per batch). */
+export function kOf(act: SaeKind): number | null {
+  return act.kind === 'topk' || act.kind === 'batchtopk' || act.kind === 'matryoshka' ? act.k : null;
+}
 
 export interface SaeTrainConfig {
   act: SaeKind;
@@ -34,6 +49,9 @@ export const SAE_DEFAULTS = {
   kind: 'topk' as SaeKindName, // Gao et al. 2024: no L1 tuning, L0 fixed by construction
   k: 32, // Gao et al.'s common setting; small models still reconstruct well at 32
   l1: 5, // Anthropic (April 2024 update) with inputs scaled to E‖x‖² = d
+  l0: 0.1, // JumpReLU λ per firing, in squared-error units of inputs with E‖x‖² = d; eval L0 ≈ 60 after 48 steps on the tiny mHC-lite demo capture (n 4, d 64, m 1024)
+  bandwidth: 0.1, // JumpReLU ε in units of inputs with E‖x‖² = d, where pre-activations are O(1): a tenth of that (SAELens' 0.001 is for much smaller activations)
+  threshold0: 1, // JumpReLU's θ before trainSae sets θ_i from the first batch (sae/train.ts, initThresholds)
   expansion: 8, // m = 8·d: wide enough to split planted features, cheap on a CPU
   batch: 4096, // tokens per step, as in SAELens and sparsify
   auxkCoef: 1 / 32, // Gao et al.
@@ -82,12 +100,34 @@ export function validateSaeConfig(c: SaeTrainConfig): SaeTrainConfig {
   int('d_sae', c.dSae);
   int('tokens', c.tokens);
   int('batch', c.batch);
-  if (c.act.kind !== 'relu') {
-    int('--k', c.act.k);
-    if (c.act.k > c.dSae) throw new ConfigError(`--k ${c.act.k} is larger than the SAE width ${c.dSae} (d_in ${c.dIn} × expansion)`);
-  } else if (!(c.act.l1 >= 0)) {
-    throw new ConfigError(`--l1 must be a number ≥ 0, got ${shown(c.act.l1)}`);
+  const a = c.act;
+  if (a.kind === 'relu') {
+    if (!(a.l1 >= 0)) throw new ConfigError(`--l1 must be a number ≥ 0, got ${shown(a.l1)}`);
+    if (a.streamBlocks !== undefined && (!Number.isInteger(a.streamBlocks) || a.streamBlocks < 1 || c.dIn % a.streamBlocks !== 0)) throw new ConfigError(`the stream-norms penalty needs the input width ${c.dIn} to split into ${shown(a.streamBlocks)} equal stream blocks`);
+  } else if (a.kind === 'jumprelu') {
+    if (!(a.l0 >= 0 && Number.isFinite(a.l0))) throw new ConfigError(`--l0-coef must be a number ≥ 0, got ${shown(a.l0)}`);
+    if (!(a.bandwidth > 0 && Number.isFinite(a.bandwidth))) throw new ConfigError(`--bandwidth must be a positive number, got ${shown(a.bandwidth)}`);
+  } else {
+    int('--k', a.k);
+    if (a.k > c.dSae) throw new ConfigError(`--k ${a.k} is larger than the SAE width ${c.dSae} (d_in ${c.dIn} × expansion)`);
+    if (a.kind === 'matryoshka') checkPrefixes(a.prefixes, c.dSae);
   }
   if (c.lr !== undefined && !(c.lr > 0 && Number.isFinite(c.lr))) throw new ConfigError(`--lr must be a positive number, got ${shown(c.lr)}`);
   return { ...c, kAux: Math.min(c.kAux, c.dSae) };
+}
+
+/**
+ * Matryoshka prefix sizes by default (our choice; Bussmann et al. 2025 nest a few sizes growing
+ * geometrically): m/64, m/16, m/4 and m, keeping those ≥ 1, so the smallest prefix is a handful
+ * of latents that must reconstruct the input alone.
+ */
+export function defaultPrefixes(dSae: number): number[] {
+  const out = [64, 16, 4].map((q) => Math.floor(dSae / q)).filter((p) => p >= 1);
+  return [...new Set([...out, dSae])];
+}
+
+/** Strictly increasing positive sizes ending at m. */
+export function checkPrefixes(prefixes: readonly number[], dSae: number): void {
+  const bad = prefixes.length === 0 || prefixes.some((p, i) => !Number.isInteger(p) || p < 1 || (i > 0 && p <= (prefixes[i - 1] as number)));
+  if (bad || prefixes.at(-1) !== dSae) throw new ConfigError(`--prefixes must be increasing positive integers ending at the SAE width ${dSae}, got ${shown(prefixes.join(','))}`);
 }

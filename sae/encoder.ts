@@ -2,7 +2,7 @@
 // (the only O(B·d·m) product of a sparse-kind step), then the kind's activation as sparse codes.
 import { tf, type Tensor } from '../src/engine/tf.ts';
 import type { SaeParams } from './sae-params.ts';
-import { addBias, type SparseCodes, thresholdCodes, topkCodes } from './sparse-codes.ts';
+import { addBias, jumpCodes, type SparseCodes, thresholdCodes, topkCodes } from './sparse-codes.ts';
 
 export class DenseEncoder {
   private w: Tensor | null = null;
@@ -45,13 +45,16 @@ export class DenseEncoder {
   }
 }
 
-/** Inference codes: TopK per token, BatchTopK's threshold θ (per token, no batch coupling), ReLU. */
+/** Inference codes: TopK per token, BatchTopK's (and Matryoshka's) threshold θ (per token, no batch coupling), JumpReLU's θ_i, ReLU. */
 export function activate(p: SaeParams, pre: Float32Array, rows: number): SparseCodes {
   switch (p.act.kind) {
     case 'topk':
       return topkCodes(pre, rows, p.dSae, p.act.k);
     case 'batchtopk':
+    case 'matryoshka':
       return thresholdCodes(pre, rows, p.dSae, p.threshold ?? 0);
+    case 'jumprelu':
+      return jumpCodes(pre, rows, p.dSae, p.thresholds ?? new Float32Array(p.dSae));
     case 'relu':
       return thresholdCodes(pre, rows, p.dSae, 0);
   }

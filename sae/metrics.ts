@@ -1,12 +1,14 @@
 // Reconstruction and sparsity metrics (docs/metrics.md), accumulated in float64:
 // L0 = mean non-zeros per token; EV = 1 − E‖x − x̂‖² / (E‖x‖² − ‖E x‖²), FVU = 1 − EV;
-// feature densities, dead (density 0) and dense (> 1%, > 10%) fractions.
+// shrinkage E_b ‖x̂_b‖/‖x_b‖; feature densities, dead (density 0) and dense (> 1%, > 10%) fractions.
 import type { SparseCodes } from './sparse-codes.ts';
 
 export class ReconstructionStats {
   private n = 0;
   private sq = 0;
   private err = 0;
+  private ratio = 0;
+  private nonzero = 0;
   private readonly sum: Float64Array;
 
   constructor(readonly d: number) {
@@ -16,12 +18,21 @@ export class ReconstructionStats {
   add(x: Float32Array, xhat: Float32Array, rows: number): void {
     const d = this.d;
     for (let o = 0; o < rows * d; o += d) {
+      let xx = 0;
+      let hh = 0;
       for (let t = 0; t < d; t++) {
         const v = x[o + t] as number;
-        const e = v - (xhat[o + t] as number);
-        this.sq += v * v;
+        const h = xhat[o + t] as number;
+        const e = v - h;
+        xx += v * v;
+        hh += h * h;
         this.err += e * e;
         this.sum[t] = (this.sum[t] as number) + v;
+      }
+      this.sq += xx;
+      if (xx > 0) {
+        this.ratio += Math.sqrt(hh / xx);
+        this.nonzero++;
       }
     }
     this.n += rows;
@@ -30,6 +41,11 @@ export class ReconstructionStats {
   /** Mean squared error per token, E‖x − x̂‖². */
   mse(): number {
     return this.err / this.n;
+  }
+
+  /** Mean over tokens with x ≠ 0 of ‖x̂‖/‖x‖. */
+  shrinkage(): number {
+    return this.nonzero > 0 ? this.ratio / this.nonzero : Number.NaN;
   }
 
   ev(): number {

@@ -11,7 +11,7 @@ export const SAE_SCHEMA_VERSION = 1;
 export const SAE_MODES = ['per-stream', 'concat', 'summed'] as const;
 export type SaeModeName = (typeof SAE_MODES)[number];
 /** The activation of an SAE (sae/config.ts's SaeKind holds each kind's parameters). */
-export const SAE_KINDS = ['topk', 'batchtopk', 'relu'] as const;
+export const SAE_KINDS = ['topk', 'batchtopk', 'relu', 'jumprelu', 'matryoshka'] as const;
 export type SaeKindName = (typeof SAE_KINDS)[number];
 
 /** Which SAE: what it was trained on. */
@@ -42,6 +42,17 @@ export interface CeMetrics {
   tokens: number;
   /** How the reconstruction was spliced in (summed mode spreads x̂ − x evenly over streams). */
   splice: string;
+  /** KL(clean ‖ spliced) of the next-token distributions, nats per token, over the same positions. */
+  kl?: number;
+}
+
+/** Decoder directions: per latent the largest cosine to another latent's decoder row. */
+export interface DecoderSimilarity {
+  /** Mean over latents of max_{j ≠ i} cos(W_dec,i, W_dec,j). */
+  mean_max_cos: number;
+  /** Fraction of latents whose max cosine exceeds `threshold` ("near-duplicate latents"). */
+  near_duplicate: number;
+  threshold: number;
 }
 
 export interface EvalMetrics {
@@ -58,6 +69,11 @@ export interface EvalMetrics {
   ce: CeMetrics | null;
   /** Why ce is null, when it is. */
   ce_note?: string;
+  /** Mean over tokens of ‖x̂‖/‖x‖ (1: no shrinkage; below 1: the SAE shrinks its reconstructions). */
+  shrinkage?: number;
+  decoder?: DecoderSimilarity;
+  /** matryoshka: EV of each prefix's reconstruction alone. */
+  prefix_ev?: { size: number; ev: number | null }[];
 }
 
 export interface TrainingSummary {
@@ -72,7 +88,7 @@ export interface TrainingSummary {
   dead_fraction: number;
   input_scale: number;
   lr: number;
-  /** BatchTopK: the inference threshold θ on activations. */
+  /** BatchTopK, Matryoshka: the inference threshold θ on activations; JumpReLU: the mean θ_i. */
   threshold: number | null;
 }
 
@@ -98,6 +114,12 @@ export interface ConcentrationSummary {
   dominant: number;
   dominance: number;
   n_eff: number;
+  /** Per stream: fraction of live features whose largest share is in that stream (sums to 1). */
+  top_stream?: number[];
+  /** Mean over live features of the largest share. */
+  mean_top_share?: number;
+  /** argmax of top_stream: the stream most live features live in. */
+  majority?: number;
 }
 
 export interface SaeMetricsFile extends SaeIdentity {
@@ -105,6 +127,13 @@ export interface SaeMetricsFile extends SaeIdentity {
   kind: SaeKindName;
   k: number | null;
   l1: number | null;
+  /** relu: `row-norm` (‖W_dec,i‖) or the crosscoder's `stream-norms` (Σ_s ‖W_dec[i, block s]‖). */
+  decoder_penalty?: 'row-norm' | 'stream-norms';
+  /** jumprelu: λ and ε. */
+  l0_coef?: number;
+  bandwidth?: number;
+  /** matryoshka: the nested prefix sizes. */
+  prefixes?: number[];
   d_in: number;
   d_sae: number;
   training: TrainingSummary;
@@ -148,6 +177,46 @@ export interface FeatureDashboards extends SaeIdentity {
   features: FeatureCard[];
 }
 
+/** mean, sample standard deviation (n − 1; 0 for one value), min and max over seeds. */
+export interface Spread {
+  mean: number;
+  std: number;
+  min: number;
+  max: number;
+}
+
+/** One seed's concat SAE: how its live latents are attributed to streams. */
+export interface SeedAttribution {
+  seed: number;
+  /** Folder relative to <out>/<mode>/. */
+  path: string;
+  live: number;
+  /** Per stream: fraction of live latents whose largest share is in that stream (sums to 1). */
+  top_stream: number[];
+  /** Per stream: fraction of live latents concentrated there (top share > threshold), as attribution.by_stream. */
+  by_stream: number[];
+  /** Mean over live latents of the largest share: 1/n spread evenly, 1 one stream each. */
+  mean_top_share: number;
+  /** The stream with the most live latents (argmax of top_stream). */
+  majority: number;
+  ev: number | null;
+}
+
+/** Stream attribution over several SAE seeds (`hcprobe sae --seeds`), per layer. */
+export interface SeedStability {
+  layer: number;
+  seeds: number[];
+  per_seed: SeedAttribution[];
+  /** Per stream, across seeds. */
+  top_stream: Spread[];
+  by_stream: Spread[];
+  mean_top_share: Spread;
+  /** True when every seed has the same majority stream: "features live in stream i" is stable. */
+  stable: boolean;
+  /** That stream when stable, else null. */
+  majority: number | null;
+}
+
 export interface SaeSummary {
   schema_version: typeof SAE_SCHEMA_VERSION;
   acts: string;
@@ -168,4 +237,6 @@ export interface SaeSummary {
   saes: (SaeIdentity & { d_in: number; d_sae: number; eval: EvalMetrics; dead_fraction: number; attribution: ConcentrationSummary | null })[];
   /** Per layer: for each label value, the best latent over the layer's SAEs, and its stream. */
   planted: { layer: number; matches: LabelMatch[]; mean_abs_corr: number }[];
+  /** concat with --seeds: attribution per seed and across seeds, per layer; `saes` holds the first seed's. */
+  seed_stability?: SeedStability[];
 }

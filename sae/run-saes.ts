@@ -1,30 +1,30 @@
 // Trains and evaluates the SAEs of one `hcprobe sae` run: for each layer, one SAE per stream
 // (per-stream), one on [H_1 … H_n] (concat) or one on Σ_i H_i (summed); then metrics,
-// planted-label matches, stream attribution, dashboards and the saved weights.
-import { existsSync, readFileSync } from 'node:fs';
+// planted-label matches, stream attribution, dashboards and the saved weights; with several
+// seeds (concat), one SAE per seed and the attribution's stability across them.
 import { join } from 'node:path';
-import * as A from 'apache-arrow';
 import type { StreamSelector } from '../src/capture/read.ts';
-import { type CaptureSite, isModelHash, type Manifest, siteHook } from '../src/capture/schema.ts';
+import { type CaptureSite, type Manifest, siteHook } from '../src/capture/schema.ts';
 import { rngFor } from '../src/engine/random.ts';
-import { ConfigError, shown } from '../src/errors.ts';
-import type { ModelConfig } from '../src/model/config.ts';
-import { configFromCheckpoint, paramsFromCheckpoint } from '../src/model/checkpoint.ts';
 import type { Sublayer } from '../src/model/hooks.ts';
-import type { Params } from '../src/model/params.ts';
-import { readSafetensorsFile } from '../src/io/safetensors.ts';
 import { type EvalSet, inputVectors, inputWidth, readEvalSet, type SaeInput, trainChunks } from './activations.ts';
 import { SaeRunner } from './apply.ts';
 import { concentration, streamShares, topStream } from './attribution.ts';
+import { type CeModel, tokenTexts } from './ce-model.ts';
 import { inputHookName, SPLICE_NOTE, saeReplace, spliceCe, zeroReplace } from './ce-splice.ts';
-import { lrOf, type SaeKind, saeTrainConfig } from './config.ts';
+import { kOf, lrOf, type SaeKind, saeTrainConfig } from './config.ts';
+import { decoderSimilarity } from './decoder-similarity.ts';
+import { prefixReconstruction } from './matryoshka.ts';
+import { seedStability, topStreamSummary } from './seed-stability.ts';
 import { chooseFeatures, type DashboardOptions, featureCards } from './dashboards.ts';
 import { bestLatents, labelCorrelations } from './label-match.ts';
 import { densityStats, ReconstructionStats } from './metrics.ts';
-import { type CeMetrics, type ConcentrationSummary, type FeatureDashboards, type LabelMatch, SAE_SCHEMA_VERSION, type SaeMetricsFile, type SaeModeName, type SaeSummary } from './results-schema.ts';
+import { type CeMetrics, type ConcentrationSummary, type FeatureDashboards, type LabelMatch, SAE_SCHEMA_VERSION, type SaeMetricsFile, type SaeModeName, type SaeSummary, type SeedAttribution, type SeedStability } from './results-schema.ts';
 import { writeJson, writeSae } from './save.ts';
 import { bufferRows, ShuffleBuffer } from './shuffle-buffer.ts';
 import { type TrainProgress, trainSae } from './train.ts';
+
+export { type CeModel, loadCeModel } from './ce-model.ts';
 
 export interface SaeRunOptions {
   acts: string;
@@ -39,6 +39,8 @@ export interface SaeRunOptions {
   batch: number;
   lr?: number;
   seed: number;
+  /** concat: more seeds after `seed`, one SAE each under seeds/seed=S/, for seed_stability. */
+  extraSeeds?: number[];
   evalTokens: number;
   dashboards: DashboardOptions;
   /** <out>/<mode>: this run's folder. */
@@ -52,51 +54,22 @@ export interface SaeRunProgress extends TrainProgress {
   total: number;
 }
 
-export type CeModel = { params: Params; config: ModelConfig } | { note: string };
-
-/**
- * The capture's model, for splicing. `checkpoint` (given by the user) must exist and hold the
- * captured model (a ConfigError otherwise); without it, the manifest's checkpoint is used, and
- * a note replaces the model when it cannot be.
- */
-export function loadCeModel(m: Manifest, checkpoint?: string): CeModel {
-  const path = checkpoint ?? m.checkpoint;
-  if (!existsSync(path)) {
-    if (checkpoint !== undefined) throw new ConfigError(`--checkpoint ${shown(checkpoint)} does not exist`);
-    return { note: `checkpoint ${m.checkpoint} not found (run from the folder the capture was made in, or pass --checkpoint)` };
-  }
-  const file = readSafetensorsFile(path);
-  const config = configFromCheckpoint(file, path);
-  if (!isModelHash(config, m.model_hash)) {
-    if (checkpoint !== undefined) throw new ConfigError(`--checkpoint ${shown(checkpoint)} holds another model than the capture's (${m.model.connection.kind}, ${m.n_streams} streams, ${m.model.nLayers} layers, d ${m.d_model}, from ${m.checkpoint})`);
-    return { note: `checkpoint ${m.checkpoint} no longer matches the capture's model` };
-  }
-  return { params: paramsFromCheckpoint(file, config, path), config };
-}
-
-/** Token id → text from the capture's tokens.arrow (ids as text when it is missing). */
-export function tokenTexts(acts: string): (id: number) => string {
-  const path = join(acts, 'tokens.arrow');
-  if (!existsSync(path)) return (id) => `<${id}>`;
-  const table = A.tableFromIPC(readFileSync(path));
-  const text = table.getChild('text')?.toArray() as string[] | undefined;
-  return (id) => text?.[id] ?? `<${id}>`;
-}
-
 export async function runSaes(o: SaeRunOptions, ce: CeModel, onProgress: (p: SaeRunProgress) => void = () => {}): Promise<SaeSummary> {
   const m = o.manifest;
   const n = m.n_streams;
-  const d = m.d_model;
+  const d = m.stream_width ?? m.d_model; // one stream's width (frac: d/m)
   const inputs: SaeInput[] = o.mode === 'per-stream' ? Array.from({ length: n }, (_, stream) => ({ mode: 'per-stream', stream })) : [{ mode: o.mode } as SaeInput];
-  const total = inputs.length * o.layers.length;
+  const extra = o.mode === 'concat' ? (o.extraSeeds ?? []) : [];
+  const total = inputs.length * o.layers.length * (1 + extra.length);
   const text = tokenTexts(o.acts);
   const saes: SaeSummary['saes'] = [];
   const planted: SaeSummary['planted'] = [];
+  const stability: SeedStability[] = [];
   let index = 0;
   for (const layer of o.layers) {
     const sel: StreamSelector = { site: o.site, layer, module: o.module };
     const ev = await readEvalSet(o.acts, m, sel, o.evalTokens);
-    const ceOrig = 'params' in ce && siteHook(o.site, layer, o.module) ? spliceCe(ce.params, ce.config, ev, o.site, o.module, layer, inputs[0] as SaeInput, null) : null;
+    const ceOrig = 'params' in ce && siteHook(o.site, layer, o.module) ? spliceCe(ce.params, ce.config, ev, o.site, o.module, layer, inputs[0] as SaeInput, null).ce : null;
     const matches: LabelMatch[] = [];
     for (const input of inputs) {
       const path = input.mode === 'per-stream' ? `layer=${layer}/stream=${input.stream}` : `layer=${layer}`;
@@ -104,6 +77,15 @@ export async function runSaes(o: SaeRunOptions, ce: CeModel, onProgress: (p: Sae
       index++;
       saes.push({ ...identity(o, input, layer, path), d_in: r.d_in, d_sae: r.d_sae, eval: r.eval, dead_fraction: r.training.dead_fraction, attribution: r.attribution });
       matches.push(...r.labels);
+      if (extra.length === 0) continue;
+      const perSeed = [seedAttribution(o.seed, r)];
+      for (const seed of extra) {
+        const sp = `seeds/seed=${seed}/layer=${layer}`;
+        const rs = await trainAndEvaluate({ ...o, seed }, input, layer, sp, ev, ce, ceOrig, text, (p) => onProgress({ ...p, sae: sp, index, total }));
+        index++;
+        perSeed.push(seedAttribution(seed, rs));
+      }
+      stability.push(seedStability(layer, perSeed));
     }
     const best = mergeMatches(matches);
     planted.push({ layer, matches: best, mean_abs_corr: best.length > 0 ? best.reduce((a, b) => a + Math.abs(b.corr), 0) / best.length : 0 });
@@ -120,16 +102,22 @@ export async function runSaes(o: SaeRunOptions, ce: CeModel, onProgress: (p: Sae
     n_streams: n,
     d_model: d,
     kind: o.act.kind,
-    k: o.act.kind === 'relu' ? null : o.act.k,
+    k: kOf(o.act),
     expansion: o.expansion,
     tokens: o.tokens,
     seed: o.seed,
     command: o.command,
     saes,
     planted,
+    ...(stability.length > 0 ? { seed_stability: stability } : {}),
   };
   writeJson(join(o.out, 'summary.json'), summary);
   return summary;
+}
+
+function seedAttribution(seed: number, r: SaeMetricsFile): SeedAttribution {
+  const a = r.attribution as ConcentrationSummary;
+  return { seed, path: r.path, live: a.live, top_stream: a.top_stream ?? [], by_stream: a.by_stream, mean_top_share: a.mean_top_share ?? Number.NaN, majority: a.majority ?? a.dominant, ev: r.eval.ev };
 }
 
 function identity(o: SaeRunOptions, input: SaeInput, layer: number, path: string) {
@@ -153,7 +141,7 @@ async function trainAndEvaluate(
 ): Promise<SaeMetricsFile> {
   const m = o.manifest;
   const n = m.n_streams;
-  const d = m.d_model;
+  const d = m.stream_width ?? m.d_model; // one stream's width (frac: d/m)
   const width = inputWidth(input, n, d);
   const sel: StreamSelector = { site: o.site, layer, module: o.module };
   const cfg = saeTrainConfig({ act: o.act, dIn: width, dSae: width * o.expansion, tokens: o.tokens, batch: o.batch, seed: o.seed, ...(o.lr === undefined ? {} : { lr: o.lr }) });
@@ -179,35 +167,48 @@ async function trainAndEvaluate(
     });
     let attribution: ConcentrationSummary | null = null;
     if (shares) {
-      const c = concentration(shares, n, Array.from(dens.density, (x) => x > 0));
-      attribution = { live: c.live, concentrated: c.concentrated, threshold: c.threshold, by_stream: c.byStream, mean_shares: c.meanShares, dominant: c.dominant, dominance: c.dominance, n_eff: c.nEff };
+      const live = Array.from(dens.density, (x) => x > 0);
+      const c = concentration(shares, n, live);
+      const t = topStreamSummary(shares, n, live);
+      attribution = { live: c.live, concentrated: c.concentrated, threshold: c.threshold, by_stream: c.byStream, mean_shares: c.meanShares, dominant: c.dominant, dominance: c.dominance, n_eff: c.nEff, top_stream: t.topStream, mean_top_share: t.meanTopShare, majority: t.majority };
     }
     let ceMetrics: CeMetrics | null = null;
     let ceNote: string | undefined;
     if (!('params' in ce)) ceNote = ce.note;
     else if (ceOrig === null) ceNote = `site ${o.site} has no residual hook to splice into`;
     else {
-      const sae = spliceCe(ce.params, ce.config, ev, o.site, o.module, layer, input, saeReplace(runner));
-      const zero = spliceCe(ce.params, ce.config, ev, o.site, o.module, layer, input, zeroReplace);
-      ceMetrics = { orig: ceOrig, sae, zero, recovered: zero - ceOrig !== 0 ? (zero - sae) / (zero - ceOrig) : null, delta: sae - ceOrig, tokens: Math.floor(ev.rows / ev.seqLen) * (ev.seqLen - 1), splice: SPLICE_NOTE[input.mode] };
+      const spliced = spliceCe(ce.params, ce.config, ev, o.site, o.module, layer, input, saeReplace(runner), { kl: true });
+      const sae = spliced.ce;
+      const zero = spliceCe(ce.params, ce.config, ev, o.site, o.module, layer, input, zeroReplace).ce;
+      ceMetrics = { orig: ceOrig, sae, zero, recovered: zero - ceOrig !== 0 ? (zero - sae) / (zero - ceOrig) : null, delta: sae - ceOrig, tokens: Math.floor(ev.rows / ev.seqLen) * (ev.seqLen - 1), splice: SPLICE_NOTE[input.mode], ...(spliced.kl === null ? {} : { kl: spliced.kl }) };
     }
     const ev1 = rec.ev();
+    const a = o.act;
+    const prefixEv = a.kind === 'matryoshka' ? a.prefixes.map((size) => {
+      const stats = new ReconstructionStats(width);
+      stats.add(x, prefixReconstruction(p, codes, size), ev.rows);
+      return { size, ev: stats.ev() };
+    }) : null;
     const metrics: SaeMetricsFile = {
       schema_version: SAE_SCHEMA_VERSION,
       ...identity(o, input, layer, path),
-      kind: o.act.kind,
-      k: o.act.kind === 'relu' ? null : o.act.k,
-      l1: o.act.kind === 'relu' ? o.act.l1 : null,
+      kind: a.kind,
+      k: kOf(a),
+      l1: a.kind === 'relu' ? a.l1 : null,
+      ...(a.kind === 'relu' ? { decoder_penalty: a.streamBlocks === undefined ? 'row-norm' : 'stream-norms' } : {}),
+      ...(a.kind === 'jumprelu' ? { l0_coef: a.l0, bandwidth: a.bandwidth } : {}),
+      ...(a.kind === 'matryoshka' ? { prefixes: a.prefixes } : {}),
       d_in: width,
       d_sae: p.dSae,
       training: {
         tokens: trained.tokens, steps: trained.steps, seconds: trained.seconds, tokens_per_s: trained.tokens / Math.max(trained.seconds, 1e-9),
         final_loss: trained.last.loss, final_fvu: trained.last.fvu, final_l0: trained.last.l0, dead_fraction: trained.deadFraction,
-        input_scale: p.scale, lr: lrOf(cfg), threshold: p.threshold,
+        input_scale: p.scale, lr: lrOf(cfg), threshold: p.thresholds ? p.thresholds.reduce((s, t) => s + t, 0) / p.dSae : p.threshold,
       },
       eval: {
         tokens: ev.rows, l0: dens.l0, ev: ev1, fvu: 1 - ev1, mse: rec.mse(), dead_fraction_eval: dens.deadFraction, dense_1pct: dens.dense1pct, dense_10pct: dens.dense10pct,
         ce: ceMetrics, ...(ceNote === undefined ? {} : { ce_note: ceNote }),
+        shrinkage: rec.shrinkage(), decoder: decoderSimilarity(p.wDec, p.dSae, width), ...(prefixEv ? { prefix_ev: prefixEv } : {}),
       },
       attribution,
       labels,

@@ -2,7 +2,7 @@
 // x̂ = W_dec f + b_dec, trained on inputs scaled by s so that E‖s·x‖² = d; the scale is
 // folded back into the weights for saving, so saved SAEs act on raw activations.
 import { rngFor } from '../src/engine/random.ts';
-import type { SaeKind } from './config.ts';
+import { SAE_DEFAULTS, type SaeKind } from './config.ts';
 
 export interface SaeParams {
   dIn: number;
@@ -14,8 +14,10 @@ export interface SaeParams {
   wDec: Float32Array;
   bEnc: Float32Array;
   bDec: Float32Array;
-  /** BatchTopK's inference threshold θ on f (unchanged by the input scale); null for other kinds. */
+  /** BatchTopK's (and Matryoshka's) inference threshold θ on f (unchanged by the input scale); null for other kinds. */
   threshold: number | null;
+  /** JumpReLU: θ_i per latent [m] (unchanged by the input scale); null for other kinds. */
+  thresholds: Float32Array | null;
   /** Input scale s: the SAE sees s·x. */
   scale: number;
 }
@@ -26,7 +28,9 @@ export function initSaeParams(dIn: number, dSae: number, act: SaeKind, seed: num
   const wDec = new Float32Array(dSae * dIn);
   for (let i = 0; i < wDec.length; i++) wDec[i] = rng.normal();
   normaliseRows(wDec, dIn);
-  return { dIn, dSae, act, wEncT: Float32Array.from(wDec), wDec, bEnc: new Float32Array(dSae), bDec: new Float32Array(dIn), threshold: act.kind === 'batchtopk' ? 0 : null, scale: 1 };
+  const threshold = act.kind === 'batchtopk' || act.kind === 'matryoshka' ? 0 : null;
+  const thresholds = act.kind === 'jumprelu' ? new Float32Array(dSae).fill(SAE_DEFAULTS.threshold0) : null;
+  return { dIn, dSae, act, wEncT: Float32Array.from(wDec), wDec, bEnc: new Float32Array(dSae), bDec: new Float32Array(dIn), threshold, thresholds, scale: 1 };
 }
 
 /** Rescales each row of a row-major [rows, d] matrix to unit L2 norm (zero rows stay zero). */
@@ -62,6 +66,7 @@ export interface SaeWeights {
   b_enc: Float32Array;
   b_dec: Float32Array;
   threshold: number | null;
+  thresholds: Float32Array | null;
 }
 
 /**
@@ -81,6 +86,7 @@ export function foldScale(p: SaeParams): SaeWeights {
     b_enc: Float32Array.from(p.bEnc),
     b_dec: p.bDec.map((v) => v / s),
     threshold: p.threshold,
+    thresholds: p.thresholds && Float32Array.from(p.thresholds),
   };
 }
 
@@ -89,5 +95,5 @@ export function paramsFromWeights(w: SaeWeights): SaeParams {
   const { dIn: d, dSae: m } = w;
   const wEncT = new Float32Array(m * d);
   for (let i = 0; i < m; i++) for (let t = 0; t < d; t++) wEncT[i * d + t] = w.W_enc[t * m + i] as number;
-  return { dIn: d, dSae: m, act: w.act, wEncT, wDec: Float32Array.from(w.W_dec), bEnc: Float32Array.from(w.b_enc), bDec: Float32Array.from(w.b_dec), threshold: w.threshold, scale: 1 };
+  return { dIn: d, dSae: m, act: w.act, wEncT, wDec: Float32Array.from(w.W_dec), bEnc: Float32Array.from(w.b_enc), bDec: Float32Array.from(w.b_dec), threshold: w.threshold, thresholds: w.thresholds && Float32Array.from(w.thresholds), scale: 1 };
 }

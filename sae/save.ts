@@ -1,12 +1,12 @@
-// Saved SAEs in SAELens' layout: W_enc [d, m], W_dec [m, d], b_enc [m], b_dec [d] (BatchTopK adds
-// JumpReLU's `threshold` [m]) with the input scale folded in, and cfg.json. SAELens reads the weights
-// as sae_weights.safetensors; sparsify cannot load them (nn.Linear encoder [m, d], strict load).
+// Saved SAEs in SAELens' layout: W_enc [d, m], W_dec [m, d], b_enc [m], b_dec [d] (JumpReLU, and
+// BatchTopK and Matryoshka with their one θ, add `threshold` [m]) with the input scale folded in, and
+// cfg.json. SAELens reads the weights as sae_weights.safetensors; sparsify cannot (strict nn.Linear load).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, shown } from '../src/errors.ts';
 import { writeFileAtomic } from '../src/io/atomic-write.ts';
 import { readSafetensorsFile, writeSafetensorsFile } from '../src/io/safetensors.ts';
-import type { SaeKind } from './config.ts';
+import { kOf, type SaeKind } from './config.ts';
 import { foldScale, paramsFromWeights, type SaeParams, type SaeWeights } from './sae-params.ts';
 
 export interface SaeCfgContext {
@@ -19,10 +19,11 @@ export interface SaeCfgContext {
 }
 
 export function saeCfg(p: SaeParams, c: SaeCfgContext): Record<string, unknown> {
-  const k = p.act.kind === 'relu' ? null : p.act.k;
+  const a = p.act;
+  const k = kOf(a);
   return {
     // SAELens fields
-    architecture: p.act.kind === 'topk' ? 'topk' : p.act.kind === 'batchtopk' ? 'jumprelu' : 'standard',
+    architecture: a.kind === 'topk' ? 'topk' : a.kind === 'relu' ? 'standard' : 'jumprelu',
     d_in: p.dIn,
     d_sae: p.dSae,
     activation_fn: p.act.kind === 'topk' ? 'topk' : 'relu',
@@ -44,9 +45,15 @@ export function saeCfg(p: SaeParams, c: SaeCfgContext): Record<string, unknown> 
     expansion_factor: p.dSae / p.dIn,
     normalize_decoder: true,
     multi_topk: false,
+    // SAELens' training-config name for ε
+    jumprelu_bandwidth: a.kind === 'jumprelu' ? a.bandwidth : null,
     // ours
-    kind: p.act.kind,
-    l1: p.act.kind === 'relu' ? p.act.l1 : null,
+    kind: a.kind,
+    l1: a.kind === 'relu' ? a.l1 : null,
+    decoder_penalty: a.kind === 'relu' ? (a.streamBlocks === undefined ? 'row-norm' : 'stream-norms') : null,
+    stream_blocks: a.kind === 'relu' ? (a.streamBlocks ?? null) : null,
+    l0_coef: a.kind === 'jumprelu' ? a.l0 : null,
+    matryoshka_prefixes: a.kind === 'matryoshka' ? a.prefixes : null,
     threshold: p.threshold,
     input_scale_folded: p.scale,
     ...c.extra,
@@ -62,7 +69,8 @@ export function writeSae(dir: string, p: SaeParams, ctx: SaeCfgContext): void {
     ['b_enc', { shape: [w.dSae], data: w.b_enc }],
     ['b_dec', { shape: [w.dIn], data: w.b_dec }],
   ]);
-  if (w.threshold !== null) tensors.set('threshold', { shape: [w.dSae], data: new Float32Array(w.dSae).fill(w.threshold) });
+  const theta = w.thresholds ?? (w.threshold === null ? null : new Float32Array(w.dSae).fill(w.threshold));
+  if (theta) tensors.set('threshold', { shape: [w.dSae], data: theta });
   writeSafetensorsFile(join(dir, 'sae.safetensors'), tensors, { format: 'pt', hcprobe_kind: p.act.kind }, { force: true });
   writeJson(join(dir, 'cfg.json'), saeCfg(p, ctx));
 }
@@ -82,8 +90,7 @@ export function readSae(dir: string): SaeParams {
     if (!t) throw new ConfigError(`${dir}/sae.safetensors has no tensor ${shown(name)}`);
     return t.data as Float32Array;
   };
-  const kind = cfg.kind as SaeKind['kind'];
-  const act: SaeKind = kind === 'relu' ? { kind, l1: Number(cfg.l1) } : { kind, k: Number(cfg.k) };
+  const act = kindOf(cfg);
   const w: SaeWeights = {
     dIn: Number(cfg.d_in),
     dSae: Number(cfg.d_sae),
@@ -93,8 +100,27 @@ export function readSae(dir: string): SaeParams {
     b_enc: get('b_enc'),
     b_dec: get('b_dec'),
     threshold: typeof cfg.threshold === 'number' ? cfg.threshold : null,
+    thresholds: act.kind === 'jumprelu' ? get('threshold') : null,
   };
   return paramsFromWeights(w);
+}
+
+/** The kind and its parameters from cfg.json's own fields (saeCfg's inverse). */
+function kindOf(cfg: Record<string, unknown>): SaeKind {
+  const kind = cfg.kind as SaeKind['kind'];
+  switch (kind) {
+    case 'relu':
+      return { kind, l1: Number(cfg.l1), ...(typeof cfg.stream_blocks === 'number' ? { streamBlocks: cfg.stream_blocks } : {}) };
+    case 'jumprelu':
+      return { kind, l0: Number(cfg.l0_coef), bandwidth: Number(cfg.jumprelu_bandwidth) };
+    case 'matryoshka':
+      return { kind, k: Number(cfg.k), prefixes: (cfg.matryoshka_prefixes as number[]).map(Number) };
+    case 'topk':
+    case 'batchtopk':
+      return { kind, k: Number(cfg.k) };
+    default:
+      throw new ConfigError(`cfg.json names an unknown SAE kind ${shown(kind)}`);
+  }
 }
 
 /** JSON with NaN/±Infinity as null, written atomically; `compact` drops the indentation (dashboards). */

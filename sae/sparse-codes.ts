@@ -97,6 +97,25 @@ export function thresholdCodes(pre: Float32Array, rows: number, m: number, theta
   return { rows, rowPtr, idx, val };
 }
 
+/** JumpReLU: pre-activations above their latent's own θ_i > 0 (Rajamanoharan et al. 2024). */
+export function jumpCodes(pre: Float32Array, rows: number, m: number, theta: Float32Array): SparseCodes {
+  const rowPtr = new Int32Array(rows + 1);
+  const idx: number[] = [];
+  const val: number[] = [];
+  for (let b = 0; b < rows; b++) {
+    const o = b * m;
+    for (let i = 0; i < m; i++) {
+      const v = pre[o + i] as number;
+      if (v > (theta[i] as number) && v > 0) {
+        idx.push(i);
+        val.push(v);
+      }
+    }
+    rowPtr[b + 1] = idx.length;
+  }
+  return { rows, rowPtr, idx: Int32Array.from(idx), val: Float32Array.from(val) };
+}
+
 /**
  * BatchTopK: the rows·k largest positive pre-activations of the whole batch, so tokens share
  * one budget. Returns the codes and the smallest kept value, from which θ is estimated.

@@ -1,10 +1,13 @@
 // One SAE training step (docs/metrics.md). Loss = FVU = Σ‖x̂ − x‖² / Σ‖x − x̄‖² over the batch, plus
 // for TopK kinds AuxK: (1/32)·min(dead/k_aux, 1)·Σ‖ê − e‖² / Σ‖x − x̄‖², ê decoding the k_aux
 // largest dead latents and e = x − x̂ held fixed (Gao et al. 2024); for ReLU the L1 term
-// λ·Σ f_i‖W_dec,i‖ / Σ‖x − x̄‖². Then Adam, clip 1, and unit-norm decoder rows.
+// λ·Σ f_i‖W_dec,i‖ / Σ‖x − x̄‖²; JumpReLU and Matryoshka in their own files. Then Adam, clip 1,
+// and unit-norm decoder rows.
 import { Adam } from './adam.ts';
 import { lrOf, type SaeTrainConfig } from './config.ts';
 import { DenseEncoder } from './encoder.ts';
+import { jumpReluGrads } from './jumprelu-grads.ts';
+import { matryoshkaBackward } from './matryoshka.ts';
 import { reluGrads } from './relu-grads.ts';
 import { normaliseRows, removeParallelGrad, type SaeParams } from './sae-params.ts';
 import { batchTopkCodes, nnz, type SparseCodes, topkCodes } from './sparse-codes.ts';
@@ -33,6 +36,9 @@ export class SaeTrainer {
   tokens = 0;
   steps = 0;
   private thetaEma = 0;
+  /** JumpReLU: log θ_i, the trained form of the thresholds, and its gradient. */
+  private readonly logTheta: Float32Array | null;
+  private readonly gLogTheta: Float32Array | null;
 
   constructor(
     readonly p: SaeParams,
@@ -41,7 +47,10 @@ export class SaeTrainer {
     readonly auxWindow: number,
   ) {
     this.encoder = new DenseEncoder(p);
-    this.adam = new Adam([p.wEncT, p.wDec, p.bEnc, p.bDec], { lr: lrOf(cfg), beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, clip: cfg.gradClip });
+    this.logTheta = p.thresholds?.map(Math.log) ?? null;
+    this.gLogTheta = p.thresholds && new Float32Array(p.dSae);
+    const extra = this.logTheta ? [this.logTheta] : [];
+    this.adam = new Adam([p.wEncT, p.wDec, p.bEnc, p.bDec, ...extra], { lr: lrOf(cfg), beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, clip: cfg.gradClip });
     this.g = { wEncT: new Float32Array(p.wEncT.length), wDec: new Float32Array(p.wDec.length), bEnc: new Float32Array(p.dSae), bDec: new Float32Array(p.dIn) };
     this.lastFired = new Float64Array(p.dSae);
   }
@@ -51,13 +60,16 @@ export class SaeTrainer {
     const { p, g } = this;
     const d = p.dIn;
     for (const a of Object.values(g)) a.fill(0);
+    this.gLogTheta?.fill(0);
     const variance = totalVariance(x, rows, d);
     let fvu: number;
+    let recon: number | undefined;
     let auxLoss = 0;
     let l0: number;
     const dead = this.deadLatents();
-    if (p.act.kind === 'relu') {
-      const r = reluGrads(p, x, rows, variance, p.act.l1, g);
+    const act = p.act;
+    if (act.kind === 'relu' || act.kind === 'jumprelu') {
+      const r = act.kind === 'relu' ? reluGrads(p, x, rows, variance, act, g) : jumpReluGrads(p, x, rows, variance, act.l0, act.bandwidth, { ...g, logTheta: this.gLogTheta as Float32Array });
       fvu = r.fvu;
       l0 = r.firedTotal / rows;
       r.fired.forEach((n, i) => {
@@ -66,36 +78,45 @@ export class SaeTrainer {
     } else {
       const { xc, pre } = this.encoder.pre(x, rows);
       let codes: SparseCodes;
-      if (p.act.kind === 'topk') codes = topkCodes(pre, rows, p.dSae, p.act.k);
+      if (act.kind === 'topk') codes = topkCodes(pre, rows, p.dSae, act.k);
       else {
-        const r = batchTopkCodes(pre, rows, p.dSae, p.act.k);
+        const r = batchTopkCodes(pre, rows, p.dSae, act.k);
         codes = r.codes;
         this.thetaEma = THETA_DECAY * this.thetaEma + (1 - THETA_DECAY) * r.minKept;
         p.threshold = this.thetaEma / (1 - THETA_DECAY ** (this.steps + 1));
       }
       for (let q = 0; q < nnz(codes); q++) this.lastFired[codes.idx[q] as number] = this.tokens + rows;
       l0 = nnz(codes) / rows;
-      const err = decodeSparse(codes, p.wDec, d, p.bDec, new Float32Array(rows * d));
-      let se = 0;
-      for (let t = 0; t < err.length; t++) {
-        const e = (err[t] as number) - (x[t] as number);
-        err[t] = e;
-        se += e * e;
+      let err: Float32Array;
+      if (act.kind === 'matryoshka') {
+        const r = matryoshkaBackward(codes, x, xc, p, act.prefixes, variance, g);
+        err = r.err;
+        fvu = r.prefixFvu.at(-1) as number;
+        recon = r.loss;
+      } else {
+        err = decodeSparse(codes, p.wDec, d, p.bDec, new Float32Array(rows * d));
+        let se = 0;
+        for (let t = 0; t < err.length; t++) {
+          const e = (err[t] as number) - (x[t] as number);
+          err[t] = e;
+          se += e * e;
+        }
+        fvu = se / variance;
+        const grad = err.map((e) => (2 * e) / variance);
+        for (let o = 0; o < grad.length; o += d) for (let t = 0; t < d; t++) g.bDec[t] = (g.bDec[t] as number) + (grad[o + t] as number);
+        backwardSparse(codes, grad, xc, p.wDec, d, g);
       }
-      fvu = se / variance;
-      const grad = err.map((e) => (2 * e) / variance);
-      for (let o = 0; o < grad.length; o += d) for (let t = 0; t < d; t++) g.bDec[t] = (g.bDec[t] as number) + (grad[o + t] as number);
-      backwardSparse(codes, grad, xc, p.wDec, d, g);
       if (dead.length > 0) auxLoss = this.auxk(pre, xc, err, rows, variance, dead);
       encoderBiasGrad(g.bEnc, p.wEncT, d, g.bDec);
     }
     removeParallelGrad(g.wDec, p.wDec, d);
-    const gradNorm = this.adam.step([g.wEncT, g.wDec, g.bEnc, g.bDec]);
+    const gradNorm = this.adam.step([g.wEncT, g.wDec, g.bEnc, g.bDec, ...(this.gLogTheta ? [this.gLogTheta] : [])]);
+    if (this.logTheta && p.thresholds) for (let i = 0; i < p.dSae; i++) p.thresholds[i] = Math.exp(this.logTheta[i] as number);
     normaliseRows(p.wDec, d);
     this.encoder.refresh();
     this.tokens += rows;
     this.steps++;
-    const loss = fvu + this.cfg.auxkCoef * auxLoss;
+    const loss = (recon ?? fvu) + this.cfg.auxkCoef * auxLoss;
     return { loss, fvu, auxLoss, l0, deadFraction: this.deadLatents().length / p.dSae, gradNorm };
   }
 

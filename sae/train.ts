@@ -1,6 +1,7 @@
 // Trains one SAE from a source of activation batches (docs/metrics.md): inputs scaled so E‖x‖² = d,
 // b_dec initialised to the first batch's mean, then ⌈tokens / batch⌉ steps.
 import type { SaeTrainConfig } from './config.ts';
+import { DenseEncoder } from './encoder.ts';
 import { initSaeParams, type SaeParams } from './sae-params.ts';
 import { SaeTrainer, type StepResult } from './train-step.ts';
 
@@ -43,6 +44,7 @@ export async function trainSae(cfg: SaeTrainConfig, source: BatchSource, onStep:
   checkBatch(first, rows, d);
   p.scale = inputScale(first, rows, d);
   for (let o = 0; o < rows * d; o += d) for (let t = 0; t < d; t++) p.bDec[t] = (p.bDec[t] as number) + (p.scale * (first[o + t] as number)) / rows;
+  if (p.thresholds) initThresholds(p, first.map((v) => v * p.scale), rows);
   const trainer = new SaeTrainer(p, cfg, auxWindow(cfg));
   const start = performance.now();
   let last: StepResult | undefined;
@@ -67,6 +69,31 @@ export async function trainSae(cfg: SaeTrainConfig, source: BatchSource, onStep:
   const silentFor = trainer.lastFired.map((t) => trainer.tokens - t);
   const dead = silentFor.reduce((a, s) => a + (s >= window ? 1 : 0), 0);
   return { params: p, tokens: trainer.tokens, steps, seconds: (performance.now() - start) / 1000, last: last as StepResult, deadFraction: dead / cfg.dSae, silentFor };
+}
+
+/**
+ * JumpReLU's initial θ_i: the standard deviation of latent i's pre-activation on the first batch
+ * (our choice; at least 1e-3), so each latent starts firing on a sixth of the tokens or so
+ * whatever the spread of the centred inputs: a fixed θ₀ would leave every latent silent on
+ * inputs dominated by their mean, and Adam moves log θ by only about lr per step.
+ */
+export function initThresholds(p: SaeParams, x: Float32Array, rows: number): void {
+  const enc = new DenseEncoder(p);
+  const { pre } = enc.pre(x, rows);
+  enc.dispose();
+  const m = p.dSae;
+  const theta = p.thresholds as Float32Array;
+  for (let i = 0; i < m; i++) {
+    let s = 0;
+    let s2 = 0;
+    for (let b = 0; b < rows; b++) {
+      const v = pre[b * m + i] as number;
+      s += v;
+      s2 += v * v;
+    }
+    const mean = s / rows;
+    theta[i] = Math.max(Math.sqrt(Math.max(s2 / rows - mean * mean, 0)), 1e-3);
+  }
 }
 
 /** s with E‖s·x‖² = d, estimated on one batch (docs/metrics.md). */

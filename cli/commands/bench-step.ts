@@ -21,8 +21,8 @@ export function parseBenchModel(o: Opts): { model: ModelConfig; batchSize: numbe
     nLayers: parseIntFlag('--layers', str('layers', '4')),
     nHeads: parseIntFlag('--heads', str('heads', '4')),
     blockSize: parseIntFlag('--seq', str('seq', '128')),
-    nStreams: kind === 'residual' ? 1 : parseIntFlag('--streams', str('streams', '4'), 1, 8),
-    connection: kind === 'hc' ? { kind, dynamic: o.static !== true, dynamicNorm: 'rms' } : kind === 'mhc' ? { kind, sinkhornIters: 20 } : { kind },
+    nStreams: kind === 'residual' || kind === 'post-norm' ? 1 : kind === 'residual-dual' ? 2 : parseIntFlag('--streams', str('streams', '4'), 1, 8),
+    connection: kind === 'hc' || kind === 'frac' ? { kind, dynamic: o.static !== true, dynamicNorm: 'rms' } : kind === 'mhc' ? { kind, sinkhornIters: 20 } : { kind },
     streamInit: init === 'lss' ? { kind: 'lss', center: 0.6 } : init === 'noise' ? { kind: 'noise', sigma: 0.2 } : { kind: init },
   });
   return { model, batchSize: parseIntFlag('--batch', str('batch', '8')) };

@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { BACKENDS, initBackend } from '../../src/engine/backend.ts';
 import { ConfigError, shown } from '../../src/errors.ts';
 import { capture } from '../../src/capture/capture.ts';
+import { availableSites } from '../../src/capture/kind-sites.ts';
 import { readManifest } from '../../src/capture/read.ts';
 import { CAPTURE_SITES, type CaptureSite } from '../../src/capture/schema.ts';
 import { paramsFromCheckpoint, readStreamsOf } from '../../src/model/checkpoint.ts';
@@ -13,6 +14,7 @@ import { disposeParams } from '../../src/model/params.ts';
 import { DEFAULT_CORPUS_SEED, openSourceCorpus, resolveModelSource, tokenizerOf } from '../../probes/load-run.ts';
 import { distinct, parseChoice, parseIntFlag, parseIntList, parseSiteList } from '../parse.ts';
 import { progressLine } from '../progress.ts';
+import { overCheckpoints } from '../over-checkpoints.ts';
 import { runCommand } from '../run-command.ts';
 
 type Opts = Record<string, string | boolean | undefined>;
@@ -54,6 +56,7 @@ export function registerCapture(program: Command, setExit: (code: number) => voi
     .description('capture per-stream activations and per-token HC coefficients to Arrow files')
     .option('--run <dir>', 'training run (runs/NAME); or, without it, --checkpoint and --corpus')
     .requiredOption('--out <dir>', 'output folder (acts/NAME)')
+    .option('--checkpoints <list>', 'with --run: capture each checkpoint, "all" or steps such as 40,80, into OUT/checkpoints/step-XXXXXX/ (one capture each)')
     .option('--checkpoint <file>', 'model .safetensors: one of the run\'s (default its latest), or any checkpoint without --run')
     .option('--corpus <spec>', 'synthetic, a text/JSONL file or .bin token ids (default: the run\'s; required without --run)')
     .option('--tokenizer <name>', 'byte|gpt2, for a text corpus (default: the run\'s; without a run gpt2 if the model has ≥ 50257 tokens, else byte)')
@@ -71,7 +74,7 @@ export function registerCapture(program: Command, setExit: (code: number) => voi
     .option('--force', 'overwrite an existing capture')
     .action(async (o: Opts) => {
       setExit(
-        await runCommand(async () => {
+        await runCommand(() => overCheckpoints('capture', o, async (o) => {
           const out = o.out as string;
           const source = resolveModelSource({
             ...(typeof o.run === 'string' ? { run: o.run } : {}),
@@ -81,7 +84,10 @@ export function registerCapture(program: Command, setExit: (code: number) => voi
             ...(typeof o.seed === 'string' ? { seed: parseIntFlag('--seed', o.seed, 0) } : {}),
           });
           const { run, checkpoint: ckpt, file, config } = source;
-          const { sites, layers } = parseCaptureSelection(o, config.nLayers);
+          const selection = parseCaptureSelection(o, config.nLayers);
+          // Unnamed sites are the defaults less those this kind lacks (coeffs of post-norm, ...).
+          const sites = typeof o.sites === 'string' || typeof o.hooks === 'string' ? selection.sites : availableSites(selection.sites, config);
+          const layers = selection.layers;
           const dtype = parseChoice('--dtype', o.dtype as string, ['float32', 'float16'] as const);
           const split = parseChoice('--split', o.split as string, ['train', 'val'] as const);
           const tokens = parseIntFlag('--tokens', o.tokens as string);
@@ -92,7 +98,8 @@ export function registerCapture(program: Command, setExit: (code: number) => voi
             process.stderr.write(`${out} is already complete; nothing to do\n`);
             return;
           }
-          if (existsSync(out) && readdirSync(out).length > 0 && o.resume !== true) {
+          // checkpoints/ holds the per-checkpoint captures (--checkpoints): not this capture's.
+          if (existsSync(out) && readdirSync(out).some((e) => e !== 'checkpoints') && o.resume !== true) {
             if (o.force !== true) throw new ConfigError(`output ${shown(out)} already exists; pass --force to overwrite it or --resume to continue it`);
             clearCapture(out);
           }
@@ -110,7 +117,7 @@ export function registerCapture(program: Command, setExit: (code: number) => voi
           } finally {
             disposeParams(params);
           }
-        }),
+        })),
       );
     });
 

@@ -16,7 +16,7 @@ import { runCli, runComplete } from './sweep.ts';
 type Opts = Record<string, string | boolean | undefined>;
 
 /**
- * Sizes chosen so the demo needs about 3.5 minutes of CPU on two cores (the budget is ten minutes
+ * Sizes chosen so the demo needs about 6 minutes on two idle cores (the budget is ten minutes
  * of wall time, with room for a machine that is busy with other work); each with its reason.
  */
 export const DEMO_DEFAULTS = {
@@ -31,6 +31,12 @@ export const DEMO_DEFAULTS = {
   saeBatch: 1024, // 48 Adam steps at that size: features form, where 4096-token batches give 12
   saeExpansion: 4, // 4·(n·d) = 1024 latents on the concatenated streams
   saeK: 16,
+  saeSeeds: '0,1,2', // three SAEs per HC run: is "features live in stream i" stable across seeds?
+  checkpointInterval: 40, // six checkpoints over 240 steps: the seeding stage and what follows
+  timelineTokens: 4096, // per checkpoint: shares, identity distance and probes need far fewer tokens than the final analysis
+  timelineProbeSite: 'blocks.1.hook_resid_post', // the last layer, where dominance is measured
+  timelineProbeLabels: 'topic,pos',
+  timelineSaeTokens: 8192, // per checkpoint SAE (concat, last layer): attribution by stream, no dashboards
 } as const;
 
 export const DEMO_RUNS = [
@@ -62,13 +68,23 @@ export function demoPlan(root: string, o: { steps: number }): DemoStage[] {
     // acts/… and results/… mirror runs/…, where `hcprobe report --run` looks for them.
     const acts = siblingDir(run, 'acts');
     const results = siblingDir(run, 'results');
-    stages.push({ label: `train ${r.name}`, command: 'train', args: ['train', '--preset', D.preset, '--steps', String(o.steps), ...r.flags, '--out', run, ...force], output: run, done: () => runComplete(run) });
+    const hc = r.name !== 'residual';
+    const interval = hc ? ['--checkpoint-interval', String(D.checkpointInterval)] : [];
+    stages.push({ label: `train ${r.name}`, command: 'train', args: ['train', '--preset', D.preset, '--steps', String(o.steps), ...r.flags, ...interval, '--out', run, ...force], output: run, done: () => runComplete(run) });
     stages.push({ label: `capture ${r.name}`, command: 'capture', args: ['capture', '--run', run, '--out', acts, '--tokens', String(D.captureTokens), '--sites', r.name === 'residual' ? 'resid_post' : 'resid_post,coeffs', ...force], output: acts, done: () => existsSync(join(acts, 'manifest.json')) });
     stages.push({ label: `diagnose ${r.name}`, command: 'diagnose', args: ['diagnose', '--acts', acts, '--run', run, '--out', join(results, 'diagnostics.json'), '--eval-tokens', String(D.diagEvalTokens), ...force], output: join(results, 'diagnostics.json'), done: () => existsSync(join(results, 'diagnostics.json')) });
     stages.push({ label: `probe ${r.name}`, command: 'probe', args: ['probe', '--acts', acts, '--out', join(results, 'probes.json'), '--labels', D.probeLabels, '--max-tokens', String(D.probeTokens), '--l2', D.probeL2, ...force], output: join(results, 'probes.json'), done: () => existsSync(join(results, 'probes.json')) });
-    // One stream has nothing to attribute: SAEs on the two HC runs only.
-    if (r.name !== 'residual') {
-      stages.push({ label: `sae ${r.name} (concat)`, command: 'sae', args: ['sae', '--acts', acts, '--out', join(results, 'sae'), '--site', 'resid_post', '--mode', 'concat', '--tokens', String(D.saeTokens), '--batch', String(D.saeBatch), '--expansion', String(D.saeExpansion), '--k', String(D.saeK), ...force], output: join(results, 'sae', 'concat'), done: () => existsSync(join(results, 'sae', 'concat', 'summary.json')) });
+    // One stream has nothing to attribute or to follow over training: the HC runs only.
+    if (hc) {
+      const sae = ['--mode', 'concat', '--expansion', String(D.saeExpansion), '--k', String(D.saeK), ...force];
+      stages.push({ label: `sae ${r.name} (concat, seeds ${D.saeSeeds})`, command: 'sae', args: ['sae', '--acts', acts, '--out', join(results, 'sae'), '--site', 'resid_post', '--tokens', String(D.saeTokens), '--batch', String(D.saeBatch), '--seeds', D.saeSeeds, ...sae], output: join(results, 'sae', 'concat'), done: () => existsSync(join(results, 'sae', 'concat', 'summary.json')) });
+      // Over training: the same analyses, smaller, at every checkpoint (results/…/checkpoints/step-*/).
+      const last = `step-${String(o.steps).padStart(6, '0')}`;
+      const ckAll = ['--checkpoints', 'all'];
+      stages.push({ label: `capture ${r.name} (every checkpoint)`, command: 'capture', args: ['capture', '--run', run, '--out', acts, ...ckAll, '--tokens', String(D.timelineTokens), '--sites', 'resid_post,coeffs', ...force], output: join(acts, 'checkpoints'), done: () => existsSync(join(acts, 'checkpoints', last, 'manifest.json')) });
+      stages.push({ label: `diagnose ${r.name} (every checkpoint)`, command: 'diagnose', args: ['diagnose', '--acts', acts, '--out', join(results, 'diagnostics.json'), ...ckAll, ...force], output: join(results, 'checkpoints'), done: () => existsSync(join(results, 'checkpoints', last, 'diagnostics.json')) });
+      stages.push({ label: `probe ${r.name} (every checkpoint)`, command: 'probe', args: ['probe', '--acts', acts, '--out', join(results, 'probes.json'), ...ckAll, '--sites', D.timelineProbeSite, '--labels', D.timelineProbeLabels, '--max-tokens', String(D.timelineTokens), '--l2', D.probeL2, ...force], output: join(results, 'checkpoints'), done: () => existsSync(join(results, 'checkpoints', last, 'probes.json')) });
+      stages.push({ label: `sae ${r.name} (every checkpoint)`, command: 'sae', args: ['sae', '--acts', acts, '--out', join(results, 'sae'), ...ckAll, '--layers', '1', '--tokens', String(D.timelineSaeTokens), '--batch', String(D.saeBatch), '--features', '0', ...sae], output: join(results, 'checkpoints'), done: () => existsSync(join(results, 'checkpoints', last, 'sae', 'concat', 'summary.json')) });
     }
   }
   return stages;

@@ -1,6 +1,7 @@
 // `hcprobe diagnose`: docs/metrics.md stream diagnostics of a capture (and, with its model, the causal
 // stream ablations and per-stream logit lens) to one JSON file.
 import type { Command } from 'commander';
+import { DEFAULT_RESCUE_TOKENS } from '../../probes/ablate-rescue.ts';
 import { diagnose } from '../../probes/diagnose.ts';
 import { captureSource, type ModelSource, openModelForActs, type RunHandle } from '../../probes/load-run.ts';
 import { readManifest } from '../../src/capture/read.ts';
@@ -9,6 +10,7 @@ import { assertWritable, writeFileAtomic } from '../../src/io/atomic-write.ts';
 import { disposeParams } from '../../src/model/params.ts';
 import { parseChoice, parseIntFlag } from '../parse.ts';
 import { progressLine } from '../progress.ts';
+import { overCheckpoints } from '../over-checkpoints.ts';
 import { runCommand } from '../run-command.ts';
 
 type Opts = Record<string, string | boolean | undefined>;
@@ -20,6 +22,8 @@ export interface DiagnoseArgs {
   out: string;
   force: boolean;
   evalTokens: number;
+  /** Tokens for ablate-and-rescue; 0 with --no-rescue. */
+  rescueTokens: number;
   batch: number;
   maxTokens: number | undefined;
   seed: number;
@@ -39,6 +43,7 @@ export function parseDiagnoseArgs(o: Opts): DiagnoseArgs {
     out: o.out as string,
     force: o.force === true,
     evalTokens: parseIntFlag('--eval-tokens', o.evalTokens as string),
+    rescueTokens: o.rescue === false ? 0 : parseIntFlag('--rescue-tokens', (o.rescueTokens as string | undefined) ?? String(DEFAULT_RESCUE_TOKENS)),
     batch: parseIntFlag('--batch', o.batch as string),
     maxTokens: o.maxTokens === undefined || o.maxTokens === 'all' ? undefined : parseIntFlag('--max-tokens', o.maxTokens as string),
     seed: parseIntFlag('--seed', o.seed as string, 0),
@@ -52,11 +57,15 @@ export function registerDiagnose(program: Command, setExit: (code: number) => vo
     .description('stream diagnostics of a capture (signal shares, N_eff, mixing, CKA, ridge R², unfolded matrix; with the model: ablations and logit lens)')
     .requiredOption('--acts <dir>', 'capture folder (acts/NAME)')
     .requiredOption('--out <file>', 'output JSON (results/NAME/diagnostics.json)')
+    .option('--checkpoints <list>', 'diagnose each per-checkpoint capture in ACTS/checkpoints/ ("all" or steps such as 40,80) into DIR/checkpoints/step-XXXXXX/diagnostics.json for --out DIR/diagnostics.json; the causal part is off unless --causal')
+    .option('--causal', 'with --checkpoints: run the causal part (ablations, logit lens) at every checkpoint too; the timeline does not need it')
     .option('--run <dir>', "the capture's training run, for the causal part (default: the run named in the capture, if it exists)")
     .option('--checkpoint <file>', "the model for the causal part without a run (default: the capture's checkpoint, if it exists); with --run, one of its checkpoints")
     .option('--corpus <spec>', "corpus for the causal part (default: the run's, else the capture's)")
     .option('--tokenizer <name>', "byte|gpt2, for a text --corpus (default: the capture's, else by the model's vocabulary)")
     .option('--eval-tokens <n>', 'validation tokens for ablations and the logit lens', '16384')
+    .option('--rescue-tokens <n>', 'validation tokens for pair ablation and stream rescue (L·(n + n(n−1)/2 + n²) forward passes per batch)', String(DEFAULT_RESCUE_TOKENS))
+    .option('--no-rescue', 'skip pair ablation and stream rescue')
     .option('--batch <b>', 'sequences per forward pass in the causal part', '8')
     .option('--max-tokens <n>', 'captured tokens read per site (whole sequences), or "all"', 'all')
     .option('--seed <s>', 'seed of the 80/20 sequence split for ridge R²', '0')
@@ -64,11 +73,12 @@ export function registerDiagnose(program: Command, setExit: (code: number) => vo
     .option('--force', 'overwrite an existing output file')
     .action(async (o: Opts) => {
       setExit(
-        await runCommand(async () => {
+        await runCommand(() => overCheckpoints('diagnose', o, async (o) => {
           const a = parseDiagnoseArgs(o);
           assertWritable(a.out, a.force);
           const m = readManifest(a.acts);
-          const source = captureSource(m, a.model);
+          // --checkpoints turns the causal part off (causal: false) unless --causal is given.
+          const source = o.causal === false ? { skip: 'per-checkpoint diagnostics run without it unless --causal is given' } : captureSource(m, a.model);
           const skipReason = 'skip' in source ? source.skip : undefined;
           await initBackend(a.backend);
           let run: RunHandle | null = null;
@@ -77,7 +87,7 @@ export function registerDiagnose(program: Command, setExit: (code: number) => vo
           const bar = progressLine('diagnose');
           try {
             const result = await diagnose(
-              { acts: a.acts, manifest: m, run, ...(skipReason ? { skipReason } : {}), evalTokens: a.evalTokens, batch: a.batch, seed: a.seed, ...(a.maxTokens === undefined ? {} : { maxTokens: a.maxTokens }) },
+              { acts: a.acts, manifest: m, run, ...(skipReason ? { skipReason } : {}), evalTokens: a.evalTokens, rescueTokens: a.rescueTokens, batch: a.batch, seed: a.seed, ...(a.maxTokens === undefined ? {} : { maxTokens: a.maxTokens }) },
               (done, total, what) => bar.update(done, total, what),
             );
             writeFileAtomic(a.out, `${JSON.stringify(result, null, 1)}\n`, { force: a.force });
@@ -93,7 +103,7 @@ export function registerDiagnose(program: Command, setExit: (code: number) => vo
           } finally {
             if (run) disposeParams(run.params);
           }
-        }),
+        })),
       );
     });
 }

@@ -3,7 +3,7 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { SAE_DEFAULTS, type SaeKind } from '../../sae/config.ts';
+import { checkPrefixes, defaultPrefixes, SAE_DEFAULTS, type SaeKind } from '../../sae/config.ts';
 import { SAE_KINDS, SAE_MODES, type SaeModeName } from '../../sae/results-schema.ts';
 import { DASHBOARD_DEFAULTS } from '../../sae/dashboards.ts';
 import { type CeModel, loadCeModel, runSaes, type SaeRunOptions } from '../../sae/run-saes.ts';
@@ -14,6 +14,7 @@ import { ConfigError, shown } from '../../src/errors.ts';
 import { disposeParams } from '../../src/model/params.ts';
 import { parseChoice, parseIntFlag, parseIntList, parseNumberFlag, parseSiteList } from '../parse.ts';
 import { progressLine } from '../progress.ts';
+import { overCheckpoints } from '../over-checkpoints.ts';
 import { runCommand } from '../run-command.ts';
 
 type Opts = Record<string, string | boolean | undefined>;
@@ -54,13 +55,8 @@ export function parseSaeFlags(o: Opts, m: Manifest): Omit<SaeRunOptions, 'acts' 
   const kind = parseChoice('--kind', s('kind') ?? SAE_DEFAULTS.kind, SAE_KINDS);
   const expansion = parseIntFlag('--expansion', s('expansion') ?? String(SAE_DEFAULTS.expansion));
   const width = mode === 'concat' ? m.n_streams * m.d_model : m.d_model;
-  let act: SaeKind;
-  if (kind === 'relu') act = { kind, l1: s('l1') === undefined ? defaultL1(width) : parseNumberFlag('--l1', s('l1') as string, 0) };
-  else {
-    const k = parseIntFlag('--k', s('k') ?? String(SAE_DEFAULTS.k));
-    if (k > width * expansion) throw new ConfigError(`--k ${k} is larger than the SAE width ${width * expansion} (input width ${width} × --expansion ${expansion})`);
-    act = { kind, k };
-  }
+  const act = parseKind(o, kind, mode, width, expansion, m.n_streams);
+  const seeds = s('seeds') === undefined ? undefined : parseSeeds(s('seeds') as string, mode);
   return {
     site,
     module,
@@ -71,10 +67,34 @@ export function parseSaeFlags(o: Opts, m: Manifest): Omit<SaeRunOptions, 'acts' 
     tokens: parseIntFlag('--tokens', s('tokens') ?? String(SAE_COMMAND_DEFAULTS.tokens)),
     batch: parseIntFlag('--batch', s('batch') ?? String(SAE_DEFAULTS.batch)),
     ...(s('lr') === undefined ? {} : { lr: parseNumberFlag('--lr', s('lr') as string, Number.MIN_VALUE) }),
-    seed: parseIntFlag('--seed', s('seed') ?? String(SAE_COMMAND_DEFAULTS.seed), 0),
+    seed: seeds ? (seeds[0] as number) : parseIntFlag('--seed', s('seed') ?? String(SAE_COMMAND_DEFAULTS.seed), 0),
+    ...(seeds ? { extraSeeds: seeds.slice(1) } : {}),
     evalTokens: parseIntFlag('--eval-tokens', s('evalTokens') ?? String(SAE_COMMAND_DEFAULTS.evalTokens)),
     dashboards: { ...DASHBOARD_DEFAULTS, features: parseIntFlag('--features', s('features') ?? String(DASHBOARD_DEFAULTS.features), 0) },
   };
+}
+
+/** The kind's parameters from its flags; flags of other kinds are ignored, as --l1 is for topk. */
+function parseKind(o: Opts, kind: SaeKind['kind'], mode: SaeModeName, width: number, expansion: number, nStreams: number): SaeKind {
+  const s = (k: string) => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
+  const penalty = parseChoice('--decoder-penalty', s('decoderPenalty') ?? 'row-norm', ['row-norm', 'stream-norms'] as const);
+  if (penalty === 'stream-norms' && (mode !== 'concat' || kind !== 'relu')) throw new ConfigError(`--decoder-penalty stream-norms weights an L1 penalty by the stream blocks of a concat decoder: it needs --mode concat --kind relu, got --mode ${shown(mode)} --kind ${shown(kind)}`);
+  if (kind === 'relu') return { kind, l1: s('l1') === undefined ? defaultL1(width) : parseNumberFlag('--l1', s('l1') as string, 0), ...(penalty === 'stream-norms' ? { streamBlocks: nStreams } : {}) };
+  if (kind === 'jumprelu') return { kind, l0: parseNumberFlag('--l0-coef', s('l0Coef') ?? String(SAE_DEFAULTS.l0), 0), bandwidth: parseNumberFlag('--bandwidth', s('bandwidth') ?? String(SAE_DEFAULTS.bandwidth), Number.MIN_VALUE) };
+  const k = parseIntFlag('--k', s('k') ?? String(SAE_DEFAULTS.k));
+  if (k > width * expansion) throw new ConfigError(`--k ${k} is larger than the SAE width ${width * expansion} (input width ${width} × --expansion ${expansion})`);
+  if (kind !== 'matryoshka') return { kind, k };
+  const prefixes = s('prefixes') === undefined ? defaultPrefixes(width * expansion) : parseIntList('--prefixes', s('prefixes') as string, 1);
+  checkPrefixes(prefixes, width * expansion);
+  return { kind, k, prefixes };
+}
+
+/** --seeds 0,1,2: at least two distinct seeds, concat only; the first is the run's --seed. */
+export function parseSeeds(value: string, mode: SaeModeName): number[] {
+  if (mode !== 'concat') throw new ConfigError(`--seeds compares stream attribution across seeds, which needs --mode concat, got --mode ${shown(mode)}`);
+  const seeds = parseIntList('--seeds', value, 0);
+  if (seeds.length < 2 || new Set(seeds).size !== seeds.length) throw new ConfigError(`--seeds takes two or more distinct seeds such as 0,1,2, got ${shown(value)}`);
+  return seeds;
 }
 
 export function registerSae(program: Command, setExit: (code: number) => void): void {
@@ -83,6 +103,7 @@ export function registerSae(program: Command, setExit: (code: number) => void): 
     .description('train sparse autoencoders on captured streams (per stream, concatenated or summed); writes weights, metrics and dashboards')
     .requiredOption('--acts <dir>', 'capture folder (acts/NAME)')
     .requiredOption('--out <dir>', 'output folder (results/NAME/sae); the run goes into <out>/<mode>/')
+    .option('--checkpoints <list>', 'train on each per-checkpoint capture in ACTS/checkpoints/ ("all" or steps such as 40,80) into DIR/checkpoints/step-XXXXXX/sae/<mode>/ for --out DIR/sae')
     .option('--site <site>', `resid_pre|resid_post|branch_in|branch_out, or a hook name such as blocks.1.hook_resid_post (default ${SAE_COMMAND_DEFAULTS.site})`)
     .option('--layers <list>', 'layers, e.g. 0,1 (default: all captured)')
     .option('--module <m>', 'attn|mlp', SAE_COMMAND_DEFAULTS.module)
@@ -90,11 +111,16 @@ export function registerSae(program: Command, setExit: (code: number) => void): 
     .option('--kind <kind>', SAE_KINDS.join('|'), SAE_DEFAULTS.kind)
     .option('--k <k>', 'active latents per token (topk, batchtopk)', String(SAE_DEFAULTS.k))
     .option('--l1 <x>', 'L1 coefficient (relu; default 5·√(d/512))')
+    .option('--decoder-penalty <p>', 'relu, concat: weight of each latent\'s L1 term, row-norm (‖W_dec,i‖) or stream-norms (Σ over streams of the block norms, as in crosscoders)', 'row-norm')
+    .option('--l0-coef <x>', `L0 penalty λ (jumprelu; default ${SAE_DEFAULTS.l0})`)
+    .option('--bandwidth <x>', `straight-through kernel width ε (jumprelu; default ${SAE_DEFAULTS.bandwidth})`)
+    .option('--prefixes <list>', 'nested prefix sizes ending at the SAE width (matryoshka; default m/64,m/16,m/4,m)')
     .option('--expansion <x>', 'latents per input dimension', String(SAE_DEFAULTS.expansion))
     .option('--tokens <n>', 'training tokens per SAE (passes over the capture as needed)', String(SAE_COMMAND_DEFAULTS.tokens))
     .option('--batch <n>', 'tokens per step', String(SAE_DEFAULTS.batch))
     .option('--lr <x>', 'Adam learning rate (default 2e-4/√(m/16384))')
     .option('--seed <s>', 'seed for init and shuffling', String(SAE_COMMAND_DEFAULTS.seed))
+    .option('--seeds <list>', 'concat: one SAE per seed (e.g. 0,1,2; replaces --seed) and the stability of stream attribution across them')
     .option('--eval-tokens <n>', 'held-out tokens for metrics, CE and dashboards', String(SAE_COMMAND_DEFAULTS.evalTokens))
     .option('--features <n>', 'features per dashboards.json', String(DASHBOARD_DEFAULTS.features))
     .option('--checkpoint <file>', "the capture's model, for CE loss recovered (default: the checkpoint named in the capture)")
@@ -102,7 +128,7 @@ export function registerSae(program: Command, setExit: (code: number) => void): 
     .option('--force', 'overwrite this mode\'s existing output')
     .action(async (o: Opts) => {
       setExit(
-        await runCommand(async () => {
+        await runCommand(() => overCheckpoints('sae', o, async (o) => {
           const acts = o.acts as string;
           const m = readManifest(acts);
           const parsed = parseSaeFlags(o, m);
@@ -128,7 +154,7 @@ export function registerSae(program: Command, setExit: (code: number) => void): 
           } finally {
             if ('params' in ce) disposeParams(ce.params);
           }
-        }),
+        })),
       );
     });
 }

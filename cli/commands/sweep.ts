@@ -10,6 +10,7 @@ import type { Command } from 'commander';
 import { ConfigError, shown, shownJson } from '../../src/errors.ts';
 import { writeFileAtomic } from '../../src/io/atomic-write.ts';
 import { CONNECTION_KINDS, type ConnectionKind, STREAM_INIT_KINDS, type StreamInitKind } from '../../src/model/config.ts';
+import { copyInitOnly } from '../../src/model/stream-layout.ts';
 import { checkFlatConfig, type FlatTrainConfig } from '../../src/train/train-config.ts';
 import { summariseRun } from '../../reports/run-data.ts';
 import { summariseSweep } from '../../api/sweep-stats.ts';
@@ -61,12 +62,15 @@ export interface SweepCell {
   streamInit: StreamInitKind;
 }
 
-/** Connection × init, with one cell for `residual` (one stream: the init has nothing to break). */
+/**
+ * Connection × init, with one cell for each kind whose streams start as the embedding itself
+ * (residual, post-norm, residual-dual, frac: no init scheme applies), named by the kind.
+ */
 export function sweepCells(g: SweepGrid): SweepCell[] {
   const cells: SweepCell[] = [];
   for (const connection of g.connections) {
-    if (connection === 'residual') {
-      cells.push({ cell: 'residual', connection, streamInit: 'copy' });
+    if (copyInitOnly(connection)) {
+      cells.push({ cell: connection, connection, streamInit: 'copy' });
       continue;
     }
     for (const streamInit of g.streamInits) cells.push({ cell: `${connection}-${streamInit}`, connection, streamInit });

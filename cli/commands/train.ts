@@ -36,6 +36,7 @@ export function parseTrainFlags(o: Opts): FlatTrainConfig {
   if (s('gradAccum') !== undefined) f.gradAccum = parseIntFlag('--grad-accum', s('gradAccum') as string);
   if (s('backend') !== undefined) f.backend = parseChoice('--backend', s('backend') as string, BACKENDS);
   if (s('workers') !== undefined) f.workers = parseIntFlag('--workers', s('workers') as string, 0);
+  if (s('checkpointInterval') !== undefined) f.checkpointInterval = parseIntFlag('--checkpoint-interval', s('checkpointInterval') as string);
   return f;
 }
 
@@ -63,9 +64,9 @@ export function registerTrain(program: Command, setExit: (code: number) => void,
     .option('--config <file>', 'JSON config (flat keys: see README); flags override it')
     .option('--preset <name>', `${Object.keys(PRESETS).join('|')} (default tiny)`)
     .option('--connection <kind>', `${CONNECTION_KINDS.join('|')} (default mhc-lite)`)
-    .option('--dynamic', 'dynamic HC coefficients (hc; the default)')
-    .option('--static', 'static HC coefficients (hc)')
-    .option('--streams <n>', 'number of streams (default 4)')
+    .option('--dynamic', 'dynamic HC coefficients (hc, frac; the default)')
+    .option('--static', 'static HC coefficients (hc, frac)')
+    .option('--streams <n>', 'number of streams: HC n, AltUp K, Frac m (d divisible by m); fixed for residual, post-norm (1), residual-dual (2) (default 4)')
     .option('--stream-init <init>', `${STREAM_INIT_KINDS.join('|')} (default copy)`)
     .option('--corpus <spec>', 'synthetic, a .txt/.jsonl file, a nanoGPT .bin file or folder (default synthetic)')
     .option('--tokenizer <kind>', 'byte|gpt2, for text corpora (default byte)')
@@ -76,6 +77,7 @@ export function registerTrain(program: Command, setExit: (code: number) => void,
     .option('--grad-accum <k>', 'micro-batches per step')
     .option('--backend <name>', `${BACKENDS.join('|')} (default auto)`)
     .option('--workers <n>', 'extra data-parallel worker threads on wasm (default: one per extra core)')
+    .option('--checkpoint-interval <n>', 'steps between checkpoints, all kept (tiny preset: 100); the last step is always saved')
     .option('--resume', 'continue the run in --out from its latest checkpoint')
     .option('--force', 'overwrite an existing run directory')
     .action(async (o: Opts) => {

@@ -23,6 +23,8 @@ export interface HeatmapSpec {
   /** Text to print in each cell instead of its value (null: none). */
   annotations?: (string | null)[][];
   fmt?: (v: number) => string;
+  /** Tooltip of a null cell; default 'not measured'. */
+  missingLabel?: string;
   width?: number;
   /** Vertical markers between columns, e.g. the end of the seeding stage. */
   colMarkers?: { col: number; label: string }[];
@@ -62,7 +64,7 @@ export function heatmap(spec: HeatmapSpec): string {
       const ok = v !== null && Number.isFinite(v);
       const fill = ok ? color(v) : '#eee';
       const note = spec.annotations?.[i]?.[j];
-      body += el('rect', { x, y, width: cw + 0.3, height: ch + 0.3, fill, class: 'cell' }, tip(`${spec.rows[i]} · ${col}: ${ok ? fmt(v) : 'not measured'}${note ? ` (${note})` : ''}`));
+      body += el('rect', { x, y, width: cw + 0.3, height: ch + 0.3, fill, class: 'cell' }, tip(`${spec.rows[i]} · ${col}: ${ok ? fmt(v) : (spec.missingLabel ?? 'not measured')}${note ? ` (${note})` : ''}`));
       const label = spec.annotations ? (spec.annotations[i]?.[j] ?? null) : spec.annotate && ok ? fmt(v) : null;
       if (label !== null && ok && cw >= 24 && ch >= 14) body += text(x + cw / 2, y + ch / 2 + 4, label, { 'text-anchor': 'middle', fill: textColorOn(fill), 'font-size': 10, 'pointer-events': 'none' });
     });

@@ -13,6 +13,8 @@ import type { ModelConfig } from '../model/config.ts';
 import type { Sublayer } from '../model/hooks.ts';
 import type { Params } from '../model/params.ts';
 import { disposeCachedRun, runWithCache } from '../model/run-with-cache.ts';
+import { streamWidth } from '../model/stream-layout.ts';
+import { checkSites } from './kind-sites.ts';
 import {
   type CaptureDtype, type CaptureSite, FORMAT_VERSION, type Manifest, modelHash, SITE_SEMANTICS,
   type ShardKey, type ShardRecord, labelColumn, shardDir, shardName, shardSchema,
@@ -63,6 +65,7 @@ export async function capture(o: CaptureOptions, onProgress: (done: number, tota
   const windows = [...sequentialWindows(split, seqLen, o.tokens)];
   if (windows.length === 0) throw new ConfigError(`--tokens ${o.tokens} is fewer than one sequence of ${seqLen} tokens`);
   const labelNames = o.corpus.labels.map((l) => l.name);
+  checkSites(o.sites, c);
   const keys: ShardKey[] = o.sites.flatMap((site) => o.layers.flatMap((layer) => MODULES.map((module) => ({ site, layer, module }))));
   const fp = fingerprint(o);
   const statePath = join(o.out, STATE_FILE);
@@ -121,6 +124,7 @@ export async function capture(o: CaptureOptions, onProgress: (done: number, tota
     modules: MODULES,
     n_streams: c.nStreams,
     d_model: c.dModel,
+    stream_width: streamWidth(c),
     labels: o.corpus.labels,
     site_semantics: Object.fromEntries(o.sites.map((s) => [s, SITE_SEMANTICS[s]])),
     shards: [...state.shards].sort((a, b) => a.path.localeCompare(b.path)),

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import * as A from 'apache-arrow';
 import type { ModelConfig } from '../model/config.ts';
 import { type HookSite, hookName, type Sublayer } from '../model/hooks.ts';
+import { streamWidth } from '../model/stream-layout.ts';
 
 export const FORMAT_VERSION = 1;
 
@@ -166,6 +167,8 @@ export interface Manifest {
   modules: Sublayer[];
   n_streams: number;
   d_model: number;
+  /** Width of one stream column: d_model, or d_model / n_streams for frac. Absent in older captures (= d_model). */
+  stream_width?: number;
   labels: { name: string; values: string[] }[];
   site_semantics: Partial<Record<CaptureSite, string>>;
   shards: ShardRecord[];
@@ -189,7 +192,7 @@ export function shardSchema(site: CaptureSite, c: ModelConfig, labels: string[],
     fields.push(new A.Field('mixing', list(n * n, new A.Float32()), false));
     fields.push(new A.Field('write', list(n, new A.Float32()), false));
   } else {
-    for (let i = 0; i < n; i++) fields.push(new A.Field(`stream_${i}`, list(c.dModel, floatType(dtype)), false));
+    for (let i = 0; i < n; i++) fields.push(new A.Field(`stream_${i}`, list(streamWidth(c), floatType(dtype)), false));
   }
   return new A.Schema(fields);
 }
@@ -203,5 +206,5 @@ export function labelColumn(label: string): string {
 export function valueColumns(site: CaptureSite, c: ModelConfig): { name: string; width: number }[] {
   const n = c.nStreams;
   if (site === 'coeffs') return [{ name: 'read', width: n }, { name: 'mixing', width: n * n }, { name: 'write', width: n }];
-  return Array.from({ length: n }, (_, i) => ({ name: `stream_${i}`, width: c.dModel }));
+  return Array.from({ length: n }, (_, i) => ({ name: `stream_${i}`, width: streamWidth(c) }));
 }

@@ -2,7 +2,9 @@
 // for the hooks each site is made of (SITE_SEMANTICS, siteSources).
 import type { ModelConfig } from '../model/config.ts';
 import { toFloat16Array } from '../io/float16.ts';
-import { type CaptureDtype, type CaptureSite, type ShardKey, siteSources, valueColumns } from './schema.ts';
+import { hasCoefficients, streamWidth } from '../model/stream-layout.ts';
+import { fixedWeights, kindSiteSources } from './kind-sites.ts';
+import { type CaptureDtype, type CaptureSite, type ShardKey, valueColumns } from './schema.ts';
 
 const MODULES = ['attn', 'mlp'] as const;
 
@@ -12,11 +14,11 @@ export type Acts = Map<string, Float32Array>;
 /** Hooks that the requested capture sites are computed from; a residual model has no coefficients. */
 export function neededHooks(sites: readonly CaptureSite[], layers: readonly number[], c: ModelConfig): Set<string> {
   const names = new Set<string>();
-  const coeffs = c.connection.kind !== 'residual';
+  const coeffs = hasCoefficients(c.connection.kind);
   for (const layer of layers) {
     for (const module of MODULES) {
       for (const site of sites) {
-        const src = siteSources(site, layer, module);
+        const src = kindSiteSources(site, layer, module, c);
         if (src.tensor) names.add(src.tensor);
         if (coeffs && src.scale) names.add(src.scale);
         if (coeffs) for (const { hook } of src.coeffs) names.add(hook);
@@ -47,12 +49,20 @@ function reuse<T extends Float32Array | Uint16Array>(list: T[], i: number, lengt
 /** Value columns of one shard key from the hooked activations (see SITE_SEMANTICS). */
 export function siteValues(k: ShardKey, acts: Acts, c: ModelConfig, rows: number, dtype: CaptureDtype, scratch: Scratch): Map<string, Float32Array | Uint16Array> {
   const n = c.nStreams;
-  const d = c.dModel;
+  const d = streamWidth(c);
   const { layer, module } = k;
-  const src = siteSources(k.site, layer, module);
+  const src = kindSiteSources(k.site, layer, module, c);
   const get = (name: string | null) => acts.get(name as string) as Float32Array;
-  // A residual model's one stream is read and written with weight 1.
-  const coeff = (hook: string | null, width: number) => (c.connection.kind === 'residual' ? new Float32Array(rows * width).fill(1) : get(hook));
+  const frac = c.connection.kind === 'frac';
+  // Kinds without coefficients read and write with fixed weights (kind-sites.ts): 1 for residual.
+  const fixed = (hook: string | null, width: number) => {
+    const row = fixedWeights(c, hook?.endsWith('hook_read') ? 'read' : hook?.endsWith('hook_write') ? 'write' : 'mixing');
+    return Float32Array.from({ length: rows * width }, (_, i) => row[i % width] as number);
+  };
+  // Frac's read hook is Γ [rows, m, m]: its `read` column is each fraction's read mass Σ_j Γ[s, j].
+  const rowSums = (g: Float32Array) => Float32Array.from({ length: rows * n }, (_, i) => g.subarray(i * n, (i + 1) * n).reduce((a, b) => a + b, 0));
+  const coeff = (hook: string | null, width: number) =>
+    !hasCoefficients(c.connection.kind) ? fixed(hook, width) : frac && hook?.endsWith('hook_read') ? rowSums(get(hook)) : get(hook);
   const out = new Map<string, Float32Array | Uint16Array>();
   if (k.site === 'coeffs') {
     // Each batch's hooked coefficients are a fresh array of their own: written as they are.
@@ -66,7 +76,8 @@ export function siteValues(k: ShardKey, acts: Acts, c: ModelConfig, rows: number
     for (let r = 0; r < rows; r++) for (let i = 0; i < n; i++) {
       const w = write[r * n + i] as number;
       const s = streams[i] as Float32Array;
-      for (let j = 0; j < d; j++) s[r * d + j] = w * (y[r * d + j] as number);
+      const off = frac ? (r * n + i) * d : r * d; // frac: output fraction i of T(x)
+      for (let j = 0; j < d; j++) s[r * d + j] = w * (y[off + j] as number);
     }
   } else {
     const H = get(src.tensor);

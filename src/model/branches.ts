@@ -33,13 +33,16 @@ function causalMask(t: number): Tensor {
   }); // [t, t]
 }
 
-/** LayerNorm → causal multi-head self-attention; x: [B, T, d] → [B, T, d]. */
-export function attentionBranch(p: Params, c: ModelConfig, layer: number, x: Tensor): Tensor {
+/**
+ * LayerNorm → causal multi-head self-attention; x: [B, T, d] → [B, T, d]. `preNorm` false skips
+ * the LayerNorm: Post-Norm and ResiDual apply the same `.0` norm after the residual add instead.
+ */
+export function attentionBranch(p: Params, c: ModelConfig, layer: number, x: Tensor, preNorm = true): Tensor {
   const [B, T, d] = x.shape as [number, number, number];
   const H = c.nHeads;
   const dh = d / H;
   const pre = branchPrefix(layer, 'attn');
-  const xn = layerNorm(x, must(p, `${pre}.0.weight`), get(p, `${pre}.0.bias`));
+  const xn = preNorm ? layerNorm(x, must(p, `${pre}.0.weight`), get(p, `${pre}.0.bias`)) : x;
   const qkv = linear(p, `${pre}.1.c_attn`, tf.reshape(xn, [B * T, d])); // [B*T, 3d]
   const heads = (t: Tensor) => tf.reshape(tf.transpose(tf.reshape(t, [B, T, H, dh]), [0, 2, 1, 3]), [B * H, T, dh]);
   const [q, k, v] = tf.split(qkv, 3, 1).map(heads) as [Tensor, Tensor, Tensor]; // [B*H, T, dh]
@@ -50,11 +53,11 @@ export function attentionBranch(p: Params, c: ModelConfig, layer: number, x: Ten
   return tf.reshape(linear(p, `${pre}.1.c_proj`, merged), [B, T, d]);
 }
 
-/** LayerNorm → MLP (d → 4d → d, exact GELU); x: [B, T, d] → [B, T, d]. */
-export function mlpBranch(p: Params, _c: ModelConfig, layer: number, x: Tensor): Tensor {
+/** LayerNorm → MLP (d → 4d → d, exact GELU); x: [B, T, d] → [B, T, d]. `preNorm` as attentionBranch. */
+export function mlpBranch(p: Params, _c: ModelConfig, layer: number, x: Tensor, preNorm = true): Tensor {
   const [B, T, d] = x.shape as [number, number, number];
   const pre = branchPrefix(layer, 'mlp');
-  const xn = layerNorm(x, must(p, `${pre}.0.weight`), get(p, `${pre}.0.bias`));
+  const xn = preNorm ? layerNorm(x, must(p, `${pre}.0.weight`), get(p, `${pre}.0.bias`)) : x;
   const h = gelu(linear(p, `${pre}.1.c_fc`, tf.reshape(xn, [B * T, d]))); // [B*T, 4d]
   return tf.reshape(linear(p, `${pre}.1.c_proj`, h), [B, T, d]);
 }

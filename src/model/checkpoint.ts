@@ -7,8 +7,11 @@ import { type Connection, MODEL_DEFAULTS, type ModelConfig, type StreamInit, val
 import { type ParamSpec, type Params, paramSpecs } from './params.ts';
 import type { SafetensorsFile, StTensor } from '../io/safetensors.ts';
 
-/** Reference `hyper_conn_type` values. */
-export type HyperConnType = 'none' | 'hc' | 'mhc' | 'mhc_lite' | 'mhc_lite_lss';
+/**
+ * Reference `hyper_conn_type` values, and hcprobe's own for the kinds the reference lacks (their
+ * checkpoints are read back through `hcprobe_config`, which every hcprobe checkpoint carries).
+ */
+export type HyperConnType = 'none' | 'hc' | 'mhc' | 'mhc_lite' | 'mhc_lite_lss' | 'post_norm' | 'residual_dual' | 'altup' | 'frac';
 
 export interface ConfigOverrides {
   nHeads?: number;
@@ -128,6 +131,13 @@ export function hyperConnType(c: ModelConfig): HyperConnType {
       return 'mhc';
     case 'mhc-lite':
       return c.streamInit.kind === 'lss' ? 'mhc_lite_lss' : 'mhc_lite';
+    case 'post-norm':
+      return 'post_norm';
+    case 'residual-dual':
+      return 'residual_dual';
+    case 'altup':
+    case 'frac':
+      return c.connection.kind;
   }
 }
 

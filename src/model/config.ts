@@ -6,10 +6,14 @@ export type Connection =
   | { kind: 'residual' }
   | { kind: 'hc'; dynamic: boolean; dynamicNorm: 'rms' | 'layer' }
   | { kind: 'mhc'; sinkhornIters: number }
-  | { kind: 'mhc-lite' };
+  | { kind: 'mhc-lite' }
+  | { kind: 'post-norm' }
+  | { kind: 'residual-dual' }
+  | { kind: 'altup' }
+  | { kind: 'frac'; dynamic: boolean; dynamicNorm: 'rms' | 'layer' };
 
 export type ConnectionKind = Connection['kind'];
-export const CONNECTION_KINDS: readonly ConnectionKind[] = ['residual', 'hc', 'mhc', 'mhc-lite'];
+export const CONNECTION_KINDS: readonly ConnectionKind[] = ['residual', 'hc', 'mhc', 'mhc-lite', 'post-norm', 'residual-dual', 'altup', 'frac'];
 
 export type StreamInit =
   | { kind: 'copy' }
@@ -52,10 +56,20 @@ export const MODEL_DEFAULTS: ModelConfig = {
   readStream: 'random', // the reference draws one stream per module (drawn here from the seed)
 };
 
-/** Maximum streams per connection kind: mHC-lite enumerates n! permutations. */
+/**
+ * Maximum streams per connection kind: mHC-lite enumerates n! permutations; Pre-/Post-Norm have
+ * one stream and ResiDual two (exactly: minStreams); AltUp's K sub-blocks and Frac's m fractions
+ * stop at 8 like HC's n.
+ */
 export function maxStreams(kind: ConnectionKind): number {
-  if (kind === 'residual') return 1;
+  if (kind === 'residual' || kind === 'post-norm') return 1;
+  if (kind === 'residual-dual') return 2;
   return kind === 'mhc-lite' ? 6 : 8;
+}
+
+/** Fewest streams per kind: ResiDual is its Pre-Norm and Post-Norm stream, always both. */
+export function minStreams(kind: ConnectionKind): number {
+  return kind === 'residual-dual' ? 2 : 1;
 }
 
 export function validateModelConfig(c: ModelConfig): ModelConfig {
@@ -73,8 +87,14 @@ export function validateModelConfig(c: ModelConfig): ModelConfig {
   }
   const kind = c.connection.kind;
   if (!CONNECTION_KINDS.includes(kind)) throw new ConfigError(`unknown connection ${shown(kind)}`);
-  if (c.nStreams > maxStreams(kind)) {
-    throw new ConfigError(`connection ${kind} supports 1 to ${maxStreams(kind)} streams, got ${shown(c.nStreams)}`);
+  if (c.nStreams > maxStreams(kind) || c.nStreams < minStreams(kind)) {
+    throw new ConfigError(`connection ${kind} supports ${minStreams(kind)} to ${maxStreams(kind)} streams, got ${shown(c.nStreams)}`);
+  }
+  if (kind === 'frac' && c.dModel % c.nStreams !== 0) {
+    throw new ConfigError(`frac splits dModel into nStreams fractions: dModel (${c.dModel}) must be divisible by nStreams (${shown(c.nStreams)})`);
+  }
+  if ((kind === 'post-norm' || kind === 'residual-dual' || kind === 'frac') && c.streamInit.kind !== 'copy') {
+    throw new ConfigError(`stream init ${shown(c.streamInit.kind)} is not defined for connection ${kind}: its streams start as the embedding (copy)`);
   }
   if (!STREAM_INIT_KINDS.includes(c.streamInit.kind)) throw new ConfigError(`unknown stream init ${shown(c.streamInit.kind)}`);
   if (kind === 'residual' && c.streamInit.kind !== 'copy') {

@@ -12,6 +12,9 @@ export type HookSite =
   | { kind: 'branch_in' | 'branch_out'; layer: number; module: Sublayer } // [B, T, d]: x and T(x)
   | { kind: 'read' | 'write'; layer: number; module: Sublayer } // [B, T, n]: A_m, B
   | { kind: 'mixing'; layer: number; module: Sublayer } // [B, T, n, n]: A_r[s, t]
+  // A_r before its constraint: mhc [B, T, n, n], the logits R[s, t] entering Sinkhorn; mhc-lite
+  // [B, T, n!], the permutation logits entering the softmax (identity first). hc has none.
+  | { kind: 'mixing_logits'; layer: number; module: Sublayer }
   | { kind: 'ln_final'; stream?: number }; // [B, T, n, d] ln_f of each stream
 
 /**
@@ -41,6 +44,7 @@ export function hookName(site: HookSite): string {
     case 'read':
     case 'write':
     case 'mixing':
+    case 'mixing_logits':
       return `blocks.${site.layer}.hc_${site.module}.hook_${site.kind}`;
     case 'ln_final':
       return `ln_final.hook_normalized${streamSuffix(site.stream)}`;
@@ -48,7 +52,7 @@ export function hookName(site: HookSite): string {
 }
 
 /** Every site kind; at most one of them spells a given name, so their order does not matter. */
-const SITE_KINDS = ['embed', 'pos_embed', 'resid_pre', 'resid_mid', 'resid_post', 'branch_in', 'branch_out', 'read', 'write', 'mixing', 'ln_final'] as const;
+const SITE_KINDS = ['embed', 'pos_embed', 'resid_pre', 'resid_mid', 'resid_post', 'branch_in', 'branch_out', 'read', 'write', 'mixing', 'mixing_logits', 'ln_final'] as const;
 
 /** The site of `kind` carrying whichever of layer, module and stream that kind has. */
 function siteOfKind(kind: HookSite['kind'], layer: number, module: Sublayer, stream: number | undefined): HookSite {
@@ -66,6 +70,7 @@ function siteOfKind(kind: HookSite['kind'], layer: number, module: Sublayer, str
     case 'read':
     case 'write':
     case 'mixing':
+    case 'mixing_logits':
       return { kind, layer, module };
     case 'ln_final':
       return { kind, ...s };

@@ -4,6 +4,7 @@ import { factorial } from '../engine/permutations.ts';
 import { rngFor, type Rng } from '../engine/random.ts';
 import { ownedVariable, tf, type Variable } from '../engine/tf.ts';
 import { type ModelConfig, nModules } from './config.ts';
+import { drawsReadStreams, streamWidth } from './stream-layout.ts';
 
 export interface ParamSpec {
   name: string;
@@ -34,6 +35,11 @@ export function branchPrefix(layer: number, module: 'attn' | 'mlp'): string {
   return `transformer.h.${layer}.branch_${module}`;
 }
 
+/** AltUp's per-block prediction (p, K×K) and correction (g, K) coefficients. */
+export function altupPrefix(layer: number): string {
+  return `transformer.h.${layer}.altup`;
+}
+
 /**
  * The stream each module reads at init, in forward order (attn 0, mlp 0, attn 1, ...). `random`
  * is the reference's behaviour (every module draws `randrange(n)`, as it never passes a layer
@@ -44,9 +50,9 @@ export function readStreams(c: ModelConfig, seed: number): number[] {
   return Array.from({ length: nModules(c) }, (_, k) => (c.readStream === 'modulo' ? k % c.nStreams : rng.int(c.nStreams)));
 }
 
-/** What a run records of its init read streams: none for the single-stream residual model. */
+/** What a run records of its init read streams: none for kinds whose modules read no one stream. */
 export function initReadStreams(c: ModelConfig, seed: number): number[] {
-  return c.connection.kind === 'residual' ? [] : readStreams(c, seed);
+  return drawsReadStreams(c.connection.kind) ? readStreams(c, seed) : [];
 }
 
 /** `reads` overrides the drawn init read streams (one per module), e.g. to match another init. */
@@ -79,6 +85,12 @@ export function paramSpecs(c: ModelConfig, seed: number, reads: readonly number[
     for (const m of ['attn', 'mlp'] as const) {
       connectionSpecs(c, modulePrefix(l, m), reads[2 * l + (m === 'attn' ? 0 : 1)] as number).forEach((s) => specs.push(s));
     }
+    if (c.connection.kind === 'altup') {
+      // p = I, g = 1 (our choice): at init every sub-block receives the computed block's update.
+      const K = c.nStreams;
+      add(`${altupPrefix(l)}.prediction_coefs`, [K, K], () => Float32Array.from({ length: K * K }, (_, i) => (i % (K + 1) === 0 ? 1 : 0)));
+      add(`${altupPrefix(l)}.correction_coefs`, [K], fill([K], 1));
+    }
   }
   layerNorm('transformer.ln_f');
   return specs;
@@ -107,7 +119,22 @@ function connectionSpecs(c: ModelConfig, p: string, read: number): ParamSpec[] {
     out.push({ name: `${p}.${name}`, shape, init, decay: decays(shape), trainable: true });
   const oneAt = (len: number, at: number, on: number, off: number) => () =>
     Float32Array.from({ length: len }, (_, i) => (i === at ? on : off));
-  if (conn.kind === 'residual') return out;
+  if (conn.kind === 'residual' || conn.kind === 'post-norm' || conn.kind === 'residual-dual' || conn.kind === 'altup') return out;
+  if (conn.kind === 'frac') {
+    // [Γ | A] = [I | I], β = 1: each fraction feeds its own slot of the layer input and keeps
+    // itself, so the module equals a Pre-Norm residual at init (docs/model.md, `frac`).
+    const w = streamWidth(c);
+    add('static_alpha', [n, 2 * n], () => Float32Array.from({ length: 2 * n * n }, (_, i) => (i % (2 * n)) % n === Math.floor(i / (2 * n)) ? 1 : 0));
+    add('static_beta', [n], fill([n], 1));
+    if (conn.dynamic) {
+      add('norm.gamma', [w], fill([w], 0));
+      add('dynamic_alpha_fn', [w, 2 * n], fill([w, 2 * n], 0));
+      add('dynamic_alpha_scale', [], fill([], 0.01));
+      add('dynamic_beta_fn', [w], fill([w], 0));
+      add('dynamic_beta_scale', [], fill([], 0.01));
+    }
+    return out;
+  }
   if (conn.kind === 'hc') {
     // [A_m | A_r]: read e_read, mixing identity — equal to pre-norm at init (HC paper).
     add('static_alpha', [n, n + 1], () => Float32Array.from({ length: n * (n + 1) }, (_, i) => {

@@ -8,6 +8,8 @@ import { param, type Params } from './params.ts';
 export function expandStreams(p: Params, c: ModelConfig, h0: Tensor): Tensor {
   const [B, T, d] = h0.shape as [number, number, number];
   const n = c.nStreams;
+  // Frac-connections split h into its m fractions instead of copying it (docs/model.md, `frac`).
+  if (c.connection.kind === 'frac') return tf.reshape(h0, [B, T, n, d / n]); // [B, T, m, d/m]
   const h = tf.reshape(h0, [B, T, 1, d]);
   switch (c.streamInit.kind) {
     case 'copy':

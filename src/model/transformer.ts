@@ -5,13 +5,17 @@ import { embeddingLookup } from '../engine/ops/embedding-lookup.ts';
 import { tf, type Tensor } from '../engine/tf.ts';
 import { attentionBranch, mlpBranch } from './branches.ts';
 import type { ModelConfig } from './config.ts';
-import type { Coefficients } from './connections/coefficients.ts';
+import type { Coefficients, LogitsHook } from './connections/coefficients.ts';
 import { hcCoefficients } from './connections/hc.ts';
 import { mhcLiteCoefficients } from './connections/mhc-lite.ts';
 import { mhcCoefficients } from './connections/mhc.ts';
+import { altupBlock } from './connections/altup.ts';
+import { fracModule } from './connections/frac.ts';
+import { postNormModule } from './connections/post-norm.ts';
+import { readoutTerms, reduceTerms } from './connections/readout.ts';
+import { residualDualModule } from './connections/residual-dual.ts';
 import { depthConnection, widthConnection } from './connections/width-depth.ts';
 import { type HookSite, type Hooks, type Sublayer, hookName } from './hooks.ts';
-import { layerNorm } from './norms.ts';
 import { modulePrefix, param, type Params } from './params.ts';
 import { expandStreams } from './stream-init.ts';
 
@@ -30,14 +34,17 @@ export function forward(p: Params, c: ModelConfig, tokens: Tensor, opts: Forward
   let H = expandStreams(p, c, tf.add(tok, pos)); // [B, T, n, d]
   for (let l = 0; l < c.nLayers; l++) {
     H = at({ kind: 'resid_pre', layer: l }, H);
-    H = connectionModule(p, c, l, 'attn', H, at);
-    H = at({ kind: 'resid_mid', layer: l }, H);
-    H = connectionModule(p, c, l, 'mlp', H, at);
+    if (c.connection.kind === 'altup') {
+      H = altupBlock(p, c, l, H, at); // predicts, computes and corrects a whole block (resid_mid inside)
+    } else {
+      H = connectionModule(p, c, l, 'attn', H, at);
+      H = at({ kind: 'resid_mid', layer: l }, H);
+      H = connectionModule(p, c, l, 'mlp', H, at);
+    }
     H = at({ kind: 'resid_post', layer: l }, H);
   }
-  const d = c.dModel;
-  const normed = at({ kind: 'ln_final' }, layerNorm(H, param(p, 'transformer.ln_f.weight'), p.get('transformer.ln_f.bias'))); // [B, T, n, d]
-  const reduced = tf.reshape(tf.sum(normed, 2), [B * T, d]); // [B*T, d]
+  const normed = at({ kind: 'ln_final' }, readoutTerms(p, c, H)); // [B, T, n, w]
+  const reduced = reduceTerms(c, normed); // [B*T, d]
   return tf.reshape(mm(reduced, wte, false, true), [B, T, c.vocabSize]); // [B, T, vocab]
 }
 
@@ -61,29 +68,39 @@ interface At {
 
 function connectionModule(p: Params, c: ModelConfig, layer: number, module: Sublayer, H: Tensor, at: At): Tensor {
   const branch = module === 'attn' ? attentionBranch : mlpBranch;
+  if (c.connection.kind === 'post-norm') return postNormModule(p, c, layer, module, H, at);
+  if (c.connection.kind === 'residual-dual') return residualDualModule(p, c, layer, module, H, at);
+  if (c.connection.kind === 'frac') return fracModule(p, c, layer, module, H, at);
   if (c.connection.kind === 'residual') {
     const [B, T, , d] = H.shape as [number, number, number, number];
     const x = at({ kind: 'branch_in', layer, module }, tf.reshape(H, [B, T, d]));
     const y = at({ kind: 'branch_out', layer, module }, branch(p, c, layer, x));
     return tf.reshape(tf.add(x, y), [B, T, 1, d]); // [B, T, 1, d]
   }
-  const coeffs = hookCoefficients(coefficients(p, c, modulePrefix(layer, module), H), layer, module, at);
+  const logitsSite: HookSite = { kind: 'mixing_logits', layer, module };
+  const hookLogits: LogitsHook | undefined = at.hooked(logitsSite) ? (r) => at(logitsSite, r) : undefined;
+  const coeffs = hookCoefficients(coefficients(p, c, modulePrefix(layer, module), H, hookLogits), layer, module, at);
   const { branchIn, mixed } = widthConnection(H, coeffs.alpha);
   const x = at({ kind: 'branch_in', layer, module }, branchIn); // [B, T, d]
   const y = at({ kind: 'branch_out', layer, module }, branch(p, c, layer, x)); // [B, T, d]
   return depthConnection(mixed, y, coeffs.write); // [B, T, n, d]
 }
 
-function coefficients(p: Params, c: ModelConfig, prefix: string, H: Tensor): Coefficients {
+/** `hookLogits` reaches A_r's logits before the constraint (mhc, mhc-lite); hc's A_r has no constraint. */
+function coefficients(p: Params, c: ModelConfig, prefix: string, H: Tensor, hookLogits?: LogitsHook): Coefficients {
   switch (c.connection.kind) {
     case 'hc':
       return hcCoefficients(p, c, prefix, H);
     case 'mhc':
-      return mhcCoefficients(p, c, prefix, H);
+      return mhcCoefficients(p, c, prefix, H, hookLogits);
     case 'mhc-lite':
-      return mhcLiteCoefficients(p, c, prefix, H);
+      return mhcLiteCoefficients(p, c, prefix, H, hookLogits);
     case 'residual':
-      throw new Error('the residual connection has no coefficients');
+    case 'post-norm':
+    case 'residual-dual':
+    case 'altup':
+    case 'frac':
+      throw new Error(`connection ${c.connection.kind} has no HC coefficients`);
   }
 }
 

@@ -5,6 +5,7 @@ import type { ModelConfig } from '../model/config.ts';
 import { hookName, type Sublayer } from '../model/hooks.ts';
 import type { Params } from '../model/params.ts';
 import { disposeCachedRun, runWithCache } from '../model/run-with-cache.ts';
+import { hasCoefficients as kindHasCoefficients, readPerStream } from '../model/stream-layout.ts';
 import { amaxGains, eye, identityDistance, type Matrix, matmul, offDiagonalMass } from '../stats/mixing-metrics.ts';
 import { summariseShares } from '../stats/stream-shares.ts';
 import { unfoldedConnections } from '../stats/unfolded.ts';
@@ -50,7 +51,7 @@ const mean = (x: Tensor, axes: number[]) => Array.from(tf.mean(x, axes).dataSync
 
 export function hcDiagnostics(p: Params, c: ModelConfig, tokens: Tensor): HcDiagnostics {
   const n = c.nStreams;
-  const hasCoefficients = c.connection.kind !== 'residual';
+  const hasCoefficients = kindHasCoefficients(c.connection.kind);
   const layerIds = [...Array(c.nLayers).keys()];
   const coeffNames = hasCoefficients
     ? layerIds.flatMap((layer) => (['attn', 'mlp'] as const).flatMap((module) => (['read', 'mixing', 'write'] as const).map((kind) => hookName({ kind, layer, module }))))
@@ -74,7 +75,7 @@ export function hcDiagnostics(p: Params, c: ModelConfig, tokens: Tensor): HcDiag
       const get = (kind: 'read' | 'mixing' | 'write') => coeffs.get(hookName({ kind, layer, module })) as number[];
       const flat = get('mixing');
       const mixing = Array.from({ length: n }, (_, i) => flat.slice(i * n, (i + 1) * n));
-      const read = get('read');
+      const read = readPerStream(c, get('read'));
       const write = get('write');
       // Unconstrained HC weights may be negative: shares use magnitudes.
       const r = summariseShares(read.map(Math.abs));

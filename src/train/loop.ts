@@ -6,6 +6,7 @@ import type { Corpus, Split } from '../data/corpus.ts';
 import type { Params } from '../model/params.ts';
 import { lossFn } from '../model/transformer.ts';
 import { hcDiagnostics } from './hc-diagnostics.ts';
+import { type LssScales, lssScales } from './lss-scales.ts';
 import type { AdamW } from './optimizer.ts';
 import { appendMetrics, type LoopState, type RunPaths, writeTrainCheckpoint } from './run-dir.ts';
 import type { GradientWorkers } from './parallel.ts';
@@ -52,6 +53,12 @@ export function validationLoss(params: Params, cfg: TrainConfig, corpus: Corpus)
     });
   }
   return sum / cfg.evalBatches;
+}
+
+/** `lss` of a metrics record: present only when the run's streams are expanded by LSS. */
+function lssRecord(params: Params, cfg: TrainConfig): { lss?: LssScales } {
+  const lss = lssScales(params, cfg.model);
+  return lss ? { lss } : {};
 }
 
 /** The first parameter holding a NaN or an infinity, if any. */
@@ -106,6 +113,7 @@ export function trainLoop(cfg: TrainConfig, corpus: Corpus, run: RunPaths, param
           grad_norm: gradNorm,
           tokens_per_s: tokensPerS,
           hc: hcDiagnostics(params, cfg.model, diagTokens),
+          ...lssRecord(params, cfg),
         });
         state.lossSum = 0;
         state.lossCount = 0;

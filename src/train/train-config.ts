@@ -2,7 +2,7 @@
 // space, resolved into a validated TrainConfig. Unknown keys are an error.
 import { BACKENDS, type BackendName } from '../engine/backend.ts';
 import { ConfigError, shown, shownJson } from '../errors.ts';
-import { type Connection, CONNECTION_KINDS, type ModelConfig, type StreamInit, STREAM_INIT_KINDS, validateModelConfig } from '../model/config.ts';
+import { type Connection, CONNECTION_KINDS, maxStreams, minStreams, type ModelConfig, type StreamInit, STREAM_INIT_KINDS, validateModelConfig } from '../model/config.ts';
 
 export interface TrainConfig {
   model: ModelConfig;
@@ -140,7 +140,7 @@ export function resolveTrainConfig(layers: FlatTrainConfig[], corpusVocab: numbe
   };
   const kind = choice('connection', CONNECTION_KINDS);
   const connection: Connection =
-    kind === 'hc' ? { kind, dynamic: m.dynamic as boolean, dynamicNorm: choice('hcNorm', ['rms', 'layer'] as const) }
+    kind === 'hc' || kind === 'frac' ? { kind, dynamic: m.dynamic as boolean, dynamicNorm: choice('hcNorm', ['rms', 'layer'] as const) }
     : kind === 'mhc' ? { kind, sinkhornIters: num('sinkhornIters') }
     : { kind };
   const initKind = choice('streamInit', STREAM_INIT_KINDS);
@@ -155,7 +155,8 @@ export function resolveTrainConfig(layers: FlatTrainConfig[], corpusVocab: numbe
     nHeads: num('heads'),
     dModel: num('dModel'),
     bias: m.bias as boolean,
-    nStreams: kind === 'residual' ? 1 : num('streams'),
+    // Kinds with a fixed stream count (residual, post-norm 1; residual-dual 2) ignore `streams`.
+    nStreams: minStreams(kind) === maxStreams(kind) ? maxStreams(kind) : num('streams'),
     connection,
     streamInit,
     readStream: choice('readStream', ['modulo', 'random'] as const),

@@ -107,12 +107,13 @@ test('diagnose of an older capture without corpus_spec, tokenizer and seed reads
   fs.writeFileSync(file, JSON.stringify(m));
   const causal = (capture: string, name: string) => {
     const out = path.join(dir, name);
-    const r = cli(['diagnose', '--acts', capture, '--out', out, '--eval-tokens', '256', '--max-tokens', '64', '--backend', 'wasm']);
+    const r = cli(['diagnose', '--acts', capture, '--out', out, '--eval-tokens', '256', '--max-tokens', '64', '--no-rescue', '--backend', 'wasm']);
     assert.equal(r.status, 0, r.stderr);
     const d = JSON.parse(fs.readFileSync(out, 'utf8')) as DiagnosticsResult;
     assert.equal(d.run, null);
     assert.ok(d.causal, d.notes.join('; '));
     assert.equal(d.causal.checkpoint, model);
+    assert.equal(d.causal.ablate_rescue, undefined, '--no-rescue skips ablate-and-rescue');
     return d.causal.loss;
   };
   // The same validation tokens (synthetic, seed 7, not the default 1337) give the same loss.

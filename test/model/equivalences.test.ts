@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { initBackend } from '../../src/engine/backend.ts';
+import { factorial } from '../../src/engine/permutations.ts';
 import { tf, type Tensor } from '../../src/engine/tf.ts';
 import { ConfigError } from '../../src/errors.ts';
 import type { ModelConfig } from '../../src/model/config.ts';
@@ -40,6 +41,7 @@ function allSites(c: ModelConfig): HookSite[] {
       if (c.connection.kind !== 'residual') {
         for (const kind of ['read', 'write', 'mixing'] as const) sites.push({ kind, layer, module });
       }
+      if (c.connection.kind === 'mhc' || c.connection.kind === 'mhc-lite') sites.push({ kind: 'mixing_logits', layer, module });
     }
   }
   sites.push(...streams({ kind: 'ln_final' }));
@@ -65,6 +67,8 @@ function expectedShape(site: HookSite, c: ModelConfig): number[] {
       return [B, T, n];
     case 'mixing':
       return [B, T, n, n];
+    case 'mixing_logits':
+      return c.connection.kind === 'mhc-lite' ? [B, T, factorial(n)] : [B, T, n, n];
   }
 }
 
@@ -192,11 +196,12 @@ test('hook names round-trip through hookName and parseHookName for every site ki
     { kind: 'read', layer: 1, module: 'attn' },
     { kind: 'write', layer: 4, module: 'mlp' },
     { kind: 'mixing', layer: 10, module: 'attn' },
+    { kind: 'mixing_logits', layer: 7, module: 'mlp' },
     { kind: 'ln_final' },
     { kind: 'ln_final', stream: 3 },
   ];
   const kinds = new Set(sites.map((s) => s.kind));
-  assert.equal(kinds.size, 11, 'every HookSite kind is listed');
+  assert.equal(kinds.size, 12, 'every HookSite kind is listed');
   for (const site of sites) {
     const name = hookName(site);
     assert.deepEqual(parseHookName(name), site, name);
@@ -204,6 +209,7 @@ test('hook names round-trip through hookName and parseHookName for every site ki
   }
   assert.equal(hookName({ kind: 'resid_post', layer: 3, stream: 2 }), 'blocks.3.hook_resid_post[2]');
   assert.equal(hookName({ kind: 'mixing', layer: 1, module: 'mlp' }), 'blocks.1.hc_mlp.hook_mixing');
+  assert.equal(hookName({ kind: 'mixing_logits', layer: 1, module: 'attn' }), 'blocks.1.hc_attn.hook_mixing_logits');
   // Every name a real forward fires parses back to itself.
   for (const site of allSites(KINDS[4]?.config as ModelConfig)) assert.equal(hookName(parseHookName(hookName(site))), hookName(site));
 });

@@ -50,11 +50,17 @@ const HYPER = [
   'ln_final.hook_normalized', 'ln_final.hook_normalized[0]', 'ln_final.hook_normalized[1]',
 ];
 
+/**
+ * mhc and mhc-lite: as HYPER, with A_r's logits before the constraint hooked first, inside the
+ * coefficients (blocks.l.hc_m.hook_mixing_logits), ahead of B, A_m and A_r. hc has no constraint.
+ */
+const CONSTRAINED = HYPER.flatMap((name) => (name.endsWith('.hook_write') ? [name.replace('hook_write', 'hook_mixing_logits'), name] : [name]));
+
 const GOLDEN: { kind: ConnectionKind; connection: Connection; nStreams: number; names: string[] }[] = [
   { kind: 'residual', connection: { kind: 'residual' }, nStreams: 1, names: RESIDUAL },
   { kind: 'hc', connection: { kind: 'hc', dynamic: true, dynamicNorm: 'rms' }, nStreams: 2, names: HYPER },
-  { kind: 'mhc', connection: { kind: 'mhc', sinkhornIters: 20 }, nStreams: 2, names: HYPER },
-  { kind: 'mhc-lite', connection: { kind: 'mhc-lite' }, nStreams: 2, names: HYPER },
+  { kind: 'mhc', connection: { kind: 'mhc', sinkhornIters: 20 }, nStreams: 2, names: CONSTRAINED },
+  { kind: 'mhc-lite', connection: { kind: 'mhc-lite' }, nStreams: 2, names: CONSTRAINED },
 ];
 
 /**
@@ -89,17 +95,19 @@ for (const g of GOLDEN) {
 }
 
 test('parseHookName inverts hookName on every golden name, and hookName on every parsed site', () => {
-  for (const name of [...RESIDUAL, ...HYPER]) {
+  for (const name of [...RESIDUAL, ...CONSTRAINED]) {
     const site = parseHookName(name);
     assert.equal(hookName(site), name);
     assert.deepEqual(parseHookName(hookName(site)), site, name);
   }
   assert.deepEqual(parseHookName('blocks.12.hc_mlp.hook_mixing'), { kind: 'mixing', layer: 12, module: 'mlp' });
   assert.deepEqual(parseHookName('blocks.3.hook_resid_mid[2]'), { kind: 'resid_mid', layer: 3, stream: 2 });
+  assert.deepEqual(parseHookName('blocks.12.hc_mlp.hook_mixing_logits'), { kind: 'mixing_logits', layer: 12, module: 'mlp' });
+  assert.deepEqual(parseHookName('blocks.0.hc_attn.hook_mixing_logits'), { kind: 'mixing_logits', layer: 0, module: 'attn' });
 });
 
 test('parseHookName refuses a name that hookName would not write, naming it', () => {
-  for (const name of ['blocks.01.hook_resid_pre', 'blocks.0.hook_resid_pre[02]', 'blocks.0.hook_attn_in[0]', 'blocks.0.hc_mlp.hook_read[1]', 'hook_pos_embed[0]', 'blocks.0.hook_embed', 'blocks.0.hc_ffn.hook_read']) {
+  for (const name of ['blocks.01.hook_resid_pre', 'blocks.0.hook_resid_pre[02]', 'blocks.0.hook_attn_in[0]', 'blocks.0.hc_mlp.hook_read[1]', 'hook_pos_embed[0]', 'blocks.0.hook_embed', 'blocks.0.hc_ffn.hook_read', 'blocks.0.hc_attn.hook_mixing_logits[0]', 'blocks.0.hook_mixing_logits', 'blocks.0.hc_attn.hook_logits']) {
     assert.throws(() => parseHookName(name), (e: unknown) => e instanceof ConfigError && e.message.includes(JSON.stringify(name)), name);
   }
 });

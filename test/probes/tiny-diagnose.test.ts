@@ -82,9 +82,50 @@ test('causal: ablations per layer and stream; the logit lens after the last laye
   assert.ok(c.ablation_zero.flat().some((v) => Math.abs(v) > 1e-4), 'zeroing a stream changes the loss');
   // mHC-lite: zeroing the off-diagonal (rows renormalised) is the identity intervention again.
   const iv = new Map((c.mixing_interventions ?? []).map((x) => [x.name, x]));
-  assert.deepEqual([...iv.keys()], ['identity', 'no_off_diagonal', 'token_mean']);
+  assert.deepEqual([...iv.keys()], ['identity', 'no_off_diagonal', 'token_mean', 'permuted']);
   assert.ok(Math.abs((iv.get('identity')?.delta_ce as number) - (iv.get('no_off_diagonal')?.delta_ce as number)) < 1e-5);
-  for (const x of iv.values()) assert.ok(x.ci_low <= x.delta_ce && x.delta_ce <= x.ci_high && x.batches > 1, JSON.stringify(x));
+  for (const x of iv.values()) assert.ok(x.ci_low !== null && x.ci_high !== null && x.ci_low <= x.delta_ce && x.delta_ce <= x.ci_high && x.batches > 1, JSON.stringify(x));
+  // Ablate and rescue, on by default (2048 tokens: 62 windows of 33, 8 batches of 8).
+  const r = c.ablate_rescue;
+  assert.ok(r, 'ablate_rescue is measured by default');
+  assert.equal(r.tokens, 62 * 32);
+  assert.equal(r.batches, 8);
+  assert.equal(r.pair_ablation.length, 2);
+  for (let l = 0; l < 2; l++) {
+    for (let i = 0; i < 4; i++) {
+      assert.equal(r.rescue[l]?.[i]?.[i], 0, `layer ${l}: restoring stream ${i} from the clean run`);
+      assert.equal(r.pair_ablation[l]?.[i]?.[i], r.ablate[l]?.[i]);
+    }
+  }
+  assert.ok(r.dominant.every((s) => s >= 0 && s < 4));
+});
+
+test('direct logit attribution sums to the logit; the layer arrangement reads the unfolded matrix', () => {
+  const a = result.causal?.direct_logit_attribution;
+  assert.ok(a);
+  assert.deepEqual(a.sources, ['embed', '0.attn', '0.mlp', '1.attn', '1.mlp']);
+  assert.ok(a.matrix.every((row) => row.length === 4) && a.tokens === result.causal?.tokens);
+  assert.ok(a.max_abs_error < 1e-3, `${a.max_abs_error}`);
+  assert.ok(Math.abs(a.matrix.flat().reduce((s, v) => s + v, 0) + a.ln_bias - a.logit) < 1e-4);
+  assert.ok(a.logit > 0, 'a trained model ranks the correct token above the mean');
+  const l = result.layer_arrangement;
+  assert.ok(l);
+  assert.deepEqual(l.pairs.map((p) => p.reader), ['0.mlp', '1.attn', '1.mlp']);
+  assert.ok(l.sentences.length >= 2);
+});
+
+test('mixing before its constraint: mHC-lite over the causal part\'s tokens, column sums exactly 1, entropy in [0, 1]', () => {
+  const p = result.pre_constraint;
+  assert.ok(p, result.notes.join('; '));
+  assert.equal(p.connection, 'mhc-lite');
+  assert.equal(p.tokens, result.causal?.tokens);
+  assert.deepEqual(p.modules, ['0.attn', '0.mlp', '1.attn', '1.mlp']);
+  assert.ok(p.nu && p.nu.over === 'permutation_logits' && p.nu.entries === 24);
+  assert.equal(p.nu.histogram.counts.reduce((a, b) => a + b, 0), p.tokens * 4);
+  assert.ok(p.column_sums.max_abs_deviation < 1e-5 && p.product_column_sums.max_abs_deviation < 1e-5);
+  assert.equal(p.column_sums.per_column.length, 4);
+  assert.ok(p.permutations && p.permutations.entropy.min >= 0 && p.permutations.entropy.max <= 1);
+  assert.ok(p.permutations.identity_top_share >= 0 && p.permutations.identity_top_share <= 1);
 });
 
 test('a capture whose run is gone: the causal part is skipped and says why', () => {
@@ -97,6 +138,7 @@ test('a capture whose run is gone: the causal part is skipped and says why', () 
   assert.match(r.stderr, /causal part skipped/);
   const d = JSON.parse(fs.readFileSync(out, 'utf8')) as DiagnosticsResult;
   assert.equal(d.causal, null);
+  assert.equal(d.pre_constraint, null);
   assert.ok(d.notes.some((n) => /causal part skipped: .*does not exist/.test(n)));
 });
 

@@ -6,12 +6,14 @@ import { test } from 'node:test';
 import { DEMO_RUNS, demoPlan } from '../../cli/commands/demo.ts';
 import { buildProgram } from '../../cli/main.ts';
 
-test('demo stages: train, capture, diagnose, probe for each run; SAE for the HC runs', () => {
+test('demo stages: train, capture, diagnose, probe for each run; SAEs over seeds and the per-checkpoint analyses for the HC runs', () => {
   const plan = demoPlan('runs/demo', { steps: 240 });
   assert.deepEqual(plan.map((s) => s.label), [
     'train residual', 'capture residual', 'diagnose residual', 'probe residual',
-    'train mhc-lite-copy', 'capture mhc-lite-copy', 'diagnose mhc-lite-copy', 'probe mhc-lite-copy', 'sae mhc-lite-copy (concat)',
-    'train mhc-lite-lss', 'capture mhc-lite-lss', 'diagnose mhc-lite-lss', 'probe mhc-lite-lss', 'sae mhc-lite-lss (concat)',
+    ...['mhc-lite-copy', 'mhc-lite-lss'].flatMap((r) => [
+      `train ${r}`, `capture ${r}`, `diagnose ${r}`, `probe ${r}`, `sae ${r} (concat, seeds 0,1,2)`,
+      `capture ${r} (every checkpoint)`, `diagnose ${r} (every checkpoint)`, `probe ${r} (every checkpoint)`, `sae ${r} (every checkpoint)`,
+    ]),
   ]);
   assert.equal(DEMO_RUNS.length, 3);
   const capture = plan.find((s) => s.label === 'capture mhc-lite-copy');

@@ -53,7 +53,7 @@ test('report --run on the real results of capture, diagnose, probe and sae', asy
   assert.ok(labels.length >= 2, `the synthetic corpus plants labels: ${labels.join(', ')}`);
   const expected: Record<string, string[]> = {
     training: ['loss', 'dominance-over-training', 'signal-shares', 'n-eff', 'identity-distance', 'read-shares', 'write-shares', 'unfolded-connection'],
-    diagnostics: ['diag-signal-shares', 'diag-n-eff', 'diag-redundancy', 'diag-ridge-r2', 'diag-unfolded', 'diag-ablation-zero', 'diag-ablation-mean', 'diag-logit-lens'],
+    diagnostics: ['diag-signal-shares', 'diag-n-eff', 'diag-redundancy', 'diag-ridge-r2', 'diag-unfolded', 'diag-ablation-zero', 'diag-ablation-mean', 'diag-logit-lens', 'diag-pair-ablation-l0', 'diag-rescue-l0', 'diag-pair-ablation-l1', 'diag-rescue-l1', 'diag-dla-matrix', 'diag-dla-streams', 'diag-pre-constraint-nu', 'diag-pre-constraint-colsums', 'diag-pre-constraint-product-colsums', 'diag-pre-constraint-entropy'],
     probes: [figureId('probe-overview', 'resid_post'), ...labels.flatMap((l) => [figureId('probe-accuracy', l, 'resid_post'), figureId('probe-selectivity', l, 'resid_post')])],
     sae: ['sae-attribution-concat-layer-1', 'sae-concentration-concat', 'sae-per-stream-fvu', 'sae-per-stream-ce-recovered', 'sae-planted-per-stream', 'sae-planted-concat'],
   };

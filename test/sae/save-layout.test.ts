@@ -1,5 +1,5 @@
 // The SAE files `hcprobe sae` writes are in SAELens' layout, checked from Python: for each kind
-// (topk → SAELens topk, batchtopk → jumprelu, relu → standard), test/fixtures/check_sae_files.py
+// (topk → SAELens topk, batchtopk, jumprelu and matryoshka → jumprelu, relu → standard), test/fixtures/check_sae_files.py
 // reads sae.safetensors by hand and cfg.json with torch and numpy, checks names, shapes and config
 // fields, and reconstructs held-in activations with SAELens' encode and decode, which must equal
 // hcprobe's own reconstruction (SaeRunner on the weights read back by readSae) within 1e-4 of
@@ -30,6 +30,8 @@ const KINDS = [
   { kind: 'topk', architecture: 'topk' },
   { kind: 'batchtopk', architecture: 'jumprelu' },
   { kind: 'relu', architecture: 'standard' },
+  { kind: 'jumprelu', architecture: 'jumprelu' },
+  { kind: 'matryoshka', architecture: 'jumprelu' },
 ] as const;
 
 test('hcprobe sae writes SAELens-layout files that PyTorch reconstructs as hcprobe does', { skip: pythonMissing() }, async (t) => {

@@ -93,12 +93,15 @@ test('saved weights (scale folded back) reconstruct raw inputs like the trained 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hcprobe-sae-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const big: BatchSource = { next: async () => (await mixSource(mix, 512, 11).next()).map((v) => 7 * v + 0.5) };
-  for (const act of [{ kind: 'topk', k: 4 }, { kind: 'batchtopk', k: 4 }, { kind: 'relu', l1: 1 }] as SaeKind[]) {
+  for (const act of [{ kind: 'topk', k: 4 }, { kind: 'batchtopk', k: 4 }, { kind: 'relu', l1: 1 }, { kind: 'relu', l1: 1, streamBlocks: 4 }, { kind: 'jumprelu', l0: 0.5, bandwidth: 0.5 }, { kind: 'matryoshka', k: 4, prefixes: [4, 16, 64] }] as SaeKind[]) {
     const cfg = saeTrainConfig({ act, dIn: d, dSae: 64, tokens: 512 * 20, batch: 512, seed: 12 });
     const r = await trainSae(cfg, big);
     assert.ok(Math.abs(r.params.scale - 1) > 0.1, `scale ${r.params.scale} differs from 1`);
-    writeSae(path.join(dir, act.kind), r.params, { hookName: 'h', layer: 0, seqLen: 8, modelName: 'm', datasetPath: 'a', extra: {} });
-    const loaded = readSae(path.join(dir, act.kind));
+    const folder = path.join(dir, JSON.stringify(act).replace(/[^a-z0-9]+/gi, '-'));
+    writeSae(folder, r.params, { hookName: 'h', layer: 0, seqLen: 8, modelName: 'm', datasetPath: 'a', extra: {} });
+    const loaded = readSae(folder);
+    assert.deepEqual(loaded.act, act, 'the kind and its parameters survive cfg.json');
+    assert.deepEqual(loaded.thresholds, r.params.thresholds, 'JumpReLU thresholds survive the threshold tensor');
     assert.equal(loaded.scale, 1);
     const x = await big.next();
     const a = new SaeRunner(r.params);
@@ -119,7 +122,7 @@ test('saved weights (scale folded back) reconstruct raw inputs like the trained 
 });
 
 test('tf.memory().numTensors does not grow over training steps', () => {
-  for (const act of [{ kind: 'topk', k: 4 }, { kind: 'relu', l1: 1 }] as SaeKind[]) {
+  for (const act of [{ kind: 'topk', k: 4 }, { kind: 'relu', l1: 1 }, { kind: 'jumprelu', l0: 0.5, bandwidth: 0.5 }, { kind: 'matryoshka', k: 4, prefixes: [8, 64] }] as SaeKind[]) {
     const cfg = saeTrainConfig({ act, dIn: d, dSae: 64, tokens: 4096, batch: 256, seed: 13 });
     const trainer = new SaeTrainer(initSaeParams(d, 64, act, 13), cfg, 256);
     const x = sampleMix(mix, 256, rngFor(14, 'leak'));

@@ -8,3 +8,9 @@ export interface Coefficients {
   /** B: how much of the branch output each stream receives. */
   write: Tensor; // [B, T, n]
 }
+
+/**
+ * Observes or replaces A_r's logits before the constraint (mhc: [B, T, n, n] entering Sinkhorn;
+ * mhc-lite: [B, T, n!] entering the softmax); given only when the site is hooked.
+ */
+export type LogitsHook = (logits: Tensor) => Tensor;

@@ -5,20 +5,22 @@ import { mhcLiteCoefficientsOp } from '../../engine/ops/mhc-lite-coefficients.ts
 import { tf, type Tensor } from '../../engine/tf.ts';
 import type { ModelConfig } from '../config.ts';
 import { param, type Params } from '../params.ts';
-import type { Coefficients } from './coefficients.ts';
+import type { Coefficients, LogitsHook } from './coefficients.ts';
 import { normedToken } from './mhc.ts';
 
-export function mhcLiteCoefficients(p: Params, _c: ModelConfig, prefix: string, H: Tensor): Coefficients {
+/** `hookLogits` sees (and may replace) the permutation logits [B, T, n!] entering the softmax. */
+export function mhcLiteCoefficients(p: Params, _c: ModelConfig, prefix: string, H: Tensor, hookLogits?: LogitsHook): Coefficients {
   const [B, T, n] = H.shape as [number, number, number, number];
   const v = normedToken(p, prefix, H); // [B*T, n*d]
   const wc = tf.matMul(v, param(p, `${prefix}.dynamic_alpha_fn`)); // [B*T, n + n!]
   const wb = tf.matMul(v, param(p, `${prefix}.dynamic_beta_fn`)); // [B*T, n]
+  const hook = hookLogits && ((a: Tensor) => tf.reshape(hookLogits(tf.reshape(a, [B, T, -1])), [B * T, -1]));
   const { alpha, write } = mhcLiteCoefficientsOp(n, wc, wb, {
     preBranchScale: param(p, `${prefix}.pre_branch_scale`),
     residualScale: param(p, `${prefix}.residual_scale`),
     hPostScale: param(p, `${prefix}.h_post_scale`),
     staticAlpha: param(p, `${prefix}.static_alpha`),
     staticBeta: param(p, `${prefix}.static_beta`),
-  });
+  }, hook);
   return { alpha: tf.reshape(alpha, [B, T, n, n + 1]), write: tf.reshape(write, [B, T, n]) }; // [B, T, n, n+1], [B, T, n]
 }

@@ -4,7 +4,7 @@ import { tf, type Tensor } from '../../engine/tf.ts';
 import type { ModelConfig } from '../config.ts';
 import { rmsNorm } from '../norms.ts';
 import { param, type Params } from '../params.ts';
-import type { Coefficients } from './coefficients.ts';
+import type { Coefficients, LogitsHook } from './coefficients.ts';
 
 /** The token flattened over streams and RMS-normalised with its learned gain. */
 export function normedToken(p: Params, prefix: string, H: Tensor): Tensor {
@@ -28,7 +28,8 @@ export function sinkhorn(logits: Tensor, iters: number): Tensor {
   return tf.exp(r);
 }
 
-export function mhcCoefficients(p: Params, c: ModelConfig, prefix: string, H: Tensor): Coefficients {
+/** `hookLogits` sees (and may replace) R [B, T, n, n], the matrix whose exp Sinkhorn projects. */
+export function mhcCoefficients(p: Params, c: ModelConfig, prefix: string, H: Tensor, hookLogits?: LogitsHook): Coefficients {
   const conn = c.connection;
   if (conn.kind !== 'mhc') throw new Error(`mhcCoefficients called for ${conn.kind}`);
   const [B, T, n] = H.shape as [number, number, number, number];
@@ -38,7 +39,9 @@ export function mhcCoefficients(p: Params, c: ModelConfig, prefix: string, H: Te
   const scale = tf.concat([param(p, `${prefix}.pre_branch_scale`), tf.tile(param(p, `${prefix}.residual_scale`), [n])]); // [n+1]
   const logits = tf.add(tf.mul(wc, scale), param(p, `${prefix}.static_alpha`)); // [B*T, n, n+1]
   const read = tf.sigmoid(tf.slice(logits, [0, 0, 0], [-1, -1, 1])); // [B*T, n, 1]
-  const mixing = sinkhorn(tf.slice(logits, [0, 0, 1], [-1, -1, n]), conn.sinkhornIters); // [B*T, n, n]
+  let r = tf.slice(logits, [0, 0, 1], [-1, -1, n]); // [B*T, n, n]: R[s][t], before the constraint
+  if (hookLogits) r = tf.reshape(hookLogits(tf.reshape(r, [B, T, n, n])), [B * T, n, n]);
+  const mixing = sinkhorn(r, conn.sinkhornIters); // [B*T, n, n]
   return {
     alpha: tf.reshape(tf.concat([read, mixing], 2), [B, T, n, n + 1]),
     write: constrainedWrite(p, prefix, v, B, T, n),
