@@ -42,7 +42,10 @@ export function quantileBoxes(spec: QuantileBoxesSpec): string {
   const ys = [...boxes.flatMap((b) => [b.q05, b.q95, ...(b.mean === undefined ? [] : [b.mean])]), ...(spec.refLines ?? []).map((r) => r.y)].filter(Number.isFinite);
   let [y0, y1] = spec.yDomain ?? (ys.length ? [Math.min(...ys), Math.max(...ys)] : [0, 1]);
   if (!spec.yDomain) {
-    const pad = y1 - y0 > 1e-9 ? 0.06 * (y1 - y0) : 0.05 * Math.max(1, Math.abs(y0));
+    // A spread at float round-off (mHC-lite's column sums are 1 by construction) is drawn as flat,
+    // not magnified until every tick reads the same number.
+    const flat = y1 - y0 <= 1e-4 * Math.max(1, Math.abs(y0), Math.abs(y1));
+    const pad = flat ? 0.05 * Math.max(1, Math.abs(y0)) : 0.06 * (y1 - y0);
     [y0, y1] = [y0 - pad, y1 + pad];
   }
   const y = scaleLinear().domain([y0, y1]).range([f.top + f.height, f.top]).nice();

@@ -57,6 +57,12 @@ test('quantile boxes: one box per category and series, reference line, legend on
   checkXml(two);
   assert.equal(two.match(/class="box"/g)?.length, 6);
   assert.ok(texts(two).includes('second') && texts(two).includes('b · first: 5% 1.9, 25% 1.95, median 2, 75% 2.05, 95% 2.1, mean 2'));
+  // mHC-lite's column sums differ from 1 by float round-off only: the axis stays readable (distinct
+  // tick labels around 1), instead of magnifying 1e-7 until every tick reads "1".
+  const flat = quantileBoxes({ id: 'b3', title: 'T', xLabel: 'x', yLabel: 'y', categories: ['0'], series: [{ name: 'A_r', boxes: [q(1, 1e-7)] }] });
+  const ticks = texts(flat).filter((t) => /^[0-9.]+$/.test(t) && t !== '0');
+  assert.ok(ticks.length >= 3 && new Set(ticks).size === ticks.length, `tick labels ${JSON.stringify(ticks)}`);
+  assert.ok(ticks.some((t) => Number(t) < 0.99) && ticks.some((t) => Number(t) > 1.01), `tick labels ${JSON.stringify(ticks)}`);
 });
 
 test('per kind: mhc has ν, the boxes and the heatmap; mhc-lite ν, boxes and entropy; hc boxes and heatmap only', () => {
