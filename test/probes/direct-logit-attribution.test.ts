@@ -36,6 +36,8 @@ const CASES: { name: string; config: ModelConfig }[] = [
   { name: 'hc dynamic', config: tinyConfig({ kind: 'hc', dynamic: true, dynamicNorm: 'rms' }, 3) },
   { name: 'mhc-lite lss', config: tinyConfig({ kind: 'mhc-lite' }, 3, { kind: 'lss', center: 0.6 }) },
   { name: 'residual', config: tinyConfig({ kind: 'residual' }, 1) },
+  // With biases ln_f has a bias b: the readout's n·b·u part is carried by no source.
+  { name: 'mhc with biases', config: { ...tinyConfig({ kind: 'mhc', sinkhornIters: 20 }, 3), bias: true } },
 ];
 
 for (const { name, config: c } of CASES) {
@@ -59,6 +61,7 @@ for (const { name, config: c } of CASES) {
           spread = Math.max(spread, Math.abs(w));
         }
         assert.ok(spread > 0.05, 'the logits are not trivially zero');
+        if (c.bias) assert.ok(Array.from(a.lnBias).some((v) => Math.abs(v) > 1e-3), 'the ln_f bias part is exercised');
       }
       const before = tf.memory().numTensors;
       const r = directLogitAttribution(params, c, [{ x, y }]);
