@@ -11,6 +11,7 @@ import { ConfigError, shown, shownJson } from '../../src/errors.ts';
 import { writeFileAtomic } from '../../src/io/atomic-write.ts';
 import { CONNECTION_KINDS, type ConnectionKind, STREAM_INIT_KINDS, type StreamInitKind } from '../../src/model/config.ts';
 import { copyInitOnly } from '../../src/model/stream-layout.ts';
+import { latestCheckpoint, runPaths } from '../../src/train/run-dir.ts';
 import { checkFlatConfig, type FlatTrainConfig } from '../../src/train/train-config.ts';
 import { summariseRun } from '../../reports/run-data.ts';
 import { summariseSweep } from '../../api/sweep-stats.ts';
@@ -106,7 +107,7 @@ export function registerSweep(program: Command, setExit: (code: number) => void)
     .description('train connection kinds × stream inits × seeds and summarise validation loss and dominance with 95% confidence intervals')
     .requiredOption('--grid <file>', 'JSON: {"name", "connections": [...], "streamInits": [...], "seeds": [≥3], "config": {flat train config}}')
     .option('--out <dir>', 'sweep folder (default runs/sweep-NAME)')
-    .option('--force', 'retrain runs that are already complete and overwrite the summary')
+    .option('--force', 'retrain every run, even complete ones (without it, complete runs are kept and interrupted ones resume)')
     .action(async (o: Opts) => {
       setExit(
         await runCommand(async () => {
@@ -133,8 +134,15 @@ export function registerSweep(program: Command, setExit: (code: number) => void)
                 process.stderr.write(`${tag}: already complete in ${j.dir}\n`);
                 continue;
               }
-              process.stderr.write(`${tag}: training into ${j.dir} (${Math.round((performance.now() - t0) / 1000)}s elapsed)\n`);
-              const code = await runCli(['train', '--config', cfgFile, '--connection', j.connection, '--stream-init', j.streamInit, '--seed', String(j.seed), '--out', j.dir, '--force']);
+              // A run stopped part-way (the sweep was killed) resumes from its last checkpoint when it
+              // was started by this same job; otherwise it is trained afresh.
+              const spec = JSON.stringify({ config: grid.config, connection: j.connection, streamInit: j.streamInit, seed: j.seed });
+              const marker = join(out, '.jobs', `${basename(j.dir)}.json`);
+              const resume = !force && existsSync(marker) && readFileSync(marker, 'utf8') === spec && latestCheckpoint(runPaths(j.dir)) !== undefined;
+              process.stderr.write(`${tag}: ${resume ? 'resuming' : 'training'} into ${j.dir} (${Math.round((performance.now() - t0) / 1000)}s elapsed)\n`);
+              if (!resume) writeFileAtomic(marker, spec, { force: true });
+              const args = resume ? ['train', '--out', j.dir, '--resume'] : ['train', '--config', cfgFile, '--connection', j.connection, '--stream-init', j.streamInit, '--seed', String(j.seed), '--out', j.dir, '--force'];
+              const code = await runCli(args);
               if (code !== 0) throw new ConfigError(`${tag}: hcprobe train exited with code ${code}; fix the grid and run the sweep again (complete runs are kept)`);
             }
           } finally {
