@@ -71,12 +71,25 @@ export interface ContinuousScale {
   range(): number[];
 }
 
+/**
+ * num3 (three significant digits), unless that prints two ticks alike (0.9995 and 1 both as "1"):
+ * then as many decimals as the tick step needs.
+ */
+export function distinctFormat(ticks: readonly number[]): (v: number) => string {
+  const labels = ticks.map(num3);
+  if (new Set(labels).size === labels.length || ticks.length < 2) return num3;
+  const step = Math.abs((ticks[1] as number) - (ticks[0] as number));
+  const decimals = Math.min(12, Math.max(0, -Math.floor(Math.log10(step))));
+  return (v) => v.toFixed(decimals);
+}
+
 /** Bottom axis of a continuous scale; `label` sits centred below the ticks. */
 export function axisBottom(scale: ContinuousScale, y: number, label: string, o: { ticks?: number; fmt?: (v: number) => string } = {}): string {
   const [r0, r1] = scale.range() as [number, number];
-  const fmt = o.fmt ?? num3;
+  const ticks = scale.ticks(o.ticks ?? 6);
+  const fmt = o.fmt ?? distinctFormat(ticks);
   let s = el('line', { x1: r0, x2: r1, y1: y, y2: y, stroke: '#333' });
-  for (const t of scale.ticks(o.ticks ?? 6)) {
+  for (const t of ticks) {
     const x = scale(t);
     s += el('line', { x1: x, x2: x, y1: y, y2: y + 4, stroke: '#333' }) + text(x, y + 15, fmt(t), { 'text-anchor': 'middle', fill: '#333' });
   }
@@ -86,9 +99,10 @@ export function axisBottom(scale: ContinuousScale, y: number, label: string, o: 
 /** Left axis of a continuous scale with light grid lines across `gridWidth`. */
 export function axisLeft(scale: ContinuousScale, x: number, label: string, o: { ticks?: number; fmt?: (v: number) => string; gridWidth?: number } = {}): string {
   const [r0, r1] = scale.range() as [number, number];
-  const fmt = o.fmt ?? num3;
+  const ticks = scale.ticks(o.ticks ?? 5);
+  const fmt = o.fmt ?? distinctFormat(ticks);
   let s = el('line', { x1: x, x2: x, y1: r0, y2: r1, stroke: '#333' });
-  for (const t of scale.ticks(o.ticks ?? 5)) {
+  for (const t of ticks) {
     const y = scale(t);
     if (o.gridWidth) s += el('line', { x1: x, x2: x + o.gridWidth, y1: y, y2: y, stroke: '#e5e5e5' });
     s += el('line', { x1: x - 4, x2: x, y1: y, y2: y, stroke: '#333' }) + text(x - 6, y + 4, fmt(t), { 'text-anchor': 'end', fill: '#333' });

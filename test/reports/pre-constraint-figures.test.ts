@@ -9,6 +9,7 @@ import { diagnosticsSection } from '../../reports/diagnostics-figures.ts';
 import { binnedHistogram } from '../../reports/figures/binned-histogram.ts';
 import { quantileBoxes } from '../../reports/figures/quantile-boxes.ts';
 import { OKABE_ITO } from '../../reports/palette.ts';
+import { distinctFormat } from '../../reports/svg.ts';
 import { preConstraintFigures, preConstraintHtml } from '../../reports/pre-constraint-figures.ts';
 import { fakeDiagnostics, XSS_SCRIPT } from './fixtures.ts';
 import { checkXml, countTags, texts } from './xml-check.ts';
@@ -102,4 +103,12 @@ test('the diagnostics section carries the figures and the per-module table; host
   const html = preConstraintHtml(d);
   assert.equal(html.match(/<tr>/g)?.length, 1 + MODULES.length);
   assert.equal(preConstraintHtml(fakeDiagnostics()), '');
+});
+
+test('axis ticks that three significant digits would print alike get the decimals their step needs', () => {
+  assert.equal(distinctFormat([0.5, 1, 1.5])(1.5), '1.5');
+  const f = distinctFormat([0.998, 0.999, 1, 1.001, 1.002]);
+  assert.deepEqual([0.998, 0.999, 1, 1.001, 1.002].map(f), ['0.998', '0.999', '1.000', '1.001', '1.002']);
+  const g = distinctFormat([0.9995, 1, 1.0005]);
+  assert.deepEqual([0.9995, 1, 1.0005].map(g), ['0.9995', '1.0000', '1.0005']);
 });
