@@ -17,6 +17,7 @@ import { loadCoefficients, loadStreamSite } from './load-site.ts';
 import type { RunHandle } from './load-run.ts';
 import { type DiagnosticsResult, type DominanceConsistency, type ModuleCoefficientDiagnostics, SCHEMA_VERSION, type StreamSiteDiagnostics } from './results-schema.ts';
 import { splitBySequence } from './sequence-split.ts';
+import { defaultRidgeWorkers, startRidgePool } from './ridge-pool.ts';
 import { streamDiagnostics } from './stream-diagnostics.ts';
 
 export interface DiagnoseOptions {
@@ -35,6 +36,8 @@ export interface DiagnoseOptions {
   seed: number;
   /** Rows per site read from the capture (whole sequences); all when absent. */
   maxTokens?: number;
+  /** Worker threads for the ridge fits besides the main one (default: one per extra core); results do not depend on it. */
+  workers?: number;
 }
 
 export type DiagnoseProgress = (done: number, total: number, what: string) => void;
@@ -65,17 +68,23 @@ export async function diagnose(o: DiagnoseOptions, onProgress: DiagnoseProgress 
 
   const streams: StreamSiteDiagnostics[] = [];
   let split: ReturnType<typeof splitBySequence> | undefined;
-  for (const site of sites) {
-    for (const layer of layers) {
-      for (const module of MODULES) {
-        onProgress(done, total, `${site} layer ${layer} ${module}`);
-        const data = await loadStreamSite(o.acts, m, site, layer, module, [], o.maxTokens);
-        if (data.rows === 0) throw new ConfigError(`activations ${shown(o.acts)}: site ${site}, layer ${layer}, ${module} has no rows`);
-        if (!split || split.part.length !== data.rows) split = splitBySequence(data.seq, { train: 0.64, val: 0.16 }, o.seed, 'ridge-split');
-        streams.push({ site, layer, module, ...streamDiagnostics(data.streams, data.dModel, split) });
-        done++;
+  // n = 1 has no stream pairs to fit.
+  const pool = await startRidgePool(sites.length > 0 && m.n_streams > 1 ? (o.workers ?? defaultRidgeWorkers()) : 0);
+  try {
+    for (const site of sites) {
+      for (const layer of layers) {
+        for (const module of MODULES) {
+          onProgress(done, total, `${site} layer ${layer} ${module}`);
+          const data = await loadStreamSite(o.acts, m, site, layer, module, [], o.maxTokens);
+          if (data.rows === 0) throw new ConfigError(`activations ${shown(o.acts)}: site ${site}, layer ${layer}, ${module} has no rows`);
+          if (!split || split.part.length !== data.rows) split = splitBySequence(data.seq, { train: 0.64, val: 0.16 }, o.seed, 'ridge-split');
+          streams.push({ site, layer, module, ...(await streamDiagnostics(data.streams, data.dModel, split, pool)) });
+          done++;
+        }
       }
     }
+  } finally {
+    await pool.close();
   }
   const coefficients: ModuleCoefficientDiagnostics[] = [];
   if (withCoeffs) {

@@ -3,10 +3,10 @@
 // their messages. A job's outcome depends on its inputs only, so any worker count gives the
 // same results, in the order the jobs were given.
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
 import type { BackendName } from '../src/engine/backend.ts';
 import { prepareFeatures, probeFeatures, type ProbeOutcome, type ProbeTarget } from './probe-features.ts';
 import type { SequenceSplit } from './sequence-split.ts';
+import { WorkerPool } from './worker-pool.ts';
 
 export interface ProbeJob {
   /** [rows, dim] features of one stream (or the stream sum). */
@@ -29,84 +29,24 @@ export function defaultProbeWorkers(backend: string): number {
   return backend === 'wasm' || backend === 'cpu' ? Math.max(0, availableParallelism() - 1) : 0;
 }
 
-interface Slot {
-  thread: Worker;
-  busy: boolean;
-}
-
 export class ProbePool {
-  private constructor(private readonly slots: Slot[]) {}
+  private constructor(private readonly pool: WorkerPool<ProbeJob, ProbeOutcome[]>) {}
 
   /** Starts `count` threads that run jobs on `backend` (the main thread's, so results agree). */
   static async start(count: number, backend: BackendName): Promise<ProbePool> {
-    const slots = await Promise.all(
-      Array.from({ length: count }, async () => {
-        const thread = new Worker(new URL('./probe-worker-boot.mjs', import.meta.url), { workerData: { backend } });
-        await new Promise<void>((resolve, reject) => {
-          thread.once('message', () => resolve());
-          thread.once('error', reject);
-          thread.once('exit', (code) => reject(new Error(`probe worker exited with code ${code} before it was ready`)));
-        });
-        return { thread, busy: false };
-      }),
-    );
-    return new ProbePool(slots);
+    return new ProbePool(await WorkerPool.start(count, new URL('./probe-worker-boot.mjs', import.meta.url), 'probe', { backend }));
   }
 
   get size(): number {
-    return this.slots.length;
+    return this.pool.size;
   }
 
-  /**
-   * Outcomes of every job, in job order. Idle workers take the next job; the main thread takes
-   * one whenever it is free, yielding between jobs so that finished workers get new ones.
-   */
-  async runAll(jobs: readonly ProbeJob[], onDone: (index: number) => void = () => {}): Promise<ProbeOutcome[][]> {
-    const out: ProbeOutcome[][] = new Array(jobs.length);
-    let next = 0;
-    let pending = 0;
-    let failure: Error | undefined;
-    let wake: () => void = () => {};
-    const feed = (slot: Slot) => {
-      if (next >= jobs.length || failure) return;
-      const i = next++;
-      slot.busy = true;
-      pending++;
-      const finish = (m: unknown) => {
-        slot.thread.off('error', fail);
-        slot.busy = false;
-        pending--;
-        if (typeof m === 'object' && m !== null && 'error' in m) failure ??= new Error(`probe worker failed: ${String((m as { error: unknown }).error)}`);
-        else {
-          out[i] = m as ProbeOutcome[];
-          onDone(i);
-          feed(slot);
-        }
-        wake();
-      };
-      const fail = (e: Error) => {
-        slot.thread.off('message', finish);
-        pending--;
-        failure ??= e;
-        wake();
-      };
-      slot.thread.once('message', finish);
-      slot.thread.once('error', fail);
-      slot.thread.postMessage(jobs[i]);
-    };
-    for (const s of this.slots) feed(s);
-    while (next < jobs.length && !failure) {
-      const i = next++;
-      out[i] = runProbeJob(jobs[i] as ProbeJob);
-      onDone(i);
-      await new Promise((r) => setImmediate(r));
-    }
-    while (pending > 0) await new Promise<void>((r) => { wake = r; });
-    if (failure) throw failure;
-    return out;
+  /** Outcomes of every job, in job order (probes/worker-pool.ts). */
+  runAll(jobs: readonly ProbeJob[], onDone: (index: number) => void = () => {}): Promise<ProbeOutcome[][]> {
+    return this.pool.runAll(jobs, runProbeJob, onDone);
   }
 
-  async close(): Promise<void> {
-    await Promise.all(this.slots.map((s) => s.thread.terminate()));
+  close(): Promise<void> {
+    return this.pool.close();
   }
 }

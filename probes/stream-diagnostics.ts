@@ -3,9 +3,9 @@
 // ridge strength chosen on a fifth of the 80).
 import { linearCka } from '../src/stats/cka.ts';
 import { type Moments, mergeMoments } from '../src/stats/moments.ts';
-import { selectRidge } from '../src/stats/ridge.ts';
 import { summariseShares } from '../src/stats/stream-shares.ts';
 import type { StreamSiteDiagnostics } from './results-schema.ts';
+import { type RidgePool, ridgeMatrix } from './ridge-pool.ts';
 import type { SequenceSplit } from './sequence-split.ts';
 import { streamMoments } from './stream-moments.ts';
 
@@ -13,8 +13,8 @@ export const RIDGE_ALPHAS = [1e-4, 1e-3, 1e-2, 1e-1, 1]; // λ = α·tr(Cov)/d: 
 
 export type StreamMetrics = Omit<StreamSiteDiagnostics, 'site' | 'layer' | 'module'>;
 
-/** `split` has parts train (64%), val (16%) and test (20%) of the sequences. */
-export function streamDiagnostics(streams: Float32Array[], d: number, split: SequenceSplit): StreamMetrics {
+/** `split` has parts train (64%), val (16%) and test (20%) of the sequences; `pool` takes the ridge fits when given (same results). */
+export async function streamDiagnostics(streams: Float32Array[], d: number, split: SequenceSplit, pool?: RidgePool): Promise<StreamMetrics> {
   const n = streams.length;
   const rows = split.part.length;
   const energy = new Float64Array(n);
@@ -60,7 +60,7 @@ export function streamDiagnostics(streams: Float32Array[], d: number, split: Seq
   const range = (i: number) => ({ offset: i * d, width: d });
   const cka = square(n, (i, k) => (i === k ? 1 : i < k ? linearCka(all, range(i), range(k)) : Number.NaN));
   for (let i = 0; i < n; i++) for (let k = 0; k < i; k++) (cka[i] as number[])[k] = (cka[k] as number[])[i] as number;
-  const ridge = square(n, (i, k) => (i === k ? { alpha: 0, r2: 1 } : selectRidge(train, val, test, trainVal, range(i), range(k), RIDGE_ALPHAS)));
+  const ridge = await ridgeMatrix({ train, val, test, trainVal }, n, d, RIDGE_ALPHAS, pool);
   const offDiagMean = (m: number[][]) => {
     const vals: number[] = [];
     for (let i = 0; i < n; i++) for (let k = i + 1; k < n; k++) vals.push((m[i] as number[])[k] as number);

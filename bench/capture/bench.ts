@@ -2,7 +2,9 @@
 //   forward  the model's forward over the capture's windows and batches, no hooks, logits read
 //   hooks    the same with the capture's hooks registered but reading nothing
 //   hooked   the same with the capture's hooks, each hooked tensor read back (dataSync)
-//   capture  capture() itself, in-process, into --out (the CLI's work minus its start-up)
+//   capture  capture() itself, in-process, into --out (the CLI's work minus its start-up):
+//            shards built and written on the writer thread, overlapped with the next forward
+//   capture-inline  the same with writerThread false: shards written between forward passes
 //   write    ShardWriter alone: the bytes a capture of --tokens writes, from prebuilt batches
 // Usage: node --import tsx bench/capture/bench.ts MODE --run DIR --tokens N [--out DIR]
 //        [--batch 8] [--split train] [--sites resid_post,coeffs] [--backend wasm]
@@ -38,8 +40,8 @@ const { positionals, values: a } = parseArgs({
   },
 });
 const mode = positionals[0];
-if (!mode || !['forward', 'hooks', 'hooked', 'capture', 'write'].includes(mode) || !a.run || !a.tokens) {
-  process.stderr.write('usage: bench.ts forward|hooks|hooked|capture|write --run DIR --tokens N [--out DIR]\n');
+if (!mode || !['forward', 'hooks', 'hooked', 'capture', 'capture-inline', 'write'].includes(mode) || !a.run || !a.tokens) {
+  process.stderr.write('usage: bench.ts forward|hooks|hooked|capture|capture-inline|write --run DIR --tokens N [--out DIR]\n');
   process.exit(2);
 }
 
@@ -99,13 +101,13 @@ if (mode === 'forward' || mode === 'hooks' || mode === 'hooked') {
   forwardPass(mode, 4 * batch); // warm-up: kernels compiled, buffers sized
   const { seconds, cpuSeconds } = await timed(() => forwardPass(mode));
   result = { seconds, cpuSeconds };
-} else if (mode === 'capture') {
+} else if (mode === 'capture' || mode === 'capture-inline') {
   if (!a.out) throw new Error('--out is required for capture');
   rmSync(a.out, { recursive: true, force: true });
   forwardPass('hooked', 4 * batch); // the same warm-up as the forward modes
   const { value: m, seconds, cpuSeconds } = await timed(() => capture({
     params, config, checkpoint: ckpt, run, corpus, split: a.split === 'val' ? 'val' : 'train', tokens, sites, layers, dtype: 'float32',
-    batch, shardBytes: 256 * 1024 * 1024, out: a.out as string, resume: false, command: [],
+    batch, shardBytes: 256 * 1024 * 1024, out: a.out as string, resume: false, command: [], writerThread: mode === 'capture',
   }));
   result = { seconds, cpuSeconds, bytes: m.shards.reduce((s, x) => s + x.bytes, 0), shards: m.shards.length };
 } else {

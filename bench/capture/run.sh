@@ -7,6 +7,7 @@
 #   bench/capture/run.sh                      # SIZES="20000 200000" ROUNDS=2
 #
 # Optional: SIZES, ROUNDS, BATCH (8), SITES (resid_post,coeffs: the CLI's default),
+# RSS_SIZES (SIZES: the token counts of the CLI's peak-RSS runs), MODES (all of bench.ts'),
 # WORK (/tmp/hcprobe-bench-capture: the trained run and the captures), OUT ($WORK/out).
 set -euo pipefail
 
@@ -16,6 +17,8 @@ SIZES="${SIZES:-20000 200000}"
 ROUNDS="${ROUNDS:-2}"
 BATCH="${BATCH:-8}"
 SITES="${SITES:-resid_post,coeffs}"
+RSS_SIZES="${RSS_SIZES:-$SIZES}"
+MODES="${MODES:-forward hooks hooked capture capture-inline write}"
 WORK="${WORK:-/tmp/hcprobe-bench-capture}"
 OUT="${OUT:-$WORK/out}"
 TIME=/usr/bin/time
@@ -42,18 +45,21 @@ fi
 common=(--run "$WORK/run" --batch "$BATCH" --sites "$SITES" --split train --backend wasm)
 for round in $(seq "$ROUNDS"); do
   for n in $SIZES; do
-    for mode in forward hooks hooked capture write; do
+    for mode in $MODES; do
       (cd "$ROOT" && "${BENCH[@]}" "$mode" "${common[@]}" --tokens "$n" --out "$WORK/acts-$n") | sed "s/^{/{\"round\":$round,/" >> "$OUT/raw.jsonl"
       rm -rf "$WORK/acts-$n"
     done
   done
 done
 
-# Peak RSS of the real command, start-up included.
-for n in $SIZES; do
-  (cd "$ROOT" && "$TIME" -v "${HC[@]}" capture --run "$WORK/run" --out "$WORK/cli-$n" --tokens "$n" --batch "$BATCH" \
-    --sites "$SITES" --split train --backend wasm --force) 2> "$OUT/rss-$n.txt" >/dev/null
-  rm -rf "$WORK/cli-$n"
+# Peak RSS of the real command, start-up included, with the writer thread (rss-N) and without (rss-inline-N).
+for n in $RSS_SIZES; do
+  for wt in true false; do
+    file="$OUT/rss-$n.txt"; [[ $wt == true ]] || file="$OUT/rss-inline-$n.txt"
+    (cd "$ROOT" && "$TIME" -v "${HC[@]}" capture --run "$WORK/run" --out "$WORK/cli-$n" --tokens "$n" --batch "$BATCH" \
+      --sites "$SITES" --split train --backend wasm --writer-thread "$wt" --force) 2> "$file" >/dev/null
+    rm -rf "$WORK/cli-$n"
+  done
 done
 echo "load_after=$(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/machine.txt"
 

@@ -1,5 +1,6 @@
-// Pools the rounds of bench/capture/run.sh into one Markdown table: median wall and CPU seconds
-// per mode and size, capture ÷ forward, MB/s written, and the CLI's peak RSS from GNU time.
+// Pools the rounds of bench/capture/run.sh into Markdown tables: median wall and CPU seconds per
+// mode and size, capture ÷ forward (writer thread, and inline), MB/s written, and the CLI's peak
+// RSS from GNU time for each --tokens of RSS_SIZES, with the writer thread and without.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -22,36 +23,59 @@ const median = (xs: number[]) => {
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 };
 const sizes = [...new Set(rows.map((r) => r.tokens))].sort((a, b) => a - b);
+const modes = new Set(rows.map((r) => r.mode));
 const stat = (mode: string, tokens: number, key: 'seconds' | 'cpuSeconds') => median(rows.filter((r) => r.mode === mode && r.tokens === tokens).map((r) => r[key]));
-const bytesOf = (tokens: number) => rows.find((r) => r.mode === 'capture' && r.tokens === tokens)?.bytes ?? 0;
-/** run.sh's rss-<requested>.txt files, in the order of the sizes (captures round down to whole sequences). */
-const rssFiles = readdirSync(out).filter((f) => /^rss-\d+\.txt$/.test(f)).sort((a, b) => Number(a.slice(4, -4)) - Number(b.slice(4, -4)));
-const rss = (tokens: number): { rssMiB: number; wall: string } => {
-  const text = readFileSync(join(out, rssFiles[sizes.indexOf(tokens)] as string), 'utf8');
-  const kb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(text)?.[1]);
-  const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)/.exec(text)?.[1] ?? '?';
-  return { rssMiB: kb / 1024, wall };
+/** Per round, this mode's time ÷ the forward's of the same round; the median of those ratios. */
+const ratio = (mode: string, tokens: number, key: 'seconds' | 'cpuSeconds') => {
+  const fwd = new Map(rows.filter((r) => r.mode === 'forward' && r.tokens === tokens).map((r) => [r.round, r[key]]));
+  return median(rows.filter((r) => r.mode === mode && r.tokens === tokens && fwd.has(r.round)).map((r) => r[key] / (fwd.get(r.round) as number)));
 };
+const bytesOf = (tokens: number) => rows.find((r) => r.mode === 'capture' && r.tokens === tokens)?.bytes ?? 0;
+/** run.sh's rss-<requested>.txt (writer thread) and rss-inline-<requested>.txt files: requested tokens → peak RSS and wall. */
+const rssOf = (prefix: string) =>
+  readdirSync(out)
+    .map((f) => new RegExp(`^${prefix}(\\d+)\\.txt$`).exec(f))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => {
+      const text = readFileSync(join(out, m[0]), 'utf8');
+      const kb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(text)?.[1]);
+      const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)/.exec(text)?.[1] ?? '?';
+      return { tokens: Number(m[1]), rssMiB: kb / 1024, wall };
+    })
+    .sort((a, b) => a.tokens - b.tokens);
 
 const f = (x: number, d = 2) => x.toFixed(d);
+const cell = (mode: string, n: number) => (modes.has(mode) ? `${f(stat(mode, n, 'seconds'))} (${f(stat(mode, n, 'cpuSeconds'))})` : '–');
+const rcell = (mode: string, n: number) => (modes.has(mode) ? `${f(ratio(mode, n, 'seconds'))}× (${f(ratio(mode, n, 'cpuSeconds'))}×)` : '–');
 const lines: string[] = [];
 lines.push(`Machine: ${machine.nproc} cores, ${machine.cpu}; node ${machine.node}; wasm backend, one thread. ${machine.date}. Load average ${machine.load} at the start, ${machine.load_after} at the end.`);
 lines.push('');
-lines.push('| tokens | forward s (cpu s) | hooks s (cpu s) | hooked+read s (cpu s) | capture s (cpu s) | capture ÷ forward, wall (cpu) | written MB | MB/s (capture wall) | writer alone MB/s | CLI peak RSS MiB | CLI wall |');
-lines.push('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+lines.push('Seconds are medians over the rounds, wall (CPU of the whole process, all threads); ratios are medians of the per-round ratios to that round\'s forward.');
+lines.push('');
+lines.push('| tokens | forward s | hooked+read s | capture s (writer thread) | capture s (inline) | capture ÷ forward, wall (cpu), thread | capture ÷ forward, wall (cpu), inline | written MB | MB/s (capture wall) | writer alone MB/s |');
+lines.push('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const n of sizes) {
   const mb = bytesOf(n) / 1e6;
-  const r = rss(n);
   const writeMb = (rows.find((x) => x.mode === 'write' && x.tokens === n)?.bytes ?? 0) / 1e6;
   lines.push(
-    `| ${n} | ${f(stat('forward', n, 'seconds'))} (${f(stat('forward', n, 'cpuSeconds'))}) | ${f(stat('hooks', n, 'seconds'))} (${f(stat('hooks', n, 'cpuSeconds'))}) | ${f(stat('hooked', n, 'seconds'))} (${f(stat('hooked', n, 'cpuSeconds'))}) | ` +
-      `${f(stat('capture', n, 'seconds'))} (${f(stat('capture', n, 'cpuSeconds'))}) | ${f(stat('capture', n, 'seconds') / stat('forward', n, 'seconds'))}× (${f(stat('capture', n, 'cpuSeconds') / stat('forward', n, 'cpuSeconds'))}×) | ` +
-      `${f(mb, 0)} | ${f(mb / stat('capture', n, 'seconds'), 0)} | ${f(writeMb / stat('write', n, 'seconds'), 0)} | ${f(r.rssMiB, 0)} | ${r.wall} |`,
+    `| ${n} | ${cell('forward', n)} | ${cell('hooked', n)} | ${cell('capture', n)} | ${cell('capture-inline', n)} | ${rcell('capture', n)} | ${rcell('capture-inline', n)} | ` +
+      `${f(mb, 0)} | ${modes.has('capture') ? f(mb / stat('capture', n, 'seconds'), 0) : '–'} | ${modes.has('write') ? f(writeMb / stat('write', n, 'seconds'), 0) : '–'} |`,
   );
 }
-if (sizes.length >= 2) {
-  const [a, b] = [sizes[0] as number, sizes.at(-1) as number];
+const thread = rssOf('rss-');
+const inline = new Map(rssOf('rss-inline-').map((r) => [r.tokens, r]));
+if (thread.length > 0) {
   lines.push('');
-  lines.push(`Peak RSS at ${b} tokens ÷ at ${a}: ${f(rss(b).rssMiB / rss(a).rssMiB, 3)} (target ≤ 1.20).`);
+  lines.push('| CLI --tokens | peak RSS MiB, writer thread | wall | peak RSS MiB, inline | wall |');
+  lines.push('| ---: | ---: | ---: | ---: | ---: |');
+  for (const r of thread) {
+    const i = inline.get(r.tokens);
+    lines.push(`| ${r.tokens} | ${f(r.rssMiB, 0)} | ${r.wall} | ${i ? f(i.rssMiB, 0) : '–'} | ${i?.wall ?? '–'} |`);
+  }
+  if (thread.length >= 2) {
+    const [a, b] = [thread[0], thread.at(-1)] as [(typeof thread)[0], (typeof thread)[0]];
+    lines.push('');
+    lines.push(`Peak RSS with the writer thread at ${b.tokens} tokens ÷ at ${a.tokens}: ${f(b.rssMiB / a.rssMiB, 3)} (target ≤ 1.20).`);
+  }
 }
 process.stdout.write(`${lines.join('\n')}\n`);

@@ -70,6 +70,7 @@ export function registerCapture(program: Command, setExit: (code: number) => voi
     .option('--batch <b>', 'sequences per forward pass', '8')
     .option('--shard-mb <mb>', 'shard size limit in MiB', '256')
     .option('--backend <name>', BACKENDS.join('|'), 'auto')
+    .option('--writer-thread <bool>', 'true: build and write the shards on a worker thread while the next batch runs; false: between batches, on the main thread (the same bytes)', 'true')
     .option('--resume', 'continue an interrupted capture, skipping completed shards')
     .option('--force', 'overwrite an existing capture')
     .action(async (o: Opts) => {
@@ -94,6 +95,7 @@ export function registerCapture(program: Command, setExit: (code: number) => voi
           const batch = parseIntFlag('--batch', o.batch as string);
           const shardBytes = parseIntFlag('--shard-mb', o.shardMb as string) * 1024 * 1024;
           const backend = parseChoice('--backend', o.backend as string, BACKENDS);
+          const writerThread = parseChoice('--writer-thread', o.writerThread as string, ['true', 'false'] as const) === 'true';
           if (existsSync(join(out, 'manifest.json')) && o.resume === true) {
             process.stderr.write(`${out} is already complete; nothing to do\n`);
             return;
@@ -110,7 +112,7 @@ export function registerCapture(program: Command, setExit: (code: number) => voi
           const command = process.argv.slice(2).filter((a) => a !== '--resume' && a !== '--force');
           try {
             const m = await capture(
-              { params, config, checkpoint: ckpt, run, corpus, source: { corpus: source.corpusSpec, tokenizer: tokenizerOf(corpus), seed: source.seed }, initReadStreams: readStreamsOf(file, config, ckpt), split, tokens, sites, layers, dtype, batch, shardBytes, out, resume: o.resume === true, command },
+              { params, config, checkpoint: ckpt, run, corpus, source: { corpus: source.corpusSpec, tokenizer: tokenizerOf(corpus), seed: source.seed }, initReadStreams: readStreamsOf(file, config, ckpt), split, tokens, sites, layers, dtype, batch, shardBytes, out, resume: o.resume === true, command, writerThread },
               (done, total) => bar.update(done, total, 'sequences'),
             );
             bar.finish(`captured ${m.tokens} tokens (${m.sequences} sequences) × ${m.sites.join(', ')} × layers ${m.layers.join(',')} in ${m.shards.length} shards: ${out}`);

@@ -28,6 +28,8 @@ export interface DiagnoseArgs {
   maxTokens: number | undefined;
   seed: number;
   backend: BackendName;
+  /** Ridge worker threads besides the main one; undefined: one per extra core. */
+  workers: number | undefined;
 }
 
 /** Flags → typed arguments (pure). */
@@ -48,6 +50,7 @@ export function parseDiagnoseArgs(o: Opts): DiagnoseArgs {
     maxTokens: o.maxTokens === undefined || o.maxTokens === 'all' ? undefined : parseIntFlag('--max-tokens', o.maxTokens as string),
     seed: parseIntFlag('--seed', o.seed as string, 0),
     backend: parseChoice('--backend', o.backend as string, BACKENDS),
+    workers: o.workers === undefined ? undefined : parseIntFlag('--workers', o.workers as string, 0),
   };
 }
 
@@ -70,6 +73,7 @@ export function registerDiagnose(program: Command, setExit: (code: number) => vo
     .option('--max-tokens <n>', 'captured tokens read per site (whole sequences), or "all"', 'all')
     .option('--seed <s>', 'seed of the 80/20 sequence split for ridge R²', '0')
     .option('--backend <name>', BACKENDS.join('|'), 'auto')
+    .option('--workers <n>', 'worker threads for the cross-stream ridge fits besides the main one (default: one per extra core; results do not depend on it)')
     .option('--force', 'overwrite an existing output file')
     .action(async (o: Opts) => {
       setExit(
@@ -87,7 +91,7 @@ export function registerDiagnose(program: Command, setExit: (code: number) => vo
           const bar = progressLine('diagnose');
           try {
             const result = await diagnose(
-              { acts: a.acts, manifest: m, run, ...(skipReason ? { skipReason } : {}), evalTokens: a.evalTokens, rescueTokens: a.rescueTokens, batch: a.batch, seed: a.seed, ...(a.maxTokens === undefined ? {} : { maxTokens: a.maxTokens }) },
+              { acts: a.acts, manifest: m, run, ...(skipReason ? { skipReason } : {}), evalTokens: a.evalTokens, rescueTokens: a.rescueTokens, batch: a.batch, seed: a.seed, ...(a.maxTokens === undefined ? {} : { maxTokens: a.maxTokens }), ...(a.workers === undefined ? {} : { workers: a.workers }) },
               (done, total, what) => bar.update(done, total, what),
             );
             writeFileAtomic(a.out, `${JSON.stringify(result, null, 1)}\n`, { force: a.force });

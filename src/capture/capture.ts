@@ -1,9 +1,11 @@
 // Captures per-stream activations and per-token HC coefficients to Arrow shards, streaming
 // batch by batch with bounded memory; completed shards are recorded so --resume skips them.
+// The shards are built and written on a worker thread while the next batch's forward runs.
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as A from 'apache-arrow';
+import { readOwned } from '../engine/read-owned.ts';
 import { tf } from '../engine/tf.ts';
 import { ConfigError } from '../errors.ts';
 import { writeFileAtomic } from '../io/atomic-write.ts';
@@ -16,11 +18,12 @@ import { disposeCachedRun, runWithCache } from '../model/run-with-cache.ts';
 import { streamWidth } from '../model/stream-layout.ts';
 import { checkSites } from './kind-sites.ts';
 import {
-  type CaptureDtype, type CaptureSite, FORMAT_VERSION, type Manifest, modelHash, SITE_SEMANTICS,
-  type ShardKey, type ShardRecord, labelColumn, shardDir, shardName, shardSchema,
+  type CaptureDtype, type CaptureSite, FORMAT_VERSION, type Manifest, modelHash, SITE_SEMANTICS, type ShardKey, type ShardRecord, labelColumn,
 } from './schema.ts';
-import { type Acts, neededHooks, type Scratch, siteValues } from './site-values.ts';
-import { type BatchColumns, labelValidity, recordBatch, ShardWriter } from './shard-writer.ts';
+import { type BatchSink, type CaptureState, inlineSink, resumePoints, ShardStreams } from './shard-streams.ts';
+import { type Acts, neededHooks } from './site-values.ts';
+import { type BatchColumns, labelValidity } from './shard-writer.ts';
+import { WriterThread } from './writer-thread.ts';
 
 export interface CaptureOptions {
   params: Params;
@@ -42,19 +45,20 @@ export interface CaptureOptions {
   out: string;
   resume: boolean;
   command: string[];
+  /**
+   * Build and write the shards on a worker thread, overlapped with the next batch's forward
+   * pass (default); false writes each batch on this thread before the next forward. The bytes
+   * are the same either way, so it is no part of the fingerprint.
+   */
+  writerThread?: boolean;
 }
 
 const STATE_FILE = '.capture-state.json';
 const MODULES: Sublayer[] = ['attn', 'mlp'];
 
-interface State {
-  fingerprint: string;
-  shards: ShardRecord[];
-}
-
 /** Everything that decides the bytes of the shards; a resume must match it. */
 function fingerprint(o: CaptureOptions): string {
-  const { params: _p, resume: _r, command: _c, corpus, ...rest } = o;
+  const { params: _p, resume: _r, command: _c, writerThread: _w, corpus, ...rest } = o;
   return createHash('sha256').update(JSON.stringify({ ...rest, corpus: corpus.describe() })).digest('hex');
 }
 
@@ -69,39 +73,29 @@ export async function capture(o: CaptureOptions, onProgress: (done: number, tota
   const keys: ShardKey[] = o.sites.flatMap((site) => o.layers.flatMap((layer) => MODULES.map((module) => ({ site, layer, module }))));
   const fp = fingerprint(o);
   const statePath = join(o.out, STATE_FILE);
-  let state: State = { fingerprint: fp, shards: [] };
+  let state: CaptureState = { fingerprint: fp, shards: [] };
   if (o.resume && existsSync(statePath)) {
-    state = JSON.parse(readFileSync(statePath, 'utf8')) as State;
+    state = JSON.parse(readFileSync(statePath, 'utf8')) as CaptureState;
     if (state.fingerprint !== fp) throw new ConfigError(`--resume: ${o.out} was captured with other options; run without --resume and with --force to start over`);
   }
   removeTemps(o.out);
-  const streams = keys.map((key) => {
-    const done = state.shards.filter((s) => s.site === key.site && s.layer === key.layer && s.module === key.module);
-    return { key, schema: shardSchema(key.site, c, labelNames, o.dtype), part: done.length, nextSeq: done.reduce((m, s) => Math.max(m, s.endSeq), 0), writer: undefined as ShardWriter | undefined, firstSeq: 0, scratch: { f32: [], f16: [] } as Scratch };
-  });
-  const start = Math.min(...streams.map((s) => s.nextSeq));
+  const start = Math.min(...resumePoints(keys, state));
   const hookNames = neededHooks(o.sites, o.layers, c);
+  const threaded = o.writerThread !== false;
+  const init = { out: o.out, statePath, state, keys, config: c, labelNames, dtype: o.dtype, shardBytes: o.shardBytes };
+  const written = (endSeq: number) => onProgress(endSeq, windows.length);
+  const sink: BatchSink = threaded ? new WriterThread(init, written) : inlineSink(new ShardStreams(init), written);
+  let shards: ShardRecord[];
   try {
     for (let b0 = start; b0 < windows.length; b0 += o.batch) {
       const batch = windows.slice(b0, b0 + o.batch);
-      const acts = runHooked(o.params, c, batch, hookNames);
-      const base = baseColumns(batch, b0, labelNames);
-      for (const s of streams) {
-        if (s.nextSeq > b0) continue;
-        const values = siteValues(s.key, acts, c, base.rows, o.dtype, s.scratch);
-        if (!s.writer) {
-          s.writer = new ShardWriter(join(o.out, shardDir(s.key), shardName(s.part)));
-          s.firstSeq = b0;
-        }
-        await s.writer.write(recordBatch(s.schema, { ...base, values }));
-        s.nextSeq = b0 + batch.length;
-        if (s.writer.bytes >= o.shardBytes) await closeShard(s, state, statePath);
-      }
-      onProgress(Math.min(b0 + o.batch, windows.length), windows.length);
+      // The writer thread takes the arrays' buffers: they must be this capture's own.
+      const acts = runHooked(o.params, c, batch, hookNames, threaded);
+      await sink.write({ firstSeq: b0, endSeq: b0 + batch.length, base: baseColumns(batch, b0, labelNames), acts });
     }
-    for (const s of streams) if (s.writer) await closeShard(s, state, statePath);
+    shards = await sink.finish();
   } catch (e) {
-    for (const s of streams) s.writer?.abort();
+    await sink.abort();
     throw e;
   }
   writeTokensFile(o);
@@ -127,30 +121,12 @@ export async function capture(o: CaptureOptions, onProgress: (done: number, tota
     stream_width: streamWidth(c),
     labels: o.corpus.labels,
     site_semantics: Object.fromEntries(o.sites.map((s) => [s, SITE_SEMANTICS[s]])),
-    shards: [...state.shards].sort((a, b) => a.path.localeCompare(b.path)),
+    shards: [...shards].sort((a, b) => a.path.localeCompare(b.path)),
     command: o.command,
   };
   writeFileAtomic(join(o.out, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`, { force: true });
   rmSync(statePath, { force: true });
   return manifest;
-}
-
-interface Stream {
-  key: ShardKey;
-  part: number;
-  firstSeq: number;
-  nextSeq: number;
-  writer: ShardWriter | undefined;
-  scratch: Scratch;
-}
-
-async function closeShard(s: Stream, state: State, statePath: string): Promise<void> {
-  const w = s.writer as ShardWriter;
-  const bytes = await w.close();
-  state.shards.push({ ...s.key, path: join(shardDir(s.key), shardName(s.part)), part: s.part, rows: w.rows, bytes, sha256: w.sha256, firstSeq: s.firstSeq, endSeq: s.nextSeq });
-  writeFileAtomic(statePath, JSON.stringify(state), { force: true });
-  s.writer = undefined;
-  s.part++;
 }
 
 /** Shard temps (`.tmp-<pid>`) and writeFileAtomic's (`.tmp-<pid>-<hex>`) left by a killed capture. */
@@ -161,14 +137,14 @@ function removeTemps(dir: string): void {
   }
 }
 
-function runHooked(p: Params, c: ModelConfig, batch: Window[], names: Set<string>): Acts {
+function runHooked(p: Params, c: ModelConfig, batch: Window[], names: Set<string>, owned: boolean): Acts {
   const T = c.blockSize;
   const ids = new Int32Array(batch.length * T);
   batch.forEach((w, i) => ids.set(w.tokens, i * T));
   const tokens = tf.tensor2d(ids, [batch.length, T], 'int32');
   const run = runWithCache(p, c, tokens, names);
   try {
-    return new Map([...run.cache].map(([name, x]) => [name, x.dataSync() as Float32Array]));
+    return new Map([...run.cache].map(([name, x]) => [name, owned ? readOwned(x) : (x.dataSync() as Float32Array)]));
   } finally {
     disposeCachedRun(run);
     tokens.dispose();

@@ -24,6 +24,7 @@ test('capture and inspect reject bad input with exit 2, naming the value, writin
     { name: 'tokens 0', args: [...base(), '--tokens', '0'], message: /--tokens must be an integer ≥ 1, got "0"/ },
     { name: 'fewer tokens than one sequence', args: [...base(), '--tokens', '5'], message: /--tokens 5 is fewer than one sequence of 32 tokens/ },
     { name: 'split', args: [...base(), '--split', 'test'], message: /--split must be one of train, val, got "test"/ },
+    { name: 'writer-thread', args: [...base(), '--writer-thread', 'maybe'], message: /--writer-thread must be one of true, false, got "maybe"/ },
   ];
   for (const c of cases) {
     await t.test(c.name, () => {

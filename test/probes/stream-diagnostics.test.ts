@@ -26,12 +26,12 @@ function gaussian(seed: number, scale: number): Float32Array {
   return Float32Array.from({ length: rows * d }, () => scale * rng.normal());
 }
 
-test('one stream with 80% of the energy: dominance names it and N_eff is the analytic value', () => {
+test('one stream with 80% of the energy: dominance names it and N_eff is the analytic value', async () => {
   // Energies 0.8 and 0.2/3 for the others: E‖H_i‖² = d·σ_i².
   const shares = [0.2 / 3, 0.2 / 3, 0.8, 0.2 / 3];
   const streams = shares.map((s, i) => gaussian(10 + i, Math.sqrt(s)));
   const before_ = tf.memory().numTensors;
-  const m = streamDiagnostics(streams, d, split);
+  const m = await streamDiagnostics(streams, d, split);
   assert.equal(tf.memory().numTensors, before_);
   assert.equal(m.signal.dominant, 2);
   assert.ok(Math.abs(m.signal.dominance - 0.8) < 0.01, `dominance ${m.signal.dominance}`);
@@ -45,12 +45,12 @@ test('one stream with 80% of the energy: dominance names it and N_eff is the ana
   for (let i = 0; i < 4; i++) for (let k = 0; k < 4; k++) if (i !== k) assert.ok(Math.abs((m.ridge_r2[i] as number[])[k] as number) < 0.02);
 });
 
-test('identical streams: cosine, CKA and ridge R² are 1; a noisy linear image has the analytic R²', () => {
+test('identical streams: cosine, CKA and ridge R² are 1; a noisy linear image has the analytic R²', async () => {
   const a = gaussian(1, 1);
   const noise = gaussian(2, 1);
   // Stream 2 = 2·a + ε with ε ~ N(0, 1): R²(0 → 2) = 1 − 1/(4 + 1) = 0.8.
   const c = Float32Array.from(a, (v, k) => 2 * v + (noise[k] as number));
-  const m = streamDiagnostics([a, Float32Array.from(a), c], d, split);
+  const m = await streamDiagnostics([a, Float32Array.from(a), c], d, split);
   assert.ok(Math.abs(((m.cosine[0] as number[])[1] as number) - 1) < 1e-6);
   assert.ok(Math.abs(((m.cka[0] as number[])[1] as number) - 1) < 1e-6);
   assert.ok(Math.abs(((m.ridge_r2[0] as number[])[1] as number) - 1) < 1e-4);
