@@ -71,7 +71,9 @@ export function arrangementSentences(a: LayerArrangement): string[] {
   const parallel = a.pairs.filter((p) => p.arrangement === 'parallel');
   if (a.pairs.length === 0) return ['One module: there is no pair to arrange.'];
   if (parallel.length === 0) {
-    const weakest = [...a.pairs].sort((x, y) => x.share - y.share)[0] as ArrangementPair;
+    // Weakest by the same measure that decides parallel (share × row length): a late row's share is
+    // small only because the row is long.
+    const weakest = [...a.pairs].sort((x, y) => x.relative - y.relative)[0] as ArrangementPair;
     out.push(`Every module reads its predecessor's output: the arrangement is sequential (weakest: ${label(weakest.reader)} reads ${label(weakest.writer)}'s output with weight ${f2(weakest.share)} of its input).`);
   } else {
     const shown = parallel.slice(0, 3).map((p) => `${label(p.writer)} and ${label(p.reader)} run in parallel: ${label(p.reader)} reads ${label(p.writer)}'s output with weight ${f2(p.share)} of its input`);

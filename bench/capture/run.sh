@@ -46,7 +46,7 @@ common=(--run "$WORK/run" --batch "$BATCH" --sites "$SITES" --split train --back
 for round in $(seq "$ROUNDS"); do
   for n in $SIZES; do
     for mode in $MODES; do
-      (cd "$ROOT" && "${BENCH[@]}" "$mode" "${common[@]}" --tokens "$n" --out "$WORK/acts-$n") | sed "s/^{/{\"round\":$round,/" >> "$OUT/raw.jsonl"
+      (cd "$ROOT" && "${BENCH[@]}" "$mode" "${common[@]}" --tokens "$n" --out "$WORK/acts-$n") | sed "s/^{/{\"round\":$round,\"load1\":$(cut -d' ' -f1 /proc/loadavg),/" >> "$OUT/raw.jsonl"
       rm -rf "$WORK/acts-$n"
     done
   done
