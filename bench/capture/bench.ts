@@ -8,7 +8,7 @@
 //   write    ShardWriter alone: the bytes a capture of --tokens writes, from prebuilt batches
 // Usage: node --import tsx bench/capture/bench.ts MODE --run DIR --tokens N [--out DIR]
 //        [--batch 8] [--split train] [--sites resid_post,coeffs] [--backend wasm]
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { distinct, parseSiteList } from '../../cli/parse.ts';
@@ -64,14 +64,29 @@ const T = config.blockSize;
 /** The hooks capture() registers for these sites: the capture's own list. */
 const captureHooks = (): string[] => [...neededHooks(sites, layers, config)];
 
-/** Wall and CPU (user + system) seconds of `fn`: CPU time is what load from other processes disturbs least. */
-async function timed<T>(fn: () => T | Promise<T>): Promise<{ value: T; seconds: number; cpuSeconds: number }> {
+/**
+ * CPU seconds of the main thread alone (Linux: /proc/self/task/PID/stat, utime + stime at 100 Hz);
+ * null elsewhere. With the writer thread on a core of its own, capture's wall time is this.
+ */
+function mainThreadCpu(): number | null {
+  try {
+    const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/** Wall and CPU (user + system, all threads; and the main thread's) seconds of `fn`: CPU time is what load from other processes disturbs least. */
+async function timed<T>(fn: () => T | Promise<T>): Promise<{ value: T; seconds: number; cpuSeconds: number; mainCpuSeconds: number | null }> {
   const c0 = process.cpuUsage();
+  const m0 = mainThreadCpu();
   const t0 = performance.now();
   const value = await fn();
   const seconds = (performance.now() - t0) / 1000;
   const c = process.cpuUsage(c0);
-  return { value, seconds, cpuSeconds: (c.user + c.system) / 1e6 };
+  const m1 = mainThreadCpu();
+  return { value, seconds, cpuSeconds: (c.user + c.system) / 1e6, mainCpuSeconds: m0 === null || m1 === null ? null : m1 - m0 };
 }
 
 /** Runs every batch: no hooks, hooks that only observe, or hooks that read back as capture() does. */
@@ -99,17 +114,17 @@ const rows = windows.length * T;
 let result: Record<string, unknown>;
 if (mode === 'forward' || mode === 'hooks' || mode === 'hooked') {
   forwardPass(mode, 4 * batch); // warm-up: kernels compiled, buffers sized
-  const { seconds, cpuSeconds } = await timed(() => forwardPass(mode));
-  result = { seconds, cpuSeconds };
+  const { seconds, cpuSeconds, mainCpuSeconds } = await timed(() => forwardPass(mode));
+  result = { seconds, cpuSeconds, mainCpuSeconds };
 } else if (mode === 'capture' || mode === 'capture-inline') {
   if (!a.out) throw new Error('--out is required for capture');
   rmSync(a.out, { recursive: true, force: true });
   forwardPass('hooked', 4 * batch); // the same warm-up as the forward modes
-  const { value: m, seconds, cpuSeconds } = await timed(() => capture({
+  const { value: m, seconds, cpuSeconds, mainCpuSeconds } = await timed(() => capture({
     params, config, checkpoint: ckpt, run, corpus, split: a.split === 'val' ? 'val' : 'train', tokens, sites, layers, dtype: 'float32',
     batch, shardBytes: 256 * 1024 * 1024, out: a.out as string, resume: false, command: [], writerThread: mode === 'capture',
   }));
-  result = { seconds, cpuSeconds, bytes: m.shards.reduce((s, x) => s + x.bytes, 0), shards: m.shards.length };
+  result = { seconds, cpuSeconds, mainCpuSeconds, bytes: m.shards.reduce((s, x) => s + x.bytes, 0), shards: m.shards.length };
 } else {
   if (!a.out) throw new Error('--out is required for write');
   rmSync(a.out, { recursive: true, force: true });

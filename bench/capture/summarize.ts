@@ -10,6 +10,8 @@ interface Row {
   tokens: number;
   seconds: number;
   cpuSeconds: number;
+  /** The main thread's CPU seconds (bench.ts on Linux): capture's wall time when the writer thread has a core of its own. */
+  mainCpuSeconds?: number | null;
   bytes?: number;
   maxRssMiB: number;
 }
@@ -24,11 +26,12 @@ const median = (xs: number[]) => {
 };
 const sizes = [...new Set(rows.map((r) => r.tokens))].sort((a, b) => a - b);
 const modes = new Set(rows.map((r) => r.mode));
-const stat = (mode: string, tokens: number, key: 'seconds' | 'cpuSeconds') => median(rows.filter((r) => r.mode === mode && r.tokens === tokens).map((r) => r[key]));
+type Key = 'seconds' | 'cpuSeconds' | 'mainCpuSeconds';
+const stat = (mode: string, tokens: number, key: Key) => median(rows.filter((r) => r.mode === mode && r.tokens === tokens).map((r) => r[key] ?? Number.NaN));
 /** Per round, this mode's time ÷ the forward's of the same round; the median of those ratios. */
-const ratio = (mode: string, tokens: number, key: 'seconds' | 'cpuSeconds') => {
-  const fwd = new Map(rows.filter((r) => r.mode === 'forward' && r.tokens === tokens).map((r) => [r.round, r[key]]));
-  return median(rows.filter((r) => r.mode === mode && r.tokens === tokens && fwd.has(r.round)).map((r) => r[key] / (fwd.get(r.round) as number)));
+const ratio = (mode: string, tokens: number, key: Key) => {
+  const fwd = new Map(rows.filter((r) => r.mode === 'forward' && r.tokens === tokens).map((r) => [r.round, r[key] ?? Number.NaN]));
+  return median(rows.filter((r) => r.mode === mode && r.tokens === tokens && fwd.has(r.round)).map((r) => (r[key] ?? Number.NaN) / (fwd.get(r.round) as number)));
 };
 const bytesOf = (tokens: number) => rows.find((r) => r.mode === 'capture' && r.tokens === tokens)?.bytes ?? 0;
 /** run.sh's rss-<requested>.txt (writer thread) and rss-inline-<requested>.txt files: requested tokens → peak RSS and wall. */
@@ -47,18 +50,19 @@ const rssOf = (prefix: string) =>
 const f = (x: number, d = 2) => x.toFixed(d);
 const cell = (mode: string, n: number) => (modes.has(mode) ? `${f(stat(mode, n, 'seconds'))} (${f(stat(mode, n, 'cpuSeconds'))})` : '–');
 const rcell = (mode: string, n: number) => (modes.has(mode) ? `${f(ratio(mode, n, 'seconds'))}× (${f(ratio(mode, n, 'cpuSeconds'))}×)` : '–');
+const mcell = (mode: string, n: number) => (modes.has(mode) && Number.isFinite(ratio(mode, n, 'mainCpuSeconds')) ? `${f(ratio(mode, n, 'mainCpuSeconds'))}×` : '–');
 const lines: string[] = [];
 lines.push(`Machine: ${machine.nproc} cores, ${machine.cpu}; node ${machine.node}; wasm backend, one thread. ${machine.date}. Load average ${machine.load} at the start, ${machine.load_after} at the end.`);
 lines.push('');
-lines.push('Seconds are medians over the rounds, wall (CPU of the whole process, all threads); ratios are medians of the per-round ratios to that round\'s forward.');
+lines.push('Seconds are medians over the rounds, wall (CPU of the whole process, all threads); ratios are medians of the per-round ratios to that round\'s forward; main-thread CPU ÷ forward is the wall ratio with a free core for the writer thread.');
 lines.push('');
-lines.push('| tokens | forward s | hooked+read s | capture s (writer thread) | capture s (inline) | capture ÷ forward, wall (cpu), thread | capture ÷ forward, wall (cpu), inline | written MB | MB/s (capture wall) | writer alone MB/s |');
-lines.push('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+lines.push('| tokens | forward s | hooked+read s | capture s (writer thread) | capture s (inline) | capture ÷ forward, wall (cpu), thread | capture ÷ forward, wall (cpu), inline | main-thread CPU ÷ forward, thread (inline) | written MB | MB/s (capture wall) | writer alone MB/s |');
+lines.push('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const n of sizes) {
   const mb = bytesOf(n) / 1e6;
   const writeMb = (rows.find((x) => x.mode === 'write' && x.tokens === n)?.bytes ?? 0) / 1e6;
   lines.push(
-    `| ${n} | ${cell('forward', n)} | ${cell('hooked', n)} | ${cell('capture', n)} | ${cell('capture-inline', n)} | ${rcell('capture', n)} | ${rcell('capture-inline', n)} | ` +
+    `| ${n} | ${cell('forward', n)} | ${cell('hooked', n)} | ${cell('capture', n)} | ${cell('capture-inline', n)} | ${rcell('capture', n)} | ${rcell('capture-inline', n)} | ${mcell('capture', n)} (${mcell('capture-inline', n)}) | ` +
       `${f(mb, 0)} | ${modes.has('capture') ? f(mb / stat('capture', n, 'seconds'), 0) : '–'} | ${modes.has('write') ? f(writeMb / stat('write', n, 'seconds'), 0) : '–'} |`,
   );
 }

@@ -1,0 +1,126 @@
+// The writing half of a capture: one shard stream per (site, layer, module), each a sequence of
+// Arrow files closed at the size limit, with the completed shards recorded in the state file that
+// --resume reads. The same code runs on the main thread or on the writer thread (writer-thread.ts).
+import { join } from 'node:path';
+import type { ModelConfig } from '../model/config.ts';
+import { writeFileAtomic } from '../io/atomic-write.ts';
+import { type CaptureDtype, type ShardKey, type ShardRecord, shardDir, shardName, shardSchema } from './schema.ts';
+import { type Acts, type Scratch, siteValues } from './site-values.ts';
+import { type BatchColumns, recordBatch, ShardWriter } from './shard-writer.ts';
+
+/** The capture's resume record: the options' fingerprint and every completed shard. */
+export interface CaptureState {
+  fingerprint: string;
+  shards: ShardRecord[];
+}
+
+/** What a ShardStreams is made from; plain data, so that it can be sent to a worker thread. */
+export interface ShardStreamsInit {
+  out: string;
+  statePath: string;
+  state: CaptureState;
+  keys: ShardKey[];
+  config: ModelConfig;
+  labelNames: string[];
+  dtype: CaptureDtype;
+  shardBytes: number;
+}
+
+/** One forward pass's worth of input to the shard streams: sequences [firstSeq, endSeq). */
+export interface CaptureBatch {
+  firstSeq: number;
+  endSeq: number;
+  base: Omit<BatchColumns, 'values'>;
+  acts: Acts;
+}
+
+/** Where each shard stream goes on from: the end of its last recorded shard, or 0. */
+export function resumePoints(keys: readonly ShardKey[], state: CaptureState): number[] {
+  return keys.map((k) => state.shards.filter((s) => s.site === k.site && s.layer === k.layer && s.module === k.module).reduce((m, s) => Math.max(m, s.endSeq), 0));
+}
+
+interface Stream {
+  key: ShardKey;
+  schema: ReturnType<typeof shardSchema>;
+  part: number;
+  firstSeq: number;
+  nextSeq: number;
+  writer: ShardWriter | undefined;
+  scratch: Scratch;
+}
+
+export class ShardStreams {
+  private readonly streams: Stream[];
+  private readonly state: CaptureState;
+
+  constructor(private readonly o: ShardStreamsInit) {
+    this.state = { fingerprint: o.state.fingerprint, shards: [...o.state.shards] };
+    const next = resumePoints(o.keys, o.state);
+    this.streams = o.keys.map((key, i) => ({
+      key,
+      schema: shardSchema(key.site, o.config, o.labelNames, o.dtype),
+      part: o.state.shards.filter((s) => s.site === key.site && s.layer === key.layer && s.module === key.module).length,
+      firstSeq: 0,
+      nextSeq: next[i] as number,
+      writer: undefined,
+      scratch: { f32: [], f16: [] },
+    }));
+  }
+
+  /** Appends the batch to every stream that has not recorded it yet; closes shards at the limit. */
+  async write(b: CaptureBatch): Promise<void> {
+    for (const s of this.streams) {
+      if (s.nextSeq > b.firstSeq) continue;
+      const values = siteValues(s.key, b.acts, this.o.config, b.base.rows, this.o.dtype, s.scratch);
+      if (!s.writer) {
+        s.writer = new ShardWriter(join(this.o.out, shardDir(s.key), shardName(s.part)));
+        s.firstSeq = b.firstSeq;
+      }
+      await s.writer.write(recordBatch(s.schema, { ...b.base, values }));
+      s.nextSeq = b.endSeq;
+      if (s.writer.bytes >= this.o.shardBytes) await this.close(s);
+    }
+  }
+
+  /** Closes the open shards; returns every shard record, resumed ones included. */
+  async finish(): Promise<ShardRecord[]> {
+    for (const s of this.streams) if (s.writer) await this.close(s);
+    return this.state.shards;
+  }
+
+  /** Removes the open shards' temporaries; recorded shards stay for --resume. */
+  abort(): void {
+    for (const s of this.streams) s.writer?.abort();
+  }
+
+  private async close(s: Stream): Promise<void> {
+    const w = s.writer as ShardWriter;
+    const bytes = await w.close();
+    this.state.shards.push({ ...s.key, path: join(shardDir(s.key), shardName(s.part)), part: s.part, rows: w.rows, bytes, sha256: w.sha256, firstSeq: s.firstSeq, endSeq: s.nextSeq });
+    writeFileAtomic(this.o.statePath, JSON.stringify(this.state), { force: true });
+    s.writer = undefined;
+    s.part++;
+  }
+}
+
+/** Where a capture hands each batch after its forward pass: this thread's ShardStreams, or the writer thread's. */
+export interface BatchSink {
+  /** Takes the batch; may return before it is written. Its arrays are the sink's from then on. */
+  write(b: CaptureBatch): Promise<void>;
+  /** Writes what is pending, closes the open shards; every shard record, resumed ones included. */
+  finish(): Promise<ShardRecord[]>;
+  /** Drops what is pending and the open shards' temporaries; recorded shards stay. */
+  abort(): Promise<void>;
+}
+
+/** The sink that writes each batch before write() returns, then reports it written. */
+export function inlineSink(streams: ShardStreams, written: (endSeq: number) => void): BatchSink {
+  return {
+    async write(b) {
+      await streams.write(b);
+      written(b.endSeq);
+    },
+    finish: () => streams.finish(),
+    abort: async () => streams.abort(),
+  };
+}

@@ -1,0 +1,138 @@
+// Shards written on the writer thread = shards written inline (issue 17, item 2): the same files to
+// the byte, the same manifest and the same progress calls; a capture stopped on one path resumes
+// on the other to the same bytes; an error met while writing reaches the caller as the same error
+// (a ConfigError stays one), leaving the same files and no temporaries. No timing.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import * as A from 'apache-arrow';
+import { type CaptureOptions, capture } from '../../src/capture/capture.ts';
+import { readManifest } from '../../src/capture/read.ts';
+import { initBackend } from '../../src/engine/backend.ts';
+import { ConfigError } from '../../src/errors.ts';
+import { paramsFromCheckpoint, readStreamsOf } from '../../src/model/checkpoint.ts';
+import { disposeParams } from '../../src/model/params.ts';
+import { openSourceCorpus, resolveModelSource, tokenizerOf } from '../../probes/load-run.ts';
+import { listFiles, tempDir, trainSmall } from './helpers.ts';
+
+/** 250 sequences of 32 in batches of 8: 32 batches, the last one short. */
+const TOKENS = 8000;
+const BATCH = 8;
+/** Small shards, so that every stream closes several on either thread. */
+const SHARD_BYTES = 256 * 1024;
+
+const sha256 = (file: string) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+
+/** tokens.arrow's rows: Arrow JS numbers dictionaries per process, so its bytes differ within one. */
+const tokenTable = (acts: string) => {
+  const t = A.tableFromIPC(fs.readFileSync(path.join(acts, 'tokens.arrow')));
+  return { id: [...(t.getChild('id')?.toArray() ?? [])], text: [...(t.getChild('text') ?? [])] };
+};
+
+/** Every file of `b` is `a`'s, to the byte. */
+function assertSameCapture(a: string, b: string): void {
+  const files = [...listFiles(a).keys()];
+  assert.deepEqual([...listFiles(b).keys()], files, 'the same files');
+  for (const f of files) {
+    if (f === 'tokens.arrow') assert.deepEqual(tokenTable(b), tokenTable(a), f);
+    else assert.equal(sha256(path.join(b, f)), sha256(path.join(a, f)), `${f} differs`);
+  }
+}
+
+class Stop extends Error {}
+
+test('capture: the writer thread writes the bytes of the inline writer', async (t) => {
+  const dir = tempDir(t);
+  const run = await trainSmall(path.join(dir, 'run'));
+  await initBackend('wasm');
+  const source = resolveModelSource({ run });
+  const corpus = openSourceCorpus(source);
+  const params = paramsFromCheckpoint(source.file, source.config, source.checkpoint);
+  t.after(() => disposeParams(params));
+  const options = (out: string, writerThread: boolean, more: Partial<CaptureOptions> = {}): CaptureOptions => ({
+    params, config: source.config, checkpoint: source.checkpoint, run, corpus,
+    source: { corpus: source.corpusSpec, tokenizer: tokenizerOf(corpus), seed: source.seed },
+    initReadStreams: readStreamsOf(source.file, source.config, source.checkpoint),
+    split: 'val', tokens: TOKENS, sites: ['resid_post', 'branch_out', 'coeffs'], layers: [0, 1], dtype: 'float32',
+    batch: BATCH, shardBytes: SHARD_BYTES, out, resume: false, command: ['capture', '--run', run], writerThread, ...more,
+  });
+
+  for (const dtype of ['float32', 'float16'] as const) {
+    await t.test(`${dtype}: the same shards, manifest and progress on either path`, async () => {
+      const progress = { thread: [] as number[], inline: [] as number[] };
+      const thread = path.join(dir, `thread-${dtype}`);
+      const inline = path.join(dir, `inline-${dtype}`);
+      const m = await capture(options(thread, true, { dtype }), (done, total) => progress.thread.push(done, total));
+      await capture(options(inline, false, { dtype }), (done, total) => progress.inline.push(done, total));
+      assertSameCapture(inline, thread);
+      assert.deepEqual(readManifest(thread), readManifest(inline));
+      const keys = 3 * 2 * 2;
+      assert.ok(m.shards.length >= 2 * keys, `several shards per stream (${m.shards.length} for ${keys} streams)`);
+      const sequences = TOKENS / 32;
+      const expected = Array.from({ length: Math.ceil(sequences / BATCH) }, (_, i) => [Math.min((i + 1) * BATCH, sequences), sequences]).flat();
+      assert.deepEqual(progress.thread, expected, 'one call per batch written, in order');
+      assert.deepEqual(progress.inline, expected);
+    });
+  }
+
+  await t.test('stopped on one path and resumed on the other: the bytes of an uninterrupted capture', async () => {
+    const whole = path.join(dir, 'inline-float32');
+    const acts = path.join(dir, 'mixed');
+    for (const [i, [stop, writerThread]] of ([[80, true], [160, false]] as const).entries()) {
+      const stopAt = (done: number) => {
+        if (done >= stop) throw new Stop(`stopped at ${done}`);
+      };
+      await assert.rejects(capture(options(acts, writerThread, { resume: i > 0 }), stopAt), Stop);
+      assert.ok(!fs.existsSync(path.join(acts, 'manifest.json')), 'stopped before the manifest');
+      assert.ok(![...listFiles(acts).keys()].some((f) => f.includes('.tmp-')), 'no temporaries left');
+    }
+    await capture(options(acts, true, { resume: true }));
+    assertSameCapture(whole, acts);
+  });
+
+  const failures: { name: string; block: (out: string) => void; configError: boolean; message: RegExp }[] = [
+    {
+      name: 'state file path is a folder (ConfigError)',
+      block: (out) => fs.mkdirSync(path.join(out, '.capture-state.json'), { recursive: true }),
+      configError: true,
+      message: /\.capture-state\.json: is a directory/,
+    },
+    {
+      name: 'shard folder is a file (fs error, code kept)',
+      block: (out) => {
+        fs.mkdirSync(out, { recursive: true });
+        fs.writeFileSync(path.join(out, 'site=branch_out'), 'x');
+      },
+      configError: false,
+      message: /ENOTDIR/,
+    },
+  ];
+  for (const f of failures) {
+    await t.test(`${f.name}: the same error and files on either path`, async () => {
+      const errors: Error[] = [];
+      const outs = [true, false].map((writerThread) => {
+        const out = path.join(dir, `fail-${f.configError}-${writerThread}`);
+        f.block(out);
+        return { out, writerThread };
+      });
+      for (const { out, writerThread } of outs) {
+        const e = await capture(options(out, writerThread)).then(() => undefined, (e: unknown) => e);
+        assert.ok(e instanceof Error, `writerThread ${writerThread}: rejected`);
+        errors.push(e);
+      }
+      const [thread, inline] = errors as [Error, Error];
+      const message = (e: Error, i: number) => e.message.replaceAll(outs[i]?.out ?? '', '<out>');
+      assert.match(inline.message, f.message);
+      assert.equal(inline instanceof ConfigError, f.configError);
+      assert.equal(thread instanceof ConfigError, f.configError, 'the same class');
+      assert.equal(thread.name, inline.name);
+      assert.equal(message(thread, 0), message(inline, 1));
+      assert.equal((thread as NodeJS.ErrnoException).code, (inline as NodeJS.ErrnoException).code);
+      const [a, b] = outs.map(({ out }) => [...listFiles(out).keys()]);
+      assert.deepEqual(a, b, 'the same files left');
+      assert.ok(!(a ?? []).some((x) => x.includes('.tmp-') || x === 'manifest.json'), `no temporaries, no manifest: ${a}`);
+    });
+  }
+});
