@@ -1,0 +1,187 @@
+// Run by program-webgpu.test.ts in a child process (Dawn reads its Vulkan environment at start):
+// the engine's arena, step program and GEMM on a WebGPU device, against tfjs matMul on the cpu
+// backend. Prints one JSON object; {"skip": reason} without an adapter.
+import { initBackend } from '../../../src/engine/backend.ts';
+import { requestEngineDevice } from '../../../src/engine/program/engine-device.ts';
+import { type GemmSpec, recordGemm, resolveGemm } from '../../../src/engine/program/gemm.ts';
+import { GpuArena } from '../../../src/engine/program/gpu-arena.ts';
+import { cachedPipeline, StepProgram } from '../../../src/engine/program/step-program.ts';
+import { rngFor } from '../../../src/engine/random.ts';
+import { tf } from '../../../src/engine/tf.ts';
+
+const engine = await requestEngineDevice().catch((e: Error) => e);
+if (!engine || engine instanceof Error) {
+  process.stdout.write(`${JSON.stringify({ skip: engine ? engine.message : 'Dawn offers no adapter' })}\n`);
+  process.exit(0);
+}
+await initBackend('cpu');
+const { device } = engine;
+const errors: string[] = [];
+device.addEventListener('uncapturederror', (e) => errors.push((e as GPUUncapturedErrorEvent).error.message));
+const rng = rngFor(11, 'engine-gemm');
+const randn = (n: number) => Float32Array.from({ length: n }, () => rng.normal());
+
+/** Rows × cols at `base` with row stride `ld`, as a packed tfjs matrix. */
+function gather(x: Float32Array, base: number, rows: number, cols: number, ld: number) {
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) out.set(x.subarray(base + r * ld, base + r * ld + cols), r * cols);
+  return tf.tensor2d(out, [rows, cols]);
+}
+
+/** max |got − want| / max |want| over C's elements (strided), and how many floats outside C changed. */
+async function gemmCase(spec: GemmSpec) {
+  const s = resolveGemm(spec);
+  const aRows = s.transA ? s.K : s.M;
+  const bRows = s.transB ? s.N : s.K;
+  const lenA = (s.batch - 1) * s.strideA + (aRows - 1) * s.lda + (s.transA ? s.M : s.K);
+  const lenB = (s.batch - 1) * s.strideB + (bRows - 1) * s.ldb + (s.transB ? s.K : s.N);
+  const lenC = (s.batch - 1) * s.strideC + (s.M - 1) * s.ldc + s.N;
+  const a = randn(lenA);
+  const b = randn(lenB);
+  const c0 = randn(lenC);
+  const bias = randn(s.N);
+  // all operands in one arena: inputs and output share a buffer, as in the step program
+  const arena = new GpuArena(device, 'gemm-case', [
+    { name: 'a', length: lenA },
+    { name: 'b', length: lenB },
+    { name: 'c', length: lenC },
+    { name: 'bias', length: s.N },
+  ]);
+  arena.write('a', a);
+  arena.write('b', b);
+  arena.write('c', c0);
+  arena.write('bias', bias);
+  const program = new StepProgram(device);
+  recordGemm(program, 'gemm', spec, { a: arena.binding('a'), b: arena.binding('b'), c: arena.binding('c'), ...(s.bias ? { bias: arena.binding('bias') } : {}) });
+  program.run();
+  const [c] = (await arena.read(['c'])) as [Float32Array];
+  arena.destroy();
+  let maxDiff = 0;
+  let maxRef = 0;
+  for (let z = 0; z < s.batch; z++) {
+    const want = tf.tidy(() => {
+      const A = gather(a, z * s.strideA, aRows, s.transA ? s.M : s.K, s.lda);
+      const B = gather(b, z * s.strideB, bRows, s.transB ? s.K : s.N, s.ldb);
+      let y = tf.matMul(A, B, s.transA, s.transB);
+      if (s.bias) y = tf.add(y, tf.tensor1d(bias));
+      if (s.accumulate) y = tf.add(y, gather(c0, z * s.strideC, s.M, s.N, s.ldc));
+      return y.dataSync();
+    });
+    for (let m = 0; m < s.M; m++) {
+      for (let n = 0; n < s.N; n++) {
+        const w = want[m * s.N + n] as number;
+        maxRef = Math.max(maxRef, Math.abs(w));
+        maxDiff = Math.max(maxDiff, Math.abs((c[z * s.strideC + m * s.ldc + n] as number) - w));
+      }
+    }
+  }
+  // C's padding between strided rows and batch items is not written
+  const inC = new Uint8Array(lenC);
+  for (let z = 0; z < s.batch; z++) for (let m = 0; m < s.M; m++) inC.fill(1, z * s.strideC + m * s.ldc, z * s.strideC + m * s.ldc + s.N);
+  let outsideChanged = 0;
+  for (let i = 0; i < lenC; i++) if (!inC[i] && c[i] !== c0[i]) outsideChanged++;
+  return { rel: maxDiff / maxRef, outsideChanged };
+}
+
+const shapes: [number, number, number][] = [
+  [37, 53, 29],
+  [1, 1, 1],
+  [130, 257, 65],
+  [64, 64, 16],
+  [65, 3, 300],
+  [2, 129, 17],
+];
+const cases: { name: string; spec: GemmSpec }[] = [];
+for (const [M, N, K] of shapes) {
+  for (const [transA, transB] of [
+    [false, false],
+    [false, true],
+    [true, false],
+    [true, true],
+  ] as const) {
+    cases.push({ name: `${transA ? 'T' : 'N'}${transB ? 'T' : 'N'} ${M}×${N}×${K}`, spec: { transA, transB, M, N, K } });
+  }
+}
+cases.push({ name: 'NN 130×257×65 + bias', spec: { transA: false, transB: false, M: 130, N: 257, K: 65, bias: true } });
+cases.push({ name: 'TN 37×53×29 accumulate', spec: { transA: true, transB: false, M: 37, N: 53, K: 29, accumulate: true } });
+cases.push({ name: 'NT batch 3, 37×53×29', spec: { transA: false, transB: true, M: 37, N: 53, K: 29, batch: 3 } });
+cases.push({
+  name: 'NN strided: batch 2, lda 40, ldb 33, ldc 50, padded batch strides, bias, accumulate',
+  spec: { transA: false, transB: false, M: 20, N: 30, K: 17, batch: 2, lda: 40, ldb: 33, ldc: 50, strideA: 20 * 40 + 5, strideB: 17 * 33 + 3, strideC: 20 * 50 + 9, bias: true, accumulate: true },
+});
+cases.push({ name: 'TN strided: lda 70 (a column block of a wider matrix)', spec: { transA: true, transB: false, M: 37, N: 20, K: 45, lda: 70 } });
+
+const gemm: Record<string, { rel: number; outsideChanged: number }> = {};
+for (const c of cases) gemm[c.name] = await gemmCase(c.spec);
+
+// The program: N dispatches of "x += 1" on one slice run in order in one submit; a copy splits the pass.
+const INC = `
+@group(0) @binding(0) var<storage, read_write> x: array<f32>;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  if (gid.x < arrayLength(&x)) { x[gid.x] = x[gid.x] + 1.0; }
+}`;
+const arena = new GpuArena(device, 'counter', [
+  { name: 'x', length: 100 },
+  { name: 'y', length: 100 },
+  { name: 'pad', length: 3 },
+  { name: 'z', length: 70 },
+]);
+const inc = cachedPipeline(device, 'test.inc', () => INC);
+const chain = new StepProgram(device);
+for (let i = 0; i < 7; i++) chain.dispatch(`inc ${i}`, inc, [arena.binding('x')], [2]);
+chain.run();
+const split = new StepProgram(device);
+for (let i = 0; i < 3; i++) split.dispatch(`inc z ${i}`, inc, [arena.binding('z')], [2]);
+const outArena = new GpuArena(device, 'copied out', [{ name: 'z', length: 70 }]);
+split.copy('z → out', arena.binding('z'), outArena.binding('z'));
+for (let i = 0; i < 2; i++) split.dispatch(`inc z again ${i}`, inc, [arena.binding('z')], [2]);
+split.run();
+split.run();
+const [x, y, z] = (await arena.read(['x', 'y', 'z'])) as [Float32Array, Float32Array, Float32Array];
+const [copied] = (await outArena.read(['z'])) as [Float32Array];
+const sameBuffer = (() => {
+  try {
+    new StepProgram(device).copy('z → y', arena.binding('z'), { buffer: arena.buffer, offset: arena.slice('y').offset, size: 4 * 70 });
+    return 'no error';
+  } catch (e) {
+    return (e as Error).message;
+  }
+})();
+const overlap = (() => {
+  const p = new StepProgram(device);
+  try {
+    recordGemm(p, 'aliased', { transA: false, transB: false, M: 4, N: 4, K: 4 }, { a: arena.binding('x'), b: arena.binding('y'), c: { buffer: arena.buffer, offset: 0, size: 64 } });
+    return 'no error';
+  } catch (e) {
+    return (e as Error).message;
+  }
+})();
+const misaligned = (() => {
+  const p = new StepProgram(device);
+  try {
+    p.dispatch('misaligned', inc, [{ buffer: arena.buffer, offset: 4, size: 16 }], [1]);
+    return 'no error';
+  } catch (e) {
+    return (e as Error).message;
+  }
+})();
+await device.queue.onSubmittedWorkDone();
+const out = {
+  device: engine.description,
+  align: device.limits.minStorageBufferOffsetAlignment,
+  offsets: arena.layout.slices.map((s) => s.offset),
+  gemm,
+  chain: { dispatches: chain.dispatchCount, passes: chain.passCount, submits: chain.submitCount, x: [Math.min(...x), Math.max(...x)] },
+  split: { dispatches: split.dispatchCount, passes: split.passCount, submits: split.submitCount, copied: [Math.min(...copied), Math.max(...copied)], z: [Math.min(...z), Math.max(...z)] },
+  untouched: Math.max(...y.map(Math.abs)),
+  sameBuffer,
+  overlap,
+  misaligned,
+  errors,
+};
+arena.destroy();
+outArena.destroy();
+device.destroy();
+process.stdout.write(`${JSON.stringify(out)}\n`);
+process.exit(0);

@@ -1,0 +1,48 @@
+// The WebGPU engine's foundation (src/engine/program/): arenas on a device, a recorded step
+// program and the fp32 GEMM against tfjs matMul, run in a child process on a WebGPU adapter: a
+// GPU, or lavapipe on the CPU (scripts/lavapipe.sh; .ci/run sets HCPROBE_TEST_VULKAN to it).
+// Without an adapter the tests are skipped and say why.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { runWebgpuChild } from '../../helpers-webgpu.ts';
+
+const { result, skip } = runWebgpuChild(fileURLToPath(new URL('./program-webgpu.child.ts', import.meta.url)));
+
+test('GEMM NN, NT, TN, TT at awkward sizes, with bias, accumulation, batches and strides, equals tfjs matMul to 1e-5', { skip }, () => {
+  const gemm = result.gemm as Record<string, { rel: number; outsideChanged: number }>;
+  assert.equal(Object.keys(gemm).length, 29, 'every case ran');
+  for (const v of ['NN', 'NT', 'TN', 'TT']) for (const shape of ['37×53×29', '1×1×1', '130×257×65', '65×3×300']) assert.ok(`${v} ${shape}` in gemm, `${v} ${shape}`);
+  for (const [name, r] of Object.entries(gemm)) {
+    assert.ok(r.rel <= 1e-5, `${name}: max |C − C_tfjs| / max |C_tfjs| = ${r.rel}`);
+    assert.equal(r.outsideChanged, 0, `${name}: floats of C outside the product's rows were written`);
+  }
+  assert.deepEqual(result.errors, [], 'the device reported no validation errors');
+});
+
+test('arena slices on the device start at multiples of minStorageBufferOffsetAlignment', { skip }, () => {
+  const align = result.align as number;
+  const offsets = result.offsets as number[];
+  assert.ok(align >= 4 && align % 4 === 0, `alignment ${align}`);
+  // slices of 100, 100, 3 and 70 floats
+  const lengths = [100, 100, 3, 70];
+  offsets.forEach((o, i) => {
+    assert.equal(o % align, 0, `slice ${i} at ${o}`);
+    if (i > 0) assert.ok(o >= (offsets[i - 1] as number) + 4 * (lengths[i - 1] as number), `slice ${i} at ${o} overlaps the one before`);
+  });
+});
+
+test('a recorded program of N dispatches reports N, runs them in order in one submit, and splits passes at copies', { skip }, () => {
+  const chain = result.chain as { dispatches: number; passes: number; submits: number; x: number[] };
+  assert.deepEqual(chain, { dispatches: 7, passes: 1, submits: 1, x: [7, 7] });
+  // 3 increments, a copy out, 2 increments; run twice: the copy saw 3 + 2 + 3
+  const split = result.split as { dispatches: number; passes: number; submits: number; copied: number[]; z: number[] };
+  assert.deepEqual(split, { dispatches: 5, passes: 2, submits: 2, copied: [8, 8], z: [10, 10] });
+  assert.equal(result.untouched, 0, 'a slice no dispatch bound stayed zero');
+});
+
+test('recording rejects overlapping bindings, misaligned offsets and copies within one buffer', { skip }, () => {
+  assert.match(result.overlap as string, /bindings 0 \[0, 400\) and 2 \[0, 64\) overlap/);
+  assert.match(result.misaligned as string, /starts at byte 4, not a multiple of/);
+  assert.match(result.sameBuffer as string, /copy within one buffer/);
+});
