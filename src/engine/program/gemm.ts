@@ -5,7 +5,10 @@
 // A and B staged in workgroup memory, each invocation a 4×4 register tile (vec4 rows of B times
 // the 4 A values of its rows); every load and store is bounds-checked, so any M, N, K work.
 // Shapes are baked into the WGSL as constants: a step program has fixed shapes, and the compiler
-// folds the checks and loop bounds.
+// folds the checks and loop bounds. Epilogue, in this order: ·rowScale[m], +bias[n], then +C
+// (accumulate), or GELU (keeping the pre-activation u), or ·gelu'(u) (the MLP's backward).
+// GELU is x·Φ(x) with erf by Abramowitz–Stegun 7.1.26 (|error| ≤ 1.5e-7), the formula tfjs' erf
+// kernel uses; gelu' = Φ(x) + x·φ(x), the derivative tfjs takes of that composite.
 import type { StepProgram } from './step-program.ts';
 import { cachedPipeline } from './step-program.ts';
 
@@ -31,6 +34,13 @@ export interface GemmSpec {
   bias?: boolean;
   /** C += op(A)·op(B) rather than C = …; gradient accumulation into an arena. */
   accumulate?: boolean;
+  /** Multiply row m by rowScale[m] (a binding of M floats per batch item, packed). */
+  rowScale?: boolean;
+  /**
+   * gelu: C = gelu(v) and pre = v; dgelu: C = v·gelu'(pre). `pre` is a binding laid out as C
+   * (same ldc and strideC).
+   */
+  activation?: 'gelu' | 'dgelu';
 }
 
 /** The tile sizes: workgroup tile TILE×TILE of C, K slices of DEPTH, 4×4 per invocation. */
@@ -52,6 +62,8 @@ interface Resolved {
   strideC: number;
   bias: boolean;
   accumulate: boolean;
+  rowScale: boolean;
+  activation: 'none' | 'gelu' | 'dgelu';
 }
 
 /** Floats a binding must hold: the last element any batch item touches, plus one. */
@@ -82,7 +94,10 @@ export function resolveGemm(spec: GemmSpec): Resolved {
     strideC: spec.strideC ?? M * ldc,
     bias: spec.bias ?? false,
     accumulate: spec.accumulate ?? false,
+    rowScale: spec.rowScale ?? false,
+    activation: spec.activation ?? 'none',
   };
+  if (r.accumulate && r.activation !== 'none') throw new Error(`gemm: accumulate with activation "${r.activation}" is not a defined epilogue`);
   const ints = Object.entries(r).filter(([, v]) => typeof v === 'number');
   const bad = ints.filter(([k, v]) => !Number.isInteger(v) || (v as number) < (k.startsWith('stride') ? 0 : 1) || (v as number) >= 2 ** 32);
   if (bad.length > 0) throw new Error(`gemm: ${bad.map(([k, v]) => `${k} = ${v}`).join(', ')} must be positive integers below 2^32`);
@@ -95,7 +110,7 @@ export function resolveGemm(spec: GemmSpec): Resolved {
 /** A name that identifies the compiled kernel (pipelines are cached under it). */
 export function gemmKey(spec: GemmSpec): string {
   const s = resolveGemm(spec);
-  return `gemm.${s.transA ? 'T' : 'N'}${s.transB ? 'T' : 'N'}.${s.M}x${s.N}x${s.K}.b${s.batch}.ld${s.lda},${s.ldb},${s.ldc}.s${s.strideA},${s.strideB},${s.strideC}${s.bias ? '.bias' : ''}${s.accumulate ? '.acc' : ''}`;
+  return `gemm.${s.transA ? 'T' : 'N'}${s.transB ? 'T' : 'N'}.${s.M}x${s.N}x${s.K}.b${s.batch}.ld${s.lda},${s.ldb},${s.ldc}.s${s.strideA},${s.strideB},${s.strideC}${s.bias ? '.bias' : ''}${s.accumulate ? '.acc' : ''}${s.rowScale ? '.rowscale' : ''}${s.activation === 'none' ? '' : `.${s.activation}`}`;
 }
 
 export function gemmWgsl(spec: GemmSpec): string {
@@ -107,9 +122,14 @@ export function gemmWgsl(spec: GemmSpec): string {
   const bRole = s.transB ? `let kb = t % ${GEMM_DEPTH}u; let qb = t / ${GEMM_DEPTH}u;` : `let qb = t % ${Q}u; let kb = t / ${Q}u;`;
   const aIndex = s.transA ? 'k * LDA + m' : 'm * LDA + k';
   const bIndex = s.transB ? 'n * LDB + k' : 'k * LDB + n';
-  let epilogue = 'acc[i][j]';
-  if (s.bias) epilogue += ' + bias[n]';
-  if (s.accumulate) epilogue = `c[o] + ${epilogue}`;
+  const slots = optionalBindings(s);
+  const lines = ['var v = acc[i][j];'];
+  if (s.rowScale) lines.push('v = v * row_scale[wid.z * M + m];');
+  if (s.bias) lines.push('v = v + bias[n];');
+  if (s.accumulate) lines.push('v = v + c[o];');
+  if (s.activation === 'gelu') lines.push('pre[o] = v;', 'v = gelu(v);');
+  if (s.activation === 'dgelu') lines.push('v = v * gelu_grad(pre[o]);');
+  lines.push('c[o] = v;');
   return /* wgsl */ `
 const M: u32 = ${s.M}u;
 const N: u32 = ${s.N}u;
@@ -127,7 +147,8 @@ const Q: u32 = ${Q}u;
 @group(0) @binding(0) var<storage, read_write> a: array<f32>;
 @group(0) @binding(1) var<storage, read_write> b: array<f32>;
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;
-${s.bias ? '@group(0) @binding(3) var<storage, read_write> bias: array<f32>;' : ''}
+${slots.map((name, i) => `@group(0) @binding(${3 + i}) var<storage, read_write> ${name === 'rowScale' ? 'row_scale' : name}: array<f32>;`).join('\n')}
+${s.activation === 'none' ? '' : GELU_WGSL}
 
 // [DEPTH][TILE/4]: at, bt[k * Q + q] = op(A)[4q..4q+3, k] and op(B)[k, 4q..4q+3] of the slice
 var<workgroup> at: array<vec4f, ${GEMM_DEPTH * Q}>;
@@ -176,10 +197,32 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
       let n = n0 + 4u * lid.x + j;
       if (n >= N) { break; }
       let o = base_c + m * LDC + n;
-      c[o] = ${epilogue};
+      ${lines.join('\n      ')}
     }
   }
 }`;
+}
+
+// erf(z) by Abramowitz–Stegun 7.1.26, as tfjs' erf kernel; gelu'(x) = Φ(x) + x·exp(−x²/2)/√(2π).
+const GELU_WGSL = /* wgsl */ `
+fn erf_as(z: f32) -> f32 {
+  let a = abs(z);
+  let t = 1.0 / (1.0 + 0.3275911 * a);
+  let poly = ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t;
+  return sign(z) * (1.0 - poly * exp(-a * a));
+}
+fn gelu(x: f32) -> f32 { return 0.5 * x * (1.0 + erf_as(x * 0.70710678118654752)); }
+fn gelu_grad(x: f32) -> f32 {
+  return 0.5 * (1.0 + erf_as(x * 0.70710678118654752)) + x * exp(-0.5 * x * x) * 0.39894228040143268;
+}`;
+
+/** The optional bindings after a, b, c, in binding order. */
+function optionalBindings(s: Resolved): ('bias' | 'rowScale' | 'pre')[] {
+  const out: ('bias' | 'rowScale' | 'pre')[] = [];
+  if (s.bias) out.push('bias');
+  if (s.rowScale) out.push('rowScale');
+  if (s.activation !== 'none') out.push('pre');
+  return out;
 }
 
 export function gemmGroups(spec: GemmSpec): [number, number, number] {
@@ -192,6 +235,9 @@ export interface GemmOperands {
   b: GPUBufferBinding;
   c: GPUBufferBinding;
   bias?: GPUBufferBinding;
+  rowScale?: GPUBufferBinding;
+  /** gelu: where the pre-activation is written; dgelu: where it is read. Laid out as c. */
+  pre?: GPUBufferBinding;
 }
 
 const floatsIn = (x: GPUBufferBinding) => (x.size ?? x.buffer.size - (x.offset ?? 0)) / 4;
@@ -203,8 +249,13 @@ export function recordGemm(program: StepProgram, label: string, spec: GemmSpec, 
   for (const [name, n] of [['a', need.a], ['b', need.b], ['c', need.c]] as const) {
     if (floatsIn(ops[name]) < n) throw new Error(`${label}: operand ${name} holds ${floatsIn(ops[name])} floats, the product reaches ${n}`);
   }
-  if (s.bias !== (ops.bias !== undefined)) throw new Error(`${label}: spec.bias is ${s.bias} but a bias binding was ${ops.bias ? '' : 'not '}given`);
-  if (ops.bias && floatsIn(ops.bias) < s.N) throw new Error(`${label}: bias holds ${floatsIn(ops.bias)} floats, N is ${s.N}`);
+  const slots = optionalBindings(s);
+  const want: Record<'bias' | 'rowScale' | 'pre', number> = { bias: s.N, rowScale: s.batch * s.M, pre: need.c };
+  for (const name of ['bias', 'rowScale', 'pre'] as const) {
+    const given = ops[name];
+    if (slots.includes(name) !== (given !== undefined)) throw new Error(`${label}: the spec ${slots.includes(name) ? 'needs' : 'has no'} a ${name} binding, but one was ${given ? '' : 'not '}given`);
+    if (given && floatsIn(given) < want[name]) throw new Error(`${label}: ${name} holds ${floatsIn(given)} floats, the product reaches ${want[name]}`);
+  }
   const pipe = cachedPipeline(program.device, gemmKey(spec), () => gemmWgsl(spec));
-  program.dispatch(label, pipe, ops.bias ? [ops.a, ops.b, ops.c, ops.bias] : [ops.a, ops.b, ops.c], gemmGroups(spec));
+  program.dispatch(label, pipe, [ops.a, ops.b, ops.c, ...slots.map((name) => ops[name] as GPUBufferBinding)], gemmGroups(spec));
 }

@@ -7,7 +7,8 @@ import { type GemmSpec, recordGemm, resolveGemm } from '../../../src/engine/prog
 import { GpuArena } from '../../../src/engine/program/gpu-arena.ts';
 import { cachedPipeline, StepProgram } from '../../../src/engine/program/step-program.ts';
 import { rngFor } from '../../../src/engine/random.ts';
-import { tf } from '../../../src/engine/tf.ts';
+import { type Tensor, tf } from '../../../src/engine/tf.ts';
+import { gelu } from '../../../src/model/norms.ts';
 
 const engine = await requestEngineDevice().catch((e: Error) => e);
 if (!engine || engine instanceof Error) {
@@ -28,7 +29,7 @@ function gather(x: Float32Array, base: number, rows: number, cols: number, ld: n
   return tf.tensor2d(out, [rows, cols]);
 }
 
-/** max |got − want| / max |want| over C's elements (strided), and how many floats outside C changed. */
+/** max |got − want| / max |want| over C's elements (strided), how many floats outside C changed, and for GELU the same for the kept pre-activation. */
 async function gemmCase(spec: GemmSpec) {
   const s = resolveGemm(spec);
   const aRows = s.transA ? s.K : s.M;
@@ -40,47 +41,70 @@ async function gemmCase(spec: GemmSpec) {
   const b = randn(lenB);
   const c0 = randn(lenC);
   const bias = randn(s.N);
+  const rowScale = randn(s.batch * s.M);
+  const pre0 = randn(lenC).map((u) => 2 * u); // dgelu's u, over GELU's curved range
   // all operands in one arena: inputs and output share a buffer, as in the step program
   const arena = new GpuArena(device, 'gemm-case', [
     { name: 'a', length: lenA },
     { name: 'b', length: lenB },
     { name: 'c', length: lenC },
     { name: 'bias', length: s.N },
+    { name: 'rowScale', length: s.batch * s.M },
+    { name: 'pre', length: lenC },
   ]);
   arena.write('a', a);
   arena.write('b', b);
   arena.write('c', c0);
   arena.write('bias', bias);
+  arena.write('rowScale', rowScale);
+  arena.write('pre', pre0);
   const program = new StepProgram(device);
-  recordGemm(program, 'gemm', spec, { a: arena.binding('a'), b: arena.binding('b'), c: arena.binding('c'), ...(s.bias ? { bias: arena.binding('bias') } : {}) });
+  recordGemm(program, 'gemm', spec, {
+    a: arena.binding('a'),
+    b: arena.binding('b'),
+    c: arena.binding('c'),
+    ...(s.bias ? { bias: arena.binding('bias') } : {}),
+    ...(s.rowScale ? { rowScale: arena.binding('rowScale') } : {}),
+    ...(s.activation !== 'none' ? { pre: arena.binding('pre') } : {}),
+  });
   program.run();
-  const [c] = (await arena.read(['c'])) as [Float32Array];
+  const [c, pre] = (await arena.read(['c', 'pre'])) as [Float32Array, Float32Array];
   arena.destroy();
-  let maxDiff = 0;
-  let maxRef = 0;
-  for (let z = 0; z < s.batch; z++) {
-    const want = tf.tidy(() => {
-      const A = gather(a, z * s.strideA, aRows, s.transA ? s.M : s.K, s.lda);
-      const B = gather(b, z * s.strideB, bRows, s.transB ? s.K : s.N, s.ldb);
-      let y = tf.matMul(A, B, s.transA, s.transB);
-      if (s.bias) y = tf.add(y, tf.tensor1d(bias));
-      if (s.accumulate) y = tf.add(y, gather(c0, z * s.strideC, s.M, s.N, s.ldc));
-      return y.dataSync();
-    });
+  const err = { c: [0, 0], pre: [0, 0] }; // [max |Δ|, max |ref|]
+  const compare = (which: 'c' | 'pre', got: Float32Array, want: ArrayLike<number>, z: number) => {
     for (let m = 0; m < s.M; m++) {
       for (let n = 0; n < s.N; n++) {
         const w = want[m * s.N + n] as number;
-        maxRef = Math.max(maxRef, Math.abs(w));
-        maxDiff = Math.max(maxDiff, Math.abs((c[z * s.strideC + m * s.ldc + n] as number) - w));
+        err[which][1] = Math.max(err[which][1] as number, Math.abs(w));
+        err[which][0] = Math.max(err[which][0] as number, Math.abs((got[z * s.strideC + m * s.ldc + n] as number) - w));
       }
     }
+  };
+  for (let z = 0; z < s.batch; z++) {
+    const [v, act] = tf.tidy(() => {
+      const A = gather(a, z * s.strideA, aRows, s.transA ? s.M : s.K, s.lda);
+      const B = gather(b, z * s.strideB, bRows, s.transB ? s.K : s.N, s.ldb);
+      let y = tf.matMul(A, B, s.transA, s.transB);
+      if (s.rowScale) y = tf.mul(y, tf.tensor2d(rowScale.subarray(z * s.M, (z + 1) * s.M), [s.M, 1]));
+      if (s.bias) y = tf.add(y, tf.tensor1d(bias));
+      if (s.accumulate) y = tf.add(y, gather(c0, z * s.strideC, s.M, s.N, s.ldc));
+      if (s.activation === 'gelu') return [y.dataSync(), gelu(y).dataSync()];
+      if (s.activation === 'dgelu') {
+        const u = gather(pre0, z * s.strideC, s.M, s.N, s.ldc);
+        const grad = tf.grads((x: Tensor) => tf.sum(tf.mul(gelu(x), y)))([u])[0] as Tensor;
+        return [y.dataSync(), grad.dataSync()];
+      }
+      return [y.dataSync(), y.dataSync()];
+    });
+    compare('c', c, act, z);
+    if (s.activation === 'gelu') compare('pre', pre, v, z);
   }
   // C's padding between strided rows and batch items is not written
   const inC = new Uint8Array(lenC);
   for (let z = 0; z < s.batch; z++) for (let m = 0; m < s.M; m++) inC.fill(1, z * s.strideC + m * s.ldc, z * s.strideC + m * s.ldc + s.N);
   let outsideChanged = 0;
   for (let i = 0; i < lenC; i++) if (!inC[i] && c[i] !== c0[i]) outsideChanged++;
-  return { rel: maxDiff / maxRef, outsideChanged };
+  return { rel: (err.c[0] as number) / (err.c[1] as number), preRel: s.activation === 'gelu' ? (err.pre[0] as number) / (err.pre[1] as number) : 0, outsideChanged };
 }
 
 const shapes: [number, number, number][] = [
@@ -110,8 +134,11 @@ cases.push({
   spec: { transA: false, transB: false, M: 20, N: 30, K: 17, batch: 2, lda: 40, ldb: 33, ldc: 50, strideA: 20 * 40 + 5, strideB: 17 * 33 + 3, strideC: 20 * 50 + 9, bias: true, accumulate: true },
 });
 cases.push({ name: 'TN strided: lda 70 (a column block of a wider matrix)', spec: { transA: true, transB: false, M: 37, N: 20, K: 45, lda: 70 } });
+cases.push({ name: 'NT 130×257×65 + bias, GELU keeping the pre-activation', spec: { transA: false, transB: true, M: 130, N: 257, K: 65, bias: true, activation: 'gelu' } });
+cases.push({ name: 'NN 37×53×29 · gelu′(u)', spec: { transA: false, transB: false, M: 37, N: 53, K: 29, activation: 'dgelu' } });
+cases.push({ name: 'NN batch 2, 37×53×29, row scale + bias', spec: { transA: false, transB: false, M: 37, N: 53, K: 29, batch: 2, rowScale: true, bias: true } });
 
-const gemm: Record<string, { rel: number; outsideChanged: number }> = {};
+const gemm: Record<string, { rel: number; preRel: number; outsideChanged: number }> = {};
 for (const c of cases) gemm[c.name] = await gemmCase(c.spec);
 
 // The program: N dispatches of "x += 1" on one slice run in order in one submit; a copy splits the pass.
