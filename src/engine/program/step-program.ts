@@ -117,10 +117,14 @@ export class StepProgram {
     pass?.end();
   }
 
-  /** One command buffer, one queue.submit. Host writes queued before (queue.writeBuffer) land first. */
-  run(): void {
+  /**
+   * One command buffer, one queue.submit. Host writes queued before (queue.writeBuffer) land
+   * first. `after` appends commands to the same buffer (a ReadbackRing's copies).
+   */
+  run(after?: (encoder: GPUCommandEncoder) => void): void {
     const encoder = this.device.createCommandEncoder();
     this.encode(encoder);
+    after?.(encoder);
     this.device.queue.submit([encoder.finish()]);
     this.submitted++;
   }

@@ -5,6 +5,7 @@ import { initBackend } from '../../../src/engine/backend.ts';
 import { requestEngineDevice } from '../../../src/engine/program/engine-device.ts';
 import { type GemmSpec, recordGemm, resolveGemm } from '../../../src/engine/program/gemm.ts';
 import { GpuArena } from '../../../src/engine/program/gpu-arena.ts';
+import { ReadbackRing } from '../../../src/engine/program/readback-ring.ts';
 import { cachedPipeline, StepProgram } from '../../../src/engine/program/step-program.ts';
 import { rngFor } from '../../../src/engine/random.ts';
 import { type Tensor, tf } from '../../../src/engine/tf.ts';
@@ -193,8 +194,37 @@ const misaligned = (() => {
     return (e as Error).message;
   }
 })();
+// The readback ring: each step increments `w` (4 floats) and copies w[0..1] and x[0] out in the
+// same submit; step t's values are awaited after step t+1 is submitted.
+const ringArena = new GpuArena(device, 'ring', [{ name: 'w', length: 4 }]);
+const ringProgram = new StepProgram(device);
+ringProgram.dispatch('inc w', inc, [ringArena.binding('w')], [1]);
+const ring = new ReadbackRing(device, [{ buffer: ringArena.buffer, offset: 0, size: 8 }, { buffer: arena.buffer, offset: 0, size: 4 }]);
+const seen: number[][] = [];
+let pending: Promise<Float32Array> | undefined;
+for (let step = 0; step < 4; step++) {
+  ringProgram.run((enc) => ring.encode(enc));
+  const now = ring.collect();
+  if (pending) seen.push([...(await pending)]);
+  pending = now;
+}
+seen.push([...(await (pending as Promise<Float32Array>))]);
+ring.destroy();
+// a third step's copies while both buffers of a depth-2 ring wait to be read
+const unread = new ReadbackRing(device, [{ buffer: ringArena.buffer, offset: 0, size: 8 }]);
+unread.encode(device.createCommandEncoder());
+unread.encode(device.createCommandEncoder());
+let fullRing = 'no error';
+try {
+  unread.encode(device.createCommandEncoder());
+} catch (e) {
+  fullRing = (e as Error).message;
+}
+unread.destroy();
+ringArena.destroy();
 await device.queue.onSubmittedWorkDone();
 const out = {
+  ring: { seen, submits: ringProgram.submitCount, fullRing },
   device: engine.description,
   align: device.limits.minStorageBufferOffsetAlignment,
   offsets: arena.layout.slices.map((s) => s.offset),

@@ -43,6 +43,19 @@ test('a recorded program of N dispatches reports N, runs them in order in one su
   assert.equal(result.untouched, 0, 'a slice no dispatch bound stayed zero');
 });
 
+test('the readback ring returns each step\'s values in order, one step behind, in the step\'s own submit', { skip }, () => {
+  const ring = result.ring as { seen: number[][]; submits: number; fullRing: string };
+  // w[0], w[1] after steps 1…4, and x[0] (7, from the chain above) copied from a second buffer
+  assert.deepEqual(ring.seen, [
+    [1, 1, 7],
+    [2, 2, 7],
+    [3, 3, 7],
+    [4, 4, 7],
+  ]);
+  assert.equal(ring.submits, 4, 'one submit per step, copies included');
+  assert.match(ring.fullRing, /all 2 buffers are still waiting to be read/);
+});
+
 test('recording rejects overlapping bindings, misaligned offsets and copies within one buffer', { skip }, () => {
   assert.match(result.overlap as string, /bindings 0 \[0, 400\) and 2 \[0, 64\) overlap/);
   assert.match(result.misaligned as string, /starts at byte 4, not a multiple of/);
