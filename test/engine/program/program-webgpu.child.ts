@@ -3,6 +3,7 @@
 // backend. Prints one JSON object; {"skip": reason} without an adapter.
 import { initBackend } from '../../../src/engine/backend.ts';
 import { requestEngineDevice } from '../../../src/engine/program/engine-device.ts';
+import { type ColumnSumSpec, columnSumChunks, recordColumnSum } from '../../../src/engine/program/column-sum.ts';
 import { type GemmSpec, recordGemm, resolveGemm } from '../../../src/engine/program/gemm.ts';
 import { GpuArena } from '../../../src/engine/program/gpu-arena.ts';
 import { ReadbackRing } from '../../../src/engine/program/readback-ring.ts';
@@ -142,6 +143,48 @@ cases.push({ name: 'NN batch 2, 37×53×29, row scale + bias', spec: { transA: f
 const gemm: Record<string, { rel: number; preRel: number; outsideChanged: number }> = {};
 for (const c of cases) gemm[c.name] = await gemmCase(c.spec);
 
+/** Column sums against tf.sum over rows: norm-relative error and the program's dispatch count. */
+async function columnSumCase(spec: ColumnSumSpec) {
+  const ld = spec.ld ?? spec.cols;
+  const chunks = spec.chunks ?? 1;
+  const x = randn((spec.rows - 1) * ld + spec.cols);
+  const out0 = randn(spec.cols);
+  const arena = new GpuArena(device, 'colsum-case', [
+    { name: 'x', length: x.length },
+    { name: 'out', length: spec.cols },
+    { name: 'partial', length: chunks * spec.cols },
+  ]);
+  arena.write('x', x);
+  arena.write('out', out0);
+  const program = new StepProgram(device);
+  recordColumnSum(program, 'colsum', spec, { x: arena.binding('x'), out: arena.binding('out'), ...(chunks > 1 ? { partial: arena.binding('partial') } : {}) });
+  program.run();
+  const [out] = (await arena.read(['out'])) as [Float32Array];
+  arena.destroy();
+  const want = tf.tidy(() => {
+    const y = tf.sum(gather(x, 0, spec.rows, spec.cols, ld), 0);
+    return (spec.accumulate ? tf.add(y, tf.tensor1d(out0)) : y).dataSync();
+  });
+  let diff = 0;
+  let ref = 0;
+  want.forEach((w, i) => {
+    diff = Math.max(diff, Math.abs((out[i] as number) - w));
+    ref = Math.max(ref, Math.abs(w));
+  });
+  return { rel: diff / ref, dispatches: program.dispatchCount };
+}
+const columnSums: Record<string, { rel: number; dispatches: number }> = {};
+for (const [name, spec] of [
+  ['1×1', { rows: 1, cols: 1 }],
+  ['37×65', { rows: 37, cols: 65 }],
+  ['1000×300, default chunks', { rows: 1000, cols: 300, chunks: columnSumChunks(1000) }],
+  ['513×64, ld 70, 4 chunks, accumulate', { rows: 513, cols: 64, ld: 70, chunks: 4, accumulate: true }],
+  ['300×1, 2 chunks', { rows: 300, cols: 1, chunks: 2 }],
+  ['130×129, accumulate', { rows: 130, cols: 129, accumulate: true }],
+] as const) {
+  columnSums[name] = await columnSumCase(spec);
+}
+
 // The program: N dispatches of "x += 1" on one slice run in order in one submit; a copy splits the pass.
 const INC = `
 @group(0) @binding(0) var<storage, read_write> x: array<f32>;
@@ -224,6 +267,7 @@ unread.destroy();
 ringArena.destroy();
 await device.queue.onSubmittedWorkDone();
 const out = {
+  columnSums,
   ring: { seen, submits: ringProgram.submitCount, fullRing },
   device: engine.description,
   align: device.limits.minStorageBufferOffsetAlignment,

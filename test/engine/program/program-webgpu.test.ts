@@ -22,6 +22,15 @@ test('GEMM NN, NT, TN, TT at awkward sizes, with bias, accumulation, batches, st
   assert.deepEqual(result.errors, [], 'the device reported no validation errors');
 });
 
+test('column sums (one dispatch, or chunks then a final sum) equal tf.sum over rows to 1e-5', { skip }, () => {
+  const sums = result.columnSums as Record<string, { rel: number; dispatches: number }>;
+  assert.deepEqual(
+    Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v.dispatches])),
+    { '1×1': 1, '37×65': 1, '1000×300, default chunks': 2, '513×64, ld 70, 4 chunks, accumulate': 2, '300×1, 2 chunks': 2, '130×129, accumulate': 1 },
+  );
+  for (const [name, r] of Object.entries(sums)) assert.ok(r.rel <= 1e-5, `${name}: off by ${r.rel}`);
+});
+
 test('arena slices on the device start at multiples of minStorageBufferOffsetAlignment', { skip }, () => {
   const align = result.align as number;
   const offsets = result.offsets as number[];
