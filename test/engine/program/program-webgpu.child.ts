@@ -6,11 +6,12 @@ import { requestEngineDevice } from '../../../src/engine/program/engine-device.t
 import { type ColumnSumSpec, columnSumChunks, recordColumnSum } from '../../../src/engine/program/column-sum.ts';
 import { type GemmSpec, recordGemm, resolveGemm } from '../../../src/engine/program/gemm.ts';
 import { GpuArena } from '../../../src/engine/program/gpu-arena.ts';
+import { type NormSpec, recordNormBackward, recordNormForward } from '../../../src/engine/program/norm.ts';
 import { ReadbackRing } from '../../../src/engine/program/readback-ring.ts';
 import { cachedPipeline, StepProgram } from '../../../src/engine/program/step-program.ts';
 import { rngFor } from '../../../src/engine/random.ts';
 import { type Tensor, tf } from '../../../src/engine/tf.ts';
-import { gelu } from '../../../src/model/norms.ts';
+import { gainLayerNorm, gelu, layerNorm, rmsNorm } from '../../../src/model/norms.ts';
 
 const engine = await requestEngineDevice().catch((e: Error) => e);
 if (!engine || engine instanceof Error) {
@@ -185,6 +186,75 @@ for (const [name, spec] of [
   columnSums[name] = await columnSumCase(spec);
 }
 
+/** The norm's forward and gradients against model/norms.ts on tfjs cpu: norm-relative errors per output. */
+async function normCase(spec: NormSpec, zeroRow: boolean) {
+  const { rows, cols: D, kind } = spec;
+  const bias = spec.bias ?? false;
+  const x = randn(rows * D).map((v) => 2 * v + 0.5);
+  if (zeroRow) x.fill(0, 0, D);
+  const w = randn(D).map((v) => (kind === 'layer' ? 1 + 0.5 * v : 0.3 * v));
+  const b = randn(D);
+  const up = randn(rows * D);
+  const dw0 = randn(D);
+  const db0 = randn(D);
+  const chunks = spec.chunks ?? Math.max(1, Math.min(64, Math.floor(rows / 128)));
+  const arena = new GpuArena(device, 'norm-case', [
+    { name: 'x', length: rows * D },
+    { name: 'w', length: D },
+    { name: 'b', length: D },
+    { name: 'y', length: rows * D },
+    { name: 'stats', length: 2 * rows },
+    { name: 'dy', length: rows * D },
+    { name: 'dx', length: rows * D },
+    { name: 'dw', length: D },
+    { name: 'db', length: D },
+    { name: 'partial', length: 2 * chunks * D },
+  ]);
+  for (const [name, v] of [['x', x], ['w', w], ['b', b], ['dy', up], ['dw', dw0], ['db', db0]] as const) arena.write(name, v);
+  const program = new StepProgram(device);
+  const at = (n: string) => arena.binding(n);
+  recordNormForward(program, 'norm', spec, { x: at('x'), w: at('w'), y: at('y'), stats: at('stats'), ...(bias ? { b: at('b') } : {}) });
+  recordNormBackward(program, 'norm', spec, { x: at('x'), w: at('w'), stats: at('stats'), dy: at('dy'), dx: at('dx'), dw: at('dw'), ...(bias ? { db: at('db') } : {}), ...(chunks > 1 ? { partial: at('partial') } : {}) });
+  program.run();
+  const got = await arena.read(bias ? ['y', 'dx', 'dw', 'db'] : ['y', 'dx', 'dw']);
+  arena.destroy();
+  const want = tf.tidy(() => {
+    const f = (xx: Tensor, ww: Tensor, bb?: Tensor) => (kind === 'layer' ? layerNorm(xx, ww, bb) : kind === 'gain' ? gainLayerNorm(xx, ww) : rmsNorm(xx, ww));
+    const args = [tf.tensor2d(x, [rows, D]), tf.tensor1d(w), ...(bias ? [tf.tensor1d(b)] : [])];
+    const y = f(args[0] as Tensor, args[1] as Tensor, args[2]);
+    const grads = tf.grads((...a: Tensor[]) => tf.sum(tf.mul(f(a[0] as Tensor, a[1] as Tensor, a[2]), tf.tensor2d(up, [rows, D]))))(args);
+    if (spec.accumulateParams) {
+      grads[1] = tf.add(grads[1] as Tensor, tf.tensor1d(dw0));
+      if (bias) grads[2] = tf.add(grads[2] as Tensor, tf.tensor1d(db0));
+    }
+    return [y, ...grads].map((t) => t.dataSync());
+  });
+  const names = ['y', 'dx', 'dw', 'db'];
+  return Object.fromEntries(
+    want.map((wv, i) => {
+      let diff = 0;
+      let ref = 0;
+      wv.forEach((v, j) => {
+        diff = Math.max(diff, Math.abs(((got[i] as Float32Array)[j] as number) - v));
+        ref = Math.max(ref, Math.abs(v));
+      });
+      return [names[i] as string, diff / ref];
+    }),
+  );
+}
+const norms: Record<string, Record<string, number>> = {};
+for (const [name, spec, zeroRow] of [
+  ['layer, bias, D 48', { kind: 'layer', rows: 15, cols: 48, bias: true }, false],
+  ['layer, no bias, D 300', { kind: 'layer', rows: 8, cols: 300 }, false],
+  ['layer, bias, 4100 rows of 8, 32 chunks', { kind: 'layer', rows: 4100, cols: 8, bias: true }, false],
+  ['layer, bias, 300 rows, 2 chunks, accumulating dw and db', { kind: 'layer', rows: 300, cols: 65, bias: true, chunks: 2, accumulateParams: true }, false],
+  ['gain, D 64', { kind: 'gain', rows: 48, cols: 64 }, false],
+  ['rms, D 2048', { kind: 'rms', rows: 5, cols: 2048 }, false],
+  ['rms, a zero row', { kind: 'rms', rows: 4, cols: 40 }, true],
+] as const) {
+  norms[name] = await normCase(spec, zeroRow);
+}
+
 // The program: N dispatches of "x += 1" on one slice run in order in one submit; a copy splits the pass.
 const INC = `
 @group(0) @binding(0) var<storage, read_write> x: array<f32>;
@@ -267,6 +337,7 @@ unread.destroy();
 ringArena.destroy();
 await device.queue.onSubmittedWorkDone();
 const out = {
+  norms,
   columnSums,
   ring: { seen, submits: ringProgram.submitCount, fullRing },
   device: engine.description,

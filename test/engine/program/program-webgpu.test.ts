@@ -22,6 +22,15 @@ test('GEMM NN, NT, TN, TT at awkward sizes, with bias, accumulation, batches, st
   assert.deepEqual(result.errors, [], 'the device reported no validation errors');
 });
 
+test('layer, gain and rms norms: forward, dx, dw and db equal model/norms.ts and tf.grads to 1e-5', { skip }, () => {
+  const norms = result.norms as Record<string, Record<string, number>>;
+  assert.equal(Object.keys(norms).length, 7, 'every case ran');
+  for (const [name, errs] of Object.entries(norms)) {
+    assert.deepEqual(Object.keys(errs), name.includes('no bias') || !name.startsWith('layer') ? ['y', 'dx', 'dw'] : ['y', 'dx', 'dw', 'db'], name);
+    for (const [out, e] of Object.entries(errs)) assert.ok(e <= 1e-5, `${name}: ${out} off by ${e} (norm-relative)`);
+  }
+});
+
 test('column sums (one dispatch, or chunks then a final sum) equal tf.sum over rows to 1e-5', { skip }, () => {
   const sums = result.columnSums as Record<string, { rel: number; dispatches: number }>;
   assert.deepEqual(
