@@ -9,6 +9,7 @@ import { GpuArena } from '../../../src/engine/program/gpu-arena.ts';
 import { type NormSpec, recordNormBackward, recordNormForward } from '../../../src/engine/program/norm.ts';
 import { ReadbackRing } from '../../../src/engine/program/readback-ring.ts';
 import { cachedPipeline, StepProgram } from '../../../src/engine/program/step-program.ts';
+import { recordWidthBackward, recordWidthForward, type WidthSpec } from '../../../src/engine/program/width-connection.ts';
 import { rngFor } from '../../../src/engine/random.ts';
 import { type Tensor, tf } from '../../../src/engine/tf.ts';
 import { gainLayerNorm, gelu, layerNorm, rmsNorm } from '../../../src/model/norms.ts';
@@ -255,6 +256,69 @@ for (const [name, spec, zeroRow] of [
   norms[name] = await normCase(spec, zeroRow);
 }
 
+/** x, H', dH and dalpha against alphaᵀ·H per token through tfjs matMul and tf.grads. */
+async function widthCase(spec: WidthSpec) {
+  const { tokens: T, nStreams: n, dModel: d } = spec;
+  const h = randn(T * n * d);
+  const alpha = randn(T * n * (n + 1));
+  const upx = randn(T * d);
+  const uphm = randn(T * n * d);
+  const dh0 = randn(T * n * d);
+  const arena = new GpuArena(device, 'width-case', [
+    { name: 'h', length: h.length },
+    { name: 'alpha', length: alpha.length },
+    { name: 'x', length: T * d },
+    { name: 'hm', length: h.length },
+    { name: 'dx', length: T * d },
+    { name: 'dhm', length: h.length },
+    { name: 'dh', length: h.length },
+    { name: 'dalpha', length: alpha.length },
+  ]);
+  for (const [name, v] of [['h', h], ['alpha', alpha], ['dx', upx], ['dhm', uphm], ['dh', dh0]] as const) arena.write(name, v);
+  const program = new StepProgram(device);
+  const at = (name: string) => arena.binding(name);
+  recordWidthForward(program, 'width', spec, { h: at('h'), alpha: at('alpha'), x: at('x'), hm: at('hm') });
+  recordWidthBackward(program, 'width', spec, { h: at('h'), alpha: at('alpha'), dx: at('dx'), dhm: at('dhm'), dh: at('dh'), dalpha: at('dalpha') });
+  program.run();
+  const got = await arena.read(['x', 'hm', 'dh', 'dalpha']);
+  arena.destroy();
+  const want = tf.tidy(() => {
+    const f = (H: Tensor, A: Tensor) => tf.matMul(A, H, true, false); // [T, n+1, d]: row 0 is x, rows 1… are H'
+    const H = tf.tensor3d(h, [T, n, d]);
+    const A = tf.tensor3d(alpha, [T, n, n + 1]);
+    const out = f(H, A);
+    const x = tf.reshape(tf.slice(out, [0, 0, 0], [T, 1, d]), [T, d]);
+    const hm = tf.slice(out, [0, 1, 0], [T, n, d]);
+    const [dH, dA] = tf.grads((HH: Tensor, AA: Tensor) => {
+      const o = f(HH, AA);
+      return tf.add(tf.sum(tf.mul(tf.slice(o, [0, 0, 0], [T, 1, d]), tf.tensor3d(upx, [T, 1, d]))), tf.sum(tf.mul(tf.slice(o, [0, 1, 0], [T, n, d]), tf.tensor3d(uphm, [T, n, d]))));
+    })([H, A]) as [Tensor, Tensor];
+    return [x, hm, spec.accumulate ? tf.add(dH, tf.tensor3d(dh0, [T, n, d])) : dH, dA].map((t) => t.dataSync());
+  });
+  const names = ['x', 'hm', 'dh', 'dalpha'];
+  return Object.fromEntries(
+    want.map((wv, i) => {
+      let diff = 0;
+      let ref = 0;
+      wv.forEach((v, j) => {
+        diff = Math.max(diff, Math.abs(((got[i] as Float32Array)[j] as number) - v));
+        ref = Math.max(ref, Math.abs(v));
+      });
+      return [names[i] as string, diff / ref];
+    }),
+  );
+}
+const width: Record<string, Record<string, number>> = {};
+for (const [name, spec] of [
+  ['5 tokens, n 4, d 48', { tokens: 5, nStreams: 4, dModel: 48 }],
+  ['3 tokens, n 1, d 7', { tokens: 3, nStreams: 1, dModel: 7 }],
+  ['2 tokens, n 8, d 130 (32 invocations)', { tokens: 2, nStreams: 8, dModel: 130 }],
+  ['70 tokens, n 3, d 64, dH accumulated', { tokens: 70, nStreams: 3, dModel: 64, accumulate: true }],
+  ['1 token, n 6, d 1', { tokens: 1, nStreams: 6, dModel: 1 }],
+] as const) {
+  width[name] = await widthCase(spec);
+}
+
 // The program: N dispatches of "x += 1" on one slice run in order in one submit; a copy splits the pass.
 const INC = `
 @group(0) @binding(0) var<storage, read_write> x: array<f32>;
@@ -337,6 +401,7 @@ unread.destroy();
 ringArena.destroy();
 await device.queue.onSubmittedWorkDone();
 const out = {
+  width,
   norms,
   columnSums,
   ring: { seen, submits: ringProgram.submitCount, fullRing },

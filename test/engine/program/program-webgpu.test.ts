@@ -22,6 +22,15 @@ test('GEMM NN, NT, TN, TT at awkward sizes, with bias, accumulation, batches, st
   assert.deepEqual(result.errors, [], 'the device reported no validation errors');
 });
 
+test('width connection: x, H\', dH and dalpha equal alphaᵀ·H through tfjs matMul and tf.grads to 1e-5', { skip }, () => {
+  const width = result.width as Record<string, Record<string, number>>;
+  assert.equal(Object.keys(width).length, 5, 'every case ran');
+  for (const [name, errs] of Object.entries(width)) {
+    assert.deepEqual(Object.keys(errs), ['x', 'hm', 'dh', 'dalpha'], name);
+    for (const [out, e] of Object.entries(errs)) assert.ok(e <= 1e-5, `${name}: ${out} off by ${e} (norm-relative)`);
+  }
+});
+
 test('layer, gain and rms norms: forward, dx, dw and db equal model/norms.ts and tf.grads to 1e-5', { skip }, () => {
   const norms = result.norms as Record<string, Record<string, number>>;
   assert.equal(Object.keys(norms).length, 7, 'every case ran');
