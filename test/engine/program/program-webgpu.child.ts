@@ -5,6 +5,7 @@ import { initBackend } from '../../../src/engine/backend.ts';
 import { requestEngineDevice } from '../../../src/engine/program/engine-device.ts';
 import { type ColumnSumSpec, columnSumChunks, recordColumnSum } from '../../../src/engine/program/column-sum.ts';
 import { type GemmSpec, recordGemm, resolveGemm } from '../../../src/engine/program/gemm.ts';
+import { type DepthSpec, recordDepthBackward, recordDepthForward } from '../../../src/engine/program/depth-connection.ts';
 import { GpuArena } from '../../../src/engine/program/gpu-arena.ts';
 import { type NormSpec, recordNormBackward, recordNormForward } from '../../../src/engine/program/norm.ts';
 import { ReadbackRing } from '../../../src/engine/program/readback-ring.ts';
@@ -319,6 +320,60 @@ for (const [name, spec] of [
   width[name] = await widthCase(spec);
 }
 
+/** Ĥ, dy and dB against H' + B⊗y through tfjs ops and tf.grads. */
+async function depthCase(spec: DepthSpec) {
+  const { tokens: T, nStreams: n, dModel: d } = spec;
+  const hm = randn(T * n * d);
+  const y = randn(T * d);
+  const b = randn(T * n);
+  const up = randn(T * n * d);
+  const arena = new GpuArena(device, 'depth-case', [
+    { name: 'hm', length: hm.length },
+    { name: 'y', length: y.length },
+    { name: 'b', length: b.length },
+    { name: 'out', length: hm.length },
+    { name: 'dout', length: hm.length },
+    { name: 'dy', length: y.length },
+    { name: 'db', length: b.length },
+  ]);
+  for (const [name, v] of [['hm', hm], ['y', y], ['b', b], ['dout', up]] as const) arena.write(name, v);
+  const program = new StepProgram(device);
+  const at = (name: string) => arena.binding(name);
+  recordDepthForward(program, 'depth', spec, { hm: at('hm'), y: at('y'), b: at('b'), out: at('out') });
+  recordDepthBackward(program, 'depth', spec, { y: at('y'), b: at('b'), dout: at('dout'), dy: at('dy'), db: at('db') });
+  program.run();
+  const got = await arena.read(['out', 'dy', 'db']);
+  arena.destroy();
+  const want = tf.tidy(() => {
+    const f = (Y: Tensor, B: Tensor) => tf.add(tf.tensor3d(hm, [T, n, d]), tf.mul(tf.reshape(B, [T, n, 1]), tf.reshape(Y, [T, 1, d])));
+    const Y = tf.tensor2d(y, [T, d]);
+    const B = tf.tensor2d(b, [T, n]);
+    const [dY, dB] = tf.grads((YY: Tensor, BB: Tensor) => tf.sum(tf.mul(f(YY, BB), tf.tensor3d(up, [T, n, d]))))([Y, B]) as [Tensor, Tensor];
+    return [f(Y, B), dY, dB].map((t) => t.dataSync());
+  });
+  const names = ['out', 'dy', 'db'];
+  return Object.fromEntries(
+    want.map((wv, i) => {
+      let diff = 0;
+      let ref = 0;
+      wv.forEach((v, j) => {
+        diff = Math.max(diff, Math.abs(((got[i] as Float32Array)[j] as number) - v));
+        ref = Math.max(ref, Math.abs(v));
+      });
+      return [names[i] as string, diff / ref];
+    }),
+  );
+}
+const depth: Record<string, Record<string, number>> = {};
+for (const [name, spec] of [
+  ['5 tokens, n 4, d 48', { tokens: 5, nStreams: 4, dModel: 48 }],
+  ['3 tokens, n 1, d 7', { tokens: 3, nStreams: 1, dModel: 7 }],
+  ['2 tokens, n 8, d 130', { tokens: 2, nStreams: 8, dModel: 130 }],
+  ['1 token, n 6, d 1', { tokens: 1, nStreams: 6, dModel: 1 }],
+] as const) {
+  depth[name] = await depthCase(spec);
+}
+
 // The program: N dispatches of "x += 1" on one slice run in order in one submit; a copy splits the pass.
 const INC = `
 @group(0) @binding(0) var<storage, read_write> x: array<f32>;
@@ -401,6 +456,7 @@ unread.destroy();
 ringArena.destroy();
 await device.queue.onSubmittedWorkDone();
 const out = {
+  depth,
   width,
   norms,
   columnSums,

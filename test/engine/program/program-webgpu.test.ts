@@ -31,6 +31,15 @@ test('width connection: x, H\', dH and dalpha equal alphaᵀ·H through tfjs mat
   }
 });
 
+test('depth connection: Ĥ, dy and dB equal H\' + B⊗y through tfjs ops and tf.grads to 1e-5', { skip }, () => {
+  const depth = result.depth as Record<string, Record<string, number>>;
+  assert.equal(Object.keys(depth).length, 4, 'every case ran');
+  for (const [name, errs] of Object.entries(depth)) {
+    assert.deepEqual(Object.keys(errs), ['out', 'dy', 'db'], name);
+    for (const [out, e] of Object.entries(errs)) assert.ok(e <= 1e-5, `${name}: ${out} off by ${e} (norm-relative)`);
+  }
+});
+
 test('layer, gain and rms norms: forward, dx, dw and db equal model/norms.ts and tf.grads to 1e-5', { skip }, () => {
   const norms = result.norms as Record<string, Record<string, number>>;
   assert.equal(Object.keys(norms).length, 7, 'every case ran');
