@@ -6,7 +6,8 @@
 // the 4 A values of its rows); every load and store is bounds-checked, so any M, N, K work.
 // Shapes are baked into the WGSL as constants: a step program has fixed shapes, and the compiler
 // folds the checks and loop bounds. Epilogue, in this order: ·rowScale[m], +bias[n], then +C
-// (accumulate), or GELU (keeping the pre-activation u), or ·gelu'(u) (the MLP's backward).
+// (accumulate), or GELU (keeping the pre-activation u), or ·gelu'(u) (the MLP's backward); with
+// `depth`, the HC depth connection Ĥ[m, u] = H'[m, u] + B[m, u]·C[m] on the finished row as well.
 // GELU is x·Φ(x) with erf by Abramowitz–Stegun 7.1.26 (|error| ≤ 1.5e-7), the formula tfjs' erf
 // kernel uses; gelu' = Φ(x) + x·φ(x), the derivative tfjs takes of that composite.
 import type { StepProgram } from './step-program.ts';
@@ -41,6 +42,12 @@ export interface GemmSpec {
    * (same ldc and strideC).
    */
   activation?: 'gelu' | 'dgelu';
+  /**
+   * Also write the depth connection of an HC module from C = y (the branch output, kept for the
+   * backward): Ĥ[m, u, :] = H'[m, u, :] + B[m, u]·C[m, :] for u < nStreams, with H' and Ĥ laid
+   * out [M, nStreams, N] and B [M, nStreams]. Needs batch 1, ldc = N and no accumulate.
+   */
+  depth?: { nStreams: number };
 }
 
 /** The tile sizes: workgroup tile TILE×TILE of C, K slices of DEPTH, 4×4 per invocation. */
@@ -64,6 +71,8 @@ interface Resolved {
   accumulate: boolean;
   rowScale: boolean;
   activation: 'none' | 'gelu' | 'dgelu';
+  /** streams of the depth epilogue; 0 without it */
+  depth: number;
 }
 
 /** Floats a binding must hold: the last element any batch item touches, plus one. */
@@ -96,9 +105,11 @@ export function resolveGemm(spec: GemmSpec): Resolved {
     accumulate: spec.accumulate ?? false,
     rowScale: spec.rowScale ?? false,
     activation: spec.activation ?? 'none',
+    depth: spec.depth?.nStreams ?? 0,
   };
+  if (spec.depth !== undefined && (!Number.isInteger(r.depth) || r.depth < 1 || r.batch !== 1 || r.ldc !== N || r.accumulate)) throw new Error(`gemm: the depth epilogue needs nStreams ≥ 1, batch 1, ldc = N and no accumulate (got nStreams ${r.depth}, batch ${r.batch}, ldc ${r.ldc}, accumulate ${r.accumulate})`);
   if (r.accumulate && r.activation !== 'none') throw new Error(`gemm: accumulate with activation "${r.activation}" is not a defined epilogue`);
-  const ints = Object.entries(r).filter(([, v]) => typeof v === 'number');
+  const ints = Object.entries(r).filter(([k, v]) => typeof v === 'number' && k !== 'depth');
   const bad = ints.filter(([k, v]) => !Number.isInteger(v) || (v as number) < (k.startsWith('stride') ? 0 : 1) || (v as number) >= 2 ** 32);
   if (bad.length > 0) throw new Error(`gemm: ${bad.map(([k, v]) => `${k} = ${v}`).join(', ')} must be positive integers below 2^32`);
   if (lda < (transA ? M : K) || ldb < (transB ? K : N) || ldc < N) throw new Error(`gemm: row strides lda ${lda}, ldb ${ldb}, ldc ${ldc} shorter than the rows they step over`);
@@ -110,7 +121,7 @@ export function resolveGemm(spec: GemmSpec): Resolved {
 /** A name that identifies the compiled kernel (pipelines are cached under it). */
 export function gemmKey(spec: GemmSpec): string {
   const s = resolveGemm(spec);
-  return `gemm.${s.transA ? 'T' : 'N'}${s.transB ? 'T' : 'N'}.${s.M}x${s.N}x${s.K}.b${s.batch}.ld${s.lda},${s.ldb},${s.ldc}.s${s.strideA},${s.strideB},${s.strideC}${s.bias ? '.bias' : ''}${s.accumulate ? '.acc' : ''}${s.rowScale ? '.rowscale' : ''}${s.activation === 'none' ? '' : `.${s.activation}`}`;
+  return `gemm.${s.transA ? 'T' : 'N'}${s.transB ? 'T' : 'N'}.${s.M}x${s.N}x${s.K}.b${s.batch}.ld${s.lda},${s.ldb},${s.ldc}.s${s.strideA},${s.strideB},${s.strideC}${s.bias ? '.bias' : ''}${s.accumulate ? '.acc' : ''}${s.rowScale ? '.rowscale' : ''}${s.activation === 'none' ? '' : `.${s.activation}`}${s.depth ? `.depth${s.depth}` : ''}`;
 }
 
 export function gemmWgsl(spec: GemmSpec): string {
@@ -130,6 +141,7 @@ export function gemmWgsl(spec: GemmSpec): string {
   if (s.activation === 'gelu') lines.push('pre[o] = v;', 'v = gelu(v);');
   if (s.activation === 'dgelu') lines.push('v = v * gelu_grad(pre[o]);');
   lines.push('c[o] = v;');
+  if (s.depth) lines.push(`for (var u = 0u; u < ${s.depth}u; u = u + 1u) { let q = (m * ${s.depth}u + u) * N + n; hout[q] = hm[q] + wb[m * ${s.depth}u + u] * v; }`);
   return /* wgsl */ `
 const M: u32 = ${s.M}u;
 const N: u32 = ${s.N}u;
@@ -147,7 +159,7 @@ const Q: u32 = ${Q}u;
 @group(0) @binding(0) var<storage, read_write> a: array<f32>;
 @group(0) @binding(1) var<storage, read_write> b: array<f32>;
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;
-${slots.map((name, i) => `@group(0) @binding(${3 + i}) var<storage, read_write> ${name === 'rowScale' ? 'row_scale' : name}: array<f32>;`).join('\n')}
+${slots.map((name, i) => `@group(0) @binding(${3 + i}) var<storage, read_write> ${WGSL_NAME[name]}: array<f32>;`).join('\n')}
 ${s.activation === 'none' ? '' : GELU_WGSL}
 
 // [DEPTH][TILE/4]: at, bt[k * Q + q] = op(A)[4q..4q+3, k] and op(B)[k, 4q..4q+3] of the slice
@@ -216,12 +228,16 @@ fn gelu_grad(x: f32) -> f32 {
   return 0.5 * (1.0 + erf_as(x * 0.70710678118654752)) + x * exp(-0.5 * x * x) * 0.39894228040143268;
 }`;
 
+type Optional = 'bias' | 'rowScale' | 'pre' | 'streamsIn' | 'write' | 'streamsOut';
+const WGSL_NAME: Record<Optional, string> = { bias: 'bias', rowScale: 'row_scale', pre: 'pre', streamsIn: 'hm', write: 'wb', streamsOut: 'hout' };
+
 /** The optional bindings after a, b, c, in binding order. */
-function optionalBindings(s: Resolved): ('bias' | 'rowScale' | 'pre')[] {
-  const out: ('bias' | 'rowScale' | 'pre')[] = [];
+function optionalBindings(s: Resolved): Optional[] {
+  const out: Optional[] = [];
   if (s.bias) out.push('bias');
   if (s.rowScale) out.push('rowScale');
   if (s.activation !== 'none') out.push('pre');
+  if (s.depth) out.push('streamsIn', 'write', 'streamsOut');
   return out;
 }
 
@@ -238,6 +254,10 @@ export interface GemmOperands {
   rowScale?: GPUBufferBinding;
   /** gelu: where the pre-activation is written; dgelu: where it is read. Laid out as c. */
   pre?: GPUBufferBinding;
+  /** depth epilogue: H' [M, n, N], B [M, n] and Ĥ [M, n, N] */
+  streamsIn?: GPUBufferBinding;
+  write?: GPUBufferBinding;
+  streamsOut?: GPUBufferBinding;
 }
 
 const floatsIn = (x: GPUBufferBinding) => (x.size ?? x.buffer.size - (x.offset ?? 0)) / 4;
@@ -250,8 +270,8 @@ export function recordGemm(program: StepProgram, label: string, spec: GemmSpec, 
     if (floatsIn(ops[name]) < n) throw new Error(`${label}: operand ${name} holds ${floatsIn(ops[name])} floats, the product reaches ${n}`);
   }
   const slots = optionalBindings(s);
-  const want: Record<'bias' | 'rowScale' | 'pre', number> = { bias: s.N, rowScale: s.batch * s.M, pre: need.c };
-  for (const name of ['bias', 'rowScale', 'pre'] as const) {
+  const want: Record<Optional, number> = { bias: s.N, rowScale: s.batch * s.M, pre: need.c, streamsIn: s.M * s.depth * s.N, write: s.M * s.depth, streamsOut: s.M * s.depth * s.N };
+  for (const name of Object.keys(want) as Optional[]) {
     const given = ops[name];
     if (slots.includes(name) !== (given !== undefined)) throw new Error(`${label}: the spec ${slots.includes(name) ? 'needs' : 'has no'} a ${name} binding, but one was ${given ? '' : 'not '}given`);
     if (given && floatsIn(given) < want[name]) throw new Error(`${label}: ${name} holds ${floatsIn(given)} floats, the product reaches ${want[name]}`);

@@ -146,6 +146,50 @@ cases.push({ name: 'NN batch 2, 37×53×29, row scale + bias', spec: { transA: f
 const gemm: Record<string, { rel: number; preRel: number; outsideChanged: number }> = {};
 for (const c of cases) gemm[c.name] = await gemmCase(c.spec);
 
+/** y = x·Wᵀ + bias with the depth epilogue Ĥ = H' + B⊗y, against tfjs: errors of y and Ĥ. */
+async function depthGemmCase(M: number, N: number, K: number, n: number) {
+  const a = randn(M * K);
+  const w = randn(N * K);
+  const bias = randn(N);
+  const hm = randn(M * n * N);
+  const wb = randn(M * n);
+  const arena = new GpuArena(device, 'depth-gemm', [
+    { name: 'a', length: a.length },
+    { name: 'w', length: w.length },
+    { name: 'y', length: M * N },
+    { name: 'bias', length: N },
+    { name: 'hm', length: hm.length },
+    { name: 'wb', length: wb.length },
+    { name: 'hout', length: hm.length },
+  ]);
+  for (const [name, v] of [['a', a], ['w', w], ['bias', bias], ['hm', hm], ['wb', wb]] as const) arena.write(name, v);
+  const program = new StepProgram(device);
+  const at = (name: string) => arena.binding(name);
+  recordGemm(program, 'c_proj + depth', { transA: false, transB: true, M, N, K, bias: true, depth: { nStreams: n } }, { a: at('a'), b: at('w'), c: at('y'), bias: at('bias'), streamsIn: at('hm'), write: at('wb'), streamsOut: at('hout') });
+  program.run();
+  const got = await arena.read(['y', 'hout']);
+  arena.destroy();
+  const want = tf.tidy(() => {
+    const y = tf.add(tf.matMul(tf.tensor2d(a, [M, K]), tf.tensor2d(w, [N, K]), false, true), tf.tensor1d(bias));
+    const hout = tf.add(tf.tensor3d(hm, [M, n, N]), tf.mul(tf.tensor3d(wb, [M, n, 1]), tf.reshape(y, [M, 1, N])));
+    return [y.dataSync(), hout.dataSync()];
+  });
+  return want.map((wv, i) => {
+    let diff = 0;
+    let ref = 0;
+    wv.forEach((v, j) => {
+      diff = Math.max(diff, Math.abs(((got[i] as Float32Array)[j] as number) - v));
+      ref = Math.max(ref, Math.abs(v));
+    });
+    return diff / ref;
+  });
+}
+const depthGemm = {
+  '37×53×29, n 4': await depthGemmCase(37, 53, 29, 4),
+  '130×65×257, n 1': await depthGemmCase(130, 65, 257, 1),
+  '2×3×5, n 8': await depthGemmCase(2, 3, 5, 8),
+};
+
 /** Column sums against tf.sum over rows: norm-relative error and the program's dispatch count. */
 async function columnSumCase(spec: ColumnSumSpec) {
   const ld = spec.ld ?? spec.cols;
@@ -456,6 +500,7 @@ unread.destroy();
 ringArena.destroy();
 await device.queue.onSubmittedWorkDone();
 const out = {
+  depthGemm,
   depth,
   width,
   norms,

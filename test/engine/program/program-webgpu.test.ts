@@ -31,6 +31,15 @@ test('width connection: x, H\', dH and dalpha equal alphaᵀ·H through tfjs mat
   }
 });
 
+test('the GEMM\'s depth epilogue writes y and Ĥ = H\' + B⊗y equal to tfjs to 1e-5', { skip }, () => {
+  const cases = result.depthGemm as Record<string, [number, number]>;
+  assert.equal(Object.keys(cases).length, 3);
+  for (const [name, [y, hout]] of Object.entries(cases)) {
+    assert.ok(y <= 1e-5, `${name}: y off by ${y}`);
+    assert.ok(hout <= 1e-5, `${name}: Ĥ off by ${hout}`);
+  }
+});
+
 test('depth connection: Ĥ, dy and dB equal H\' + B⊗y through tfjs ops and tf.grads to 1e-5', { skip }, () => {
   const depth = result.depth as Record<string, Record<string, number>>;
   assert.equal(Object.keys(depth).length, 4, 'every case ran');
