@@ -3,6 +3,7 @@
 // backend. Prints one JSON object; {"skip": reason} without an adapter.
 import { initBackend } from '../../../src/engine/backend.ts';
 import { requestEngineDevice } from '../../../src/engine/program/engine-device.ts';
+import { type AttentionSpec, recordAttentionBackward, recordAttentionForward } from '../../../src/engine/program/attention.ts';
 import { type ColumnSumSpec, columnSumChunks, recordColumnSum } from '../../../src/engine/program/column-sum.ts';
 import { type GemmSpec, recordGemm, resolveGemm } from '../../../src/engine/program/gemm.ts';
 import { type DepthSpec, recordDepthBackward, recordDepthForward } from '../../../src/engine/program/depth-connection.ts';
@@ -418,6 +419,66 @@ for (const [name, spec] of [
   depth[name] = await depthCase(spec);
 }
 
+/** o, and dqkv for a random do, against model/branches.ts' attention ops (from qkv on) and tf.grads. */
+async function attentionCase(spec: AttentionSpec) {
+  const { batch: B, seqLen: T, nHeads: H, headDim: dh } = spec;
+  const d = H * dh;
+  const qkv = randn(B * T * 3 * d);
+  const up = randn(B * T * d);
+  const arena = new GpuArena(device, 'attention-case', [
+    { name: 'qkv', length: qkv.length },
+    { name: 'o', length: B * T * d },
+    { name: 'lse', length: B * H * T },
+    { name: 'dout', length: B * T * d },
+    { name: 'drow', length: B * H * T },
+    { name: 'dqkv', length: qkv.length },
+  ]);
+  arena.write('qkv', qkv);
+  arena.write('dout', up);
+  const program = new StepProgram(device);
+  const at = (name: string) => arena.binding(name);
+  recordAttentionForward(program, 'attn', spec, { qkv: at('qkv'), o: at('o'), lse: at('lse') });
+  recordAttentionBackward(program, 'attn', spec, { qkv: at('qkv'), o: at('o'), lse: at('lse'), dout: at('dout'), drow: at('drow'), dqkv: at('dqkv') });
+  program.run();
+  const got = await arena.read(['o', 'dqkv']);
+  arena.destroy();
+  const want = tf.tidy(() => {
+    const mask = new Float32Array(T * T);
+    for (let i = 0; i < T; i++) mask.fill(-1e9, i * T + i + 1, (i + 1) * T);
+    const f = (x: Tensor) => {
+      const heads = (t: Tensor) => tf.reshape(tf.transpose(tf.reshape(t, [B, T, H, dh]), [0, 2, 1, 3]), [B * H, T, dh]);
+      const [q, k, v] = tf.split(x, 3, 1).map(heads) as [Tensor, Tensor, Tensor];
+      const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(dh)), tf.tensor2d(mask, [T, T]));
+      const o = tf.matMul(tf.softmax(scores, -1), v);
+      return tf.reshape(tf.transpose(tf.reshape(o, [B, H, T, dh]), [0, 2, 1, 3]), [B * T, d]);
+    };
+    const x = tf.tensor2d(qkv, [B * T, 3 * d]);
+    const [dx] = tf.grads((xx: Tensor) => tf.sum(tf.mul(f(xx), tf.tensor2d(up, [B * T, d]))))([x]) as [Tensor];
+    return [f(x), dx].map((t) => t.dataSync());
+  });
+  const names = ['o', 'dqkv'];
+  return Object.fromEntries(
+    want.map((wv, i) => {
+      let diff = 0;
+      let ref = 0;
+      wv.forEach((v, j) => {
+        diff = Math.max(diff, Math.abs(((got[i] as Float32Array)[j] as number) - v));
+        ref = Math.max(ref, Math.abs(v));
+      });
+      return [names[i] as string, diff / ref];
+    }),
+  );
+}
+const attention: Record<string, Record<string, number>> = {};
+for (const [name, spec] of [
+  ['B 2, T 17, H 3, dh 8', { batch: 2, seqLen: 17, nHeads: 3, headDim: 8 }],
+  ['B 1, T 1, H 1, dh 4', { batch: 1, seqLen: 1, nHeads: 1, headDim: 4 }],
+  ['B 3, T 5, H 4, dh 7', { batch: 3, seqLen: 5, nHeads: 4, headDim: 7 }],
+  ['B 1, T 64, H 2, dh 64', { batch: 1, seqLen: 64, nHeads: 2, headDim: 64 }],
+] as const) {
+  attention[name] = await attentionCase(spec);
+}
+
 // The program: N dispatches of "x += 1" on one slice run in order in one submit; a copy splits the pass.
 const INC = `
 @group(0) @binding(0) var<storage, read_write> x: array<f32>;
@@ -500,6 +561,7 @@ unread.destroy();
 ringArena.destroy();
 await device.queue.onSubmittedWorkDone();
 const out = {
+  attention,
   depthGemm,
   depth,
   width,

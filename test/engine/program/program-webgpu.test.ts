@@ -31,6 +31,15 @@ test('width connection: x, H\', dH and dalpha equal alphaᵀ·H through tfjs mat
   }
 });
 
+test('causal attention (online softmax): o and dqkv equal model/branches.ts\' ops and tf.grads to 1e-5', { skip }, () => {
+  const attention = result.attention as Record<string, Record<string, number>>;
+  assert.equal(Object.keys(attention).length, 4, 'every case ran');
+  for (const [name, errs] of Object.entries(attention)) {
+    assert.deepEqual(Object.keys(errs), ['o', 'dqkv'], name);
+    for (const [out, e] of Object.entries(errs)) assert.ok(e <= 1e-5, `${name}: ${out} off by ${e} (norm-relative)`);
+  }
+});
+
 test('the GEMM\'s depth epilogue writes y and Ĥ = H\' + B⊗y equal to tfjs to 1e-5', { skip }, () => {
   const cases = result.depthGemm as Record<string, [number, number]>;
   assert.equal(Object.keys(cases).length, 3);
