@@ -6,6 +6,7 @@ import { requestEngineDevice } from '../../../src/engine/program/engine-device.t
 import { type AttentionSpec, recordAttentionBackward, recordAttentionForward } from '../../../src/engine/program/attention.ts';
 import { type ColumnSumSpec, columnSumChunks, recordColumnSum } from '../../../src/engine/program/column-sum.ts';
 import { type GemmSpec, recordGemm, resolveGemm } from '../../../src/engine/program/gemm.ts';
+import { recordCrossEntropy } from '../../../src/engine/program/cross-entropy.ts';
 import { type DepthSpec, recordDepthBackward, recordDepthForward } from '../../../src/engine/program/depth-connection.ts';
 import { GpuArena } from '../../../src/engine/program/gpu-arena.ts';
 import { type NormSpec, recordNormBackward, recordNormForward } from '../../../src/engine/program/norm.ts';
@@ -15,6 +16,7 @@ import { recordWidthBackward, recordWidthForward, type WidthSpec } from '../../.
 import { rngFor } from '../../../src/engine/random.ts';
 import { type Tensor, tf } from '../../../src/engine/tf.ts';
 import { gainLayerNorm, gelu, layerNorm, rmsNorm } from '../../../src/model/norms.ts';
+import { crossEntropy } from '../../../src/model/transformer.ts';
 
 const engine = await requestEngineDevice().catch((e: Error) => e);
 if (!engine || engine instanceof Error) {
@@ -479,6 +481,49 @@ for (const [name, spec] of [
   attention[name] = await attentionCase(spec);
 }
 
+/** Per-row losses and the in-place gradient against model/transformer.ts' crossEntropy and tf.grads. */
+async function crossEntropyCase(rows: number, vocab: number) {
+  const logits = randn(rows * vocab).map((v) => 3 * v);
+  const targets = Int32Array.from({ length: rows }, () => rng.int(vocab));
+  const arena = new GpuArena(device, 'ce-case', [
+    { name: 'z', length: logits.length },
+    { name: 'losses', length: rows },
+  ]);
+  arena.write('z', logits);
+  const tbuf = device.createBuffer({ label: 'targets', size: 4 * rows, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+  device.queue.writeBuffer(tbuf, 0, Uint32Array.from(targets));
+  const program = new StepProgram(device);
+  recordCrossEntropy(program, 'ce', { rows, vocab, scale: 1 / rows }, { logits: arena.binding('z'), targets: { buffer: tbuf }, losses: arena.binding('losses') });
+  program.run();
+  const [dz, losses] = (await arena.read(['z', 'losses'])) as [Float32Array, Float32Array];
+  arena.destroy();
+  tbuf.destroy();
+  const [wantLosses, wantMean, wantGrad] = tf.tidy(() => {
+    const z = tf.tensor3d(logits, [1, rows, vocab]);
+    const y = tf.tensor2d(targets, [1, rows], 'int32');
+    const perRow = tf.neg(tf.sum(tf.mul(tf.logSoftmax(tf.reshape(z, [rows, vocab])), tf.oneHot(tf.reshape(y, [rows]), vocab)), -1));
+    const [g] = tf.grads((zz: Tensor) => crossEntropy(zz, y))([z]) as [Tensor];
+    return [perRow.dataSync(), crossEntropy(z, y).dataSync()[0] as number, g.dataSync()];
+  });
+  const rel = (got: Float32Array, want: ArrayLike<number>) => {
+    let diff = 0;
+    let ref = 0;
+    for (let i = 0; i < got.length; i++) {
+      diff = Math.max(diff, Math.abs((got[i] as number) - (want[i] as number)));
+      ref = Math.max(ref, Math.abs(want[i] as number));
+    }
+    return diff / ref;
+  };
+  const mean = losses.reduce((a, b) => a + b, 0) / rows;
+  return { losses: rel(losses, wantLosses), mean: Math.abs(mean - wantMean) / Math.abs(wantMean), grad: rel(dz, wantGrad) };
+}
+const crossEntropyCases = {
+  '5 rows, V 7': await crossEntropyCase(5, 7),
+  '37 rows, V 1000': await crossEntropyCase(37, 1000),
+  '3 rows, V 2': await crossEntropyCase(3, 2),
+  '2 rows, V 50304': await crossEntropyCase(2, 50304),
+};
+
 // The program: N dispatches of "x += 1" on one slice run in order in one submit; a copy splits the pass.
 const INC = `
 @group(0) @binding(0) var<storage, read_write> x: array<f32>;
@@ -561,6 +606,7 @@ unread.destroy();
 ringArena.destroy();
 await device.queue.onSubmittedWorkDone();
 const out = {
+  crossEntropy: crossEntropyCases,
   attention,
   depthGemm,
   depth,

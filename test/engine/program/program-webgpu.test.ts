@@ -31,6 +31,12 @@ test('width connection: x, H\', dH and dalpha equal alphaᵀ·H through tfjs mat
   }
 });
 
+test('cross-entropy: per-row losses, their mean and the in-place gradient equal model/transformer.ts\' crossEntropy and tf.grads to 1e-5', { skip }, () => {
+  const cases = result.crossEntropy as Record<string, { losses: number; mean: number; grad: number }>;
+  assert.equal(Object.keys(cases).length, 4, 'every case ran');
+  for (const [name, r] of Object.entries(cases)) for (const [what, e] of Object.entries(r)) assert.ok(e <= 1e-5, `${name}: ${what} off by ${e}`);
+});
+
 test('causal attention (online softmax): o and dqkv equal model/branches.ts\' ops and tf.grads to 1e-5', { skip }, () => {
   const attention = result.attention as Record<string, Record<string, number>>;
   assert.equal(Object.keys(attention).length, 4, 'every case ran');
