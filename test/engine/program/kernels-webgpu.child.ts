@@ -2,6 +2,7 @@
 // the engine's kernels with their backward (column sums, norms, width and depth connections,
 // attention, cross-entropy) against the model's tfjs ops and tf.grads on the cpu backend.
 // Prints one JSON object; {"skip": reason} without an adapter.
+import { type AdamwSpec, adamwHyper, recordAdamw } from '../../../src/engine/program/adamw.ts';
 import { type AttentionSpec, recordAttentionBackward, recordAttentionForward } from '../../../src/engine/program/attention.ts';
 import { type ColumnSumSpec, columnSumChunks, recordColumnSum } from '../../../src/engine/program/column-sum.ts';
 import { recordCrossEntropy } from '../../../src/engine/program/cross-entropy.ts';
@@ -289,4 +290,66 @@ const crossEntropyCases = {
   '2 rows, V 50304': await crossEntropyCase(2, 50304),
 };
 
-await finish({ columnSums, norms, width, depth, attention, crossEntropy: crossEntropyCases });
+/**
+ * Three clipped AdamW updates over four arenas against a float64 AdamW in optimizer.ts' order:
+ * the parameters' max |Δ| / (|p| + 0.01) and the norms' relative error.
+ */
+async function adamwCase(maxNorm: number) {
+  const decaySizes = [300, 4099 * 3, 49];
+  const plainSizes = [1, 7, 256, 257];
+  const specs = [...decaySizes, ...plainSizes].map((length, i) => ({ name: `p${i}`, length }));
+  const arenas = ['params', 'grads', 'm', 'v'].map((name) => new GpuArena(device, name, specs));
+  const [params, grads, mArena, vArena] = arenas as [GpuArena, GpuArena, GpuArena, GpuArena];
+  const opt = new GpuArena(device, 'opt', [
+    { name: 'hyper', length: 8 },
+    { name: 'partial', length: 64 },
+    { name: 'stats', length: 2 },
+  ]);
+  const spec: AdamwSpec = { length: params.layout.bytes / 4, decayEnd: params.slice(`p${decaySizes.length}`).offset / 4, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, maxNorm };
+  const program = new StepProgram(device);
+  recordAdamw(program, 'adamw', spec, { params: params.binding('whole'), grads: grads.binding('whole'), m: mArena.binding('whole'), v: vArena.binding('whole'), partial: opt.binding('partial'), stats: opt.binding('stats'), hyper: opt.binding('hyper') });
+  const p64 = specs.map((sp) => Float64Array.from(randn(sp.length)));
+  const m64 = specs.map((sp) => new Float64Array(sp.length));
+  const v64 = specs.map((sp) => new Float64Array(sp.length));
+  specs.forEach((sp, i) => params.write(sp.name, Float32Array.from(p64[i] as Float64Array)));
+  const lr = 0.01;
+  const norms: number[] = [];
+  const want: number[] = [];
+  for (let t = 1; t <= 3; t++) {
+    const g = specs.map((sp) => Float64Array.from(randn(sp.length), (x) => x * 0.05));
+    specs.forEach((sp, i) => grads.write(sp.name, Float32Array.from(g[i] as Float64Array)));
+    opt.write('hyper', adamwHyper(spec, t, lr));
+    program.run();
+    norms.push(((await opt.read(['stats']))[0] as Float32Array)[0] as number);
+    const norm = Math.sqrt(g.reduce((a, x) => a + x.reduce((b, y) => b + y * y, 0), 0));
+    want.push(norm);
+    const coef = maxNorm > 0 && norm > maxNorm ? maxNorm / (norm + 1e-6) : 1;
+    const bc1 = 1 - 0.9 ** t;
+    const bc2 = 1 - 0.95 ** t;
+    p64.forEach((pi, i) => {
+      const mi = m64[i] as Float64Array;
+      const vi = v64[i] as Float64Array;
+      const gi = g[i] as Float64Array;
+      for (let j = 0; j < pi.length; j++) {
+        const gj = (gi[j] as number) * coef;
+        const pd = i < decaySizes.length ? (pi[j] as number) * (1 - lr * 0.1) : (pi[j] as number);
+        mi[j] = 0.9 * (mi[j] as number) + 0.1 * gj;
+        vi[j] = 0.95 * (vi[j] as number) + 0.05 * gj * gj;
+        pi[j] = pd - (lr / bc1) * ((mi[j] as number) / (Math.sqrt(vi[j] as number) / Math.sqrt(bc2) + 1e-8));
+      }
+    });
+  }
+  const got = await params.read(specs.map((sp) => sp.name));
+  let paramErr = 0;
+  got.forEach((x, i) => {
+    x.forEach((v, j) => {
+      const w = (p64[i] as Float64Array)[j] as number;
+      paramErr = Math.max(paramErr, Math.abs(v - w) / (Math.abs(w) + 1e-2));
+    });
+  });
+  for (const a of [...arenas, opt]) a.destroy();
+  return { paramErr, normErr: Math.max(...norms.map((n, i) => Math.abs(n - (want[i] as number)) / (want[i] as number))), dispatches: program.dispatchCount, clipped: want.some((n) => maxNorm > 0 && n > maxNorm) };
+}
+const adamw = { clipped: await adamwCase(0.5), unclipped: await adamwCase(0) };
+
+await finish({ columnSums, norms, width, depth, attention, crossEntropy: crossEntropyCases, adamw });
