@@ -1,0 +1,355 @@
+// Run by kernels-webgpu.test.ts in a child process (Dawn reads its Vulkan environment at start):
+// the engine's kernels with their backward (column sums, norms, width and depth connections,
+// attention, cross-entropy) against the model's tfjs ops and tf.grads on the cpu backend.
+// Prints one JSON object; {"skip": reason} without an adapter.
+import { type AdamwSpec, adamwHyper, recordAdamw } from '../../../src/engine/program/adamw.ts';
+import { type AttentionSpec, recordAttentionBackward, recordAttentionForward } from '../../../src/engine/program/attention.ts';
+import { type ColumnSumSpec, columnSumChunks, recordColumnSum } from '../../../src/engine/program/column-sum.ts';
+import { recordCrossEntropy } from '../../../src/engine/program/cross-entropy.ts';
+import { type DepthSpec, recordDepthBackward, recordDepthForward } from '../../../src/engine/program/depth-connection.ts';
+import { GpuArena } from '../../../src/engine/program/gpu-arena.ts';
+import { type NormSpec, recordNormBackward, recordNormForward } from '../../../src/engine/program/norm.ts';
+import { StepProgram } from '../../../src/engine/program/step-program.ts';
+import { recordWidthBackward, recordWidthForward, type WidthSpec } from '../../../src/engine/program/width-connection.ts';
+import { type Tensor, tf } from '../../../src/engine/tf.ts';
+import { gainLayerNorm, layerNorm, rmsNorm } from '../../../src/model/norms.ts';
+import { crossEntropy } from '../../../src/model/transformer.ts';
+import { errorsByName, gather, normRel, startChild } from './child-device.ts';
+
+const { device, rng, randn, finish } = await startChild('engine-kernels');
+
+/** Column sums against tf.sum over rows: norm-relative error and the program's dispatch count. */
+async function columnSumCase(spec: ColumnSumSpec) {
+  const ld = spec.ld ?? spec.cols;
+  const chunks = spec.chunks ?? 1;
+  const x = randn((spec.rows - 1) * ld + spec.cols);
+  const out0 = randn(spec.cols);
+  const arena = new GpuArena(device, 'colsum-case', [
+    { name: 'x', length: x.length },
+    { name: 'out', length: spec.cols },
+    { name: 'partial', length: chunks * spec.cols },
+  ]);
+  arena.write('x', x);
+  arena.write('out', out0);
+  const program = new StepProgram(device);
+  recordColumnSum(program, 'colsum', spec, { x: arena.binding('x'), out: arena.binding('out'), ...(chunks > 1 ? { partial: arena.binding('partial') } : {}) });
+  program.run();
+  const [out] = (await arena.read(['out'])) as [Float32Array];
+  arena.destroy();
+  const want = tf.tidy(() => {
+    const y = tf.sum(gather(x, 0, spec.rows, spec.cols, ld), 0);
+    return (spec.accumulate ? tf.add(y, tf.tensor1d(out0)) : y).dataSync();
+  });
+  return { rel: normRel(out, want), dispatches: program.dispatchCount };
+}
+const columnSums: Record<string, { rel: number; dispatches: number }> = {};
+for (const [name, spec] of [
+  ['1×1', { rows: 1, cols: 1 }],
+  ['37×65', { rows: 37, cols: 65 }],
+  ['1000×300, default chunks', { rows: 1000, cols: 300, chunks: columnSumChunks(1000) }],
+  ['513×64, ld 70, 4 chunks, accumulate', { rows: 513, cols: 64, ld: 70, chunks: 4, accumulate: true }],
+  ['300×1, 2 chunks', { rows: 300, cols: 1, chunks: 2 }],
+  ['130×129, accumulate', { rows: 130, cols: 129, accumulate: true }],
+] as const) {
+  columnSums[name] = await columnSumCase(spec);
+}
+
+/** The norm's forward and gradients against model/norms.ts on tfjs cpu: norm-relative errors per output. */
+async function normCase(spec: NormSpec, zeroRow: boolean) {
+  const { rows, cols: D, kind } = spec;
+  const bias = spec.bias ?? false;
+  const x = randn(rows * D).map((v) => 2 * v + 0.5);
+  if (zeroRow) x.fill(0, 0, D);
+  const w = randn(D).map((v) => (kind === 'layer' ? 1 + 0.5 * v : 0.3 * v));
+  const b = randn(D);
+  const up = randn(rows * D);
+  const dw0 = randn(D);
+  const db0 = randn(D);
+  const chunks = spec.chunks ?? Math.max(1, Math.min(64, Math.floor(rows / 128)));
+  const arena = new GpuArena(device, 'norm-case', [
+    { name: 'x', length: rows * D },
+    { name: 'w', length: D },
+    { name: 'b', length: D },
+    { name: 'y', length: rows * D },
+    { name: 'stats', length: 2 * rows },
+    { name: 'dy', length: rows * D },
+    { name: 'dx', length: rows * D },
+    { name: 'dw', length: D },
+    { name: 'db', length: D },
+    { name: 'partial', length: 2 * chunks * D },
+  ]);
+  for (const [name, v] of [['x', x], ['w', w], ['b', b], ['dy', up], ['dw', dw0], ['db', db0]] as const) arena.write(name, v);
+  const program = new StepProgram(device);
+  const at = (n: string) => arena.binding(n);
+  recordNormForward(program, 'norm', spec, { x: at('x'), w: at('w'), y: at('y'), stats: at('stats'), ...(bias ? { b: at('b') } : {}) });
+  recordNormBackward(program, 'norm', spec, { x: at('x'), w: at('w'), stats: at('stats'), dy: at('dy'), dx: at('dx'), dw: at('dw'), ...(bias ? { db: at('db') } : {}), ...(chunks > 1 ? { partial: at('partial') } : {}) });
+  program.run();
+  const got = await arena.read(bias ? ['y', 'dx', 'dw', 'db'] : ['y', 'dx', 'dw']);
+  arena.destroy();
+  const want = tf.tidy(() => {
+    const f = (xx: Tensor, ww: Tensor, bb?: Tensor) => (kind === 'layer' ? layerNorm(xx, ww, bb) : kind === 'gain' ? gainLayerNorm(xx, ww) : rmsNorm(xx, ww));
+    const args = [tf.tensor2d(x, [rows, D]), tf.tensor1d(w), ...(bias ? [tf.tensor1d(b)] : [])];
+    const y = f(args[0] as Tensor, args[1] as Tensor, args[2]);
+    const grads = tf.grads((...a: Tensor[]) => tf.sum(tf.mul(f(a[0] as Tensor, a[1] as Tensor, a[2]), tf.tensor2d(up, [rows, D]))))(args);
+    if (spec.accumulateParams) {
+      grads[1] = tf.add(grads[1] as Tensor, tf.tensor1d(dw0));
+      if (bias) grads[2] = tf.add(grads[2] as Tensor, tf.tensor1d(db0));
+    }
+    return [y, ...grads].map((t) => t.dataSync());
+  });
+  return errorsByName(['y', 'dx', 'dw', 'db'], got, want);
+}
+const norms: Record<string, Record<string, number>> = {};
+for (const [name, spec, zeroRow] of [
+  ['layer, bias, D 48', { kind: 'layer', rows: 15, cols: 48, bias: true }, false],
+  ['layer, no bias, D 300', { kind: 'layer', rows: 8, cols: 300 }, false],
+  ['layer, bias, 4100 rows of 8, 32 chunks', { kind: 'layer', rows: 4100, cols: 8, bias: true }, false],
+  ['layer, bias, 300 rows, 2 chunks, accumulating dw and db', { kind: 'layer', rows: 300, cols: 65, bias: true, chunks: 2, accumulateParams: true }, false],
+  ['gain, D 64', { kind: 'gain', rows: 48, cols: 64 }, false],
+  ['rms, D 2048', { kind: 'rms', rows: 5, cols: 2048 }, false],
+  ['rms, a zero row', { kind: 'rms', rows: 4, cols: 40 }, true],
+] as const) {
+  norms[name] = await normCase(spec, zeroRow);
+}
+
+/** x, H', dH and dalpha against alphaᵀ·H per token through tfjs matMul and tf.grads. */
+async function widthCase(spec: WidthSpec) {
+  const { tokens: T, nStreams: n, dModel: d } = spec;
+  const h = randn(T * n * d);
+  const alpha = randn(T * n * (n + 1));
+  const upx = randn(T * d);
+  const uphm = randn(T * n * d);
+  const dh0 = randn(T * n * d);
+  const arena = new GpuArena(device, 'width-case', [
+    { name: 'h', length: h.length },
+    { name: 'alpha', length: alpha.length },
+    { name: 'x', length: T * d },
+    { name: 'hm', length: h.length },
+    { name: 'dx', length: T * d },
+    { name: 'dhm', length: h.length },
+    { name: 'dh', length: h.length },
+    { name: 'dalpha', length: alpha.length },
+  ]);
+  for (const [name, v] of [['h', h], ['alpha', alpha], ['dx', upx], ['dhm', uphm], ['dh', dh0]] as const) arena.write(name, v);
+  const program = new StepProgram(device);
+  const at = (name: string) => arena.binding(name);
+  recordWidthForward(program, 'width', spec, { h: at('h'), alpha: at('alpha'), x: at('x'), hm: at('hm') });
+  recordWidthBackward(program, 'width', spec, { h: at('h'), alpha: at('alpha'), dx: at('dx'), dhm: at('dhm'), dh: at('dh'), dalpha: at('dalpha') });
+  program.run();
+  const got = await arena.read(['x', 'hm', 'dh', 'dalpha']);
+  arena.destroy();
+  const want = tf.tidy(() => {
+    const f = (H: Tensor, A: Tensor) => tf.matMul(A, H, true, false); // [T, n+1, d]: row 0 is x, rows 1… are H'
+    const H = tf.tensor3d(h, [T, n, d]);
+    const A = tf.tensor3d(alpha, [T, n, n + 1]);
+    const out = f(H, A);
+    const x = tf.reshape(tf.slice(out, [0, 0, 0], [T, 1, d]), [T, d]);
+    const hm = tf.slice(out, [0, 1, 0], [T, n, d]);
+    const [dH, dA] = tf.grads((HH: Tensor, AA: Tensor) => {
+      const o = f(HH, AA);
+      return tf.add(tf.sum(tf.mul(tf.slice(o, [0, 0, 0], [T, 1, d]), tf.tensor3d(upx, [T, 1, d]))), tf.sum(tf.mul(tf.slice(o, [0, 1, 0], [T, n, d]), tf.tensor3d(uphm, [T, n, d]))));
+    })([H, A]) as [Tensor, Tensor];
+    return [x, hm, spec.accumulate ? tf.add(dH, tf.tensor3d(dh0, [T, n, d])) : dH, dA].map((t) => t.dataSync());
+  });
+  return errorsByName(['x', 'hm', 'dh', 'dalpha'], got, want);
+}
+const width: Record<string, Record<string, number>> = {};
+for (const [name, spec] of [
+  ['5 tokens, n 4, d 48', { tokens: 5, nStreams: 4, dModel: 48 }],
+  ['3 tokens, n 1, d 7', { tokens: 3, nStreams: 1, dModel: 7 }],
+  ['2 tokens, n 8, d 130 (32 invocations)', { tokens: 2, nStreams: 8, dModel: 130 }],
+  ['70 tokens, n 3, d 64, dH accumulated', { tokens: 70, nStreams: 3, dModel: 64, accumulate: true }],
+  ['1 token, n 6, d 1', { tokens: 1, nStreams: 6, dModel: 1 }],
+] as const) {
+  width[name] = await widthCase(spec);
+}
+
+/** Ĥ, dy and dB against H' + B⊗y through tfjs ops and tf.grads. */
+async function depthCase(spec: DepthSpec) {
+  const { tokens: T, nStreams: n, dModel: d } = spec;
+  const hm = randn(T * n * d);
+  const y = randn(T * d);
+  const b = randn(T * n);
+  const up = randn(T * n * d);
+  const arena = new GpuArena(device, 'depth-case', [
+    { name: 'hm', length: hm.length },
+    { name: 'y', length: y.length },
+    { name: 'b', length: b.length },
+    { name: 'out', length: hm.length },
+    { name: 'dout', length: hm.length },
+    { name: 'dy', length: y.length },
+    { name: 'db', length: b.length },
+  ]);
+  for (const [name, v] of [['hm', hm], ['y', y], ['b', b], ['dout', up]] as const) arena.write(name, v);
+  const program = new StepProgram(device);
+  const at = (name: string) => arena.binding(name);
+  recordDepthForward(program, 'depth', spec, { hm: at('hm'), y: at('y'), b: at('b'), out: at('out') });
+  recordDepthBackward(program, 'depth', spec, { y: at('y'), b: at('b'), dout: at('dout'), dy: at('dy'), db: at('db') });
+  program.run();
+  const got = await arena.read(['out', 'dy', 'db']);
+  arena.destroy();
+  const want = tf.tidy(() => {
+    const f = (Y: Tensor, B: Tensor) => tf.add(tf.tensor3d(hm, [T, n, d]), tf.mul(tf.reshape(B, [T, n, 1]), tf.reshape(Y, [T, 1, d])));
+    const Y = tf.tensor2d(y, [T, d]);
+    const B = tf.tensor2d(b, [T, n]);
+    const [dY, dB] = tf.grads((YY: Tensor, BB: Tensor) => tf.sum(tf.mul(f(YY, BB), tf.tensor3d(up, [T, n, d]))))([Y, B]) as [Tensor, Tensor];
+    return [f(Y, B), dY, dB].map((t) => t.dataSync());
+  });
+  return errorsByName(['out', 'dy', 'db'], got, want);
+}
+const depth: Record<string, Record<string, number>> = {};
+for (const [name, spec] of [
+  ['5 tokens, n 4, d 48', { tokens: 5, nStreams: 4, dModel: 48 }],
+  ['3 tokens, n 1, d 7', { tokens: 3, nStreams: 1, dModel: 7 }],
+  ['2 tokens, n 8, d 130', { tokens: 2, nStreams: 8, dModel: 130 }],
+  ['1 token, n 6, d 1', { tokens: 1, nStreams: 6, dModel: 1 }],
+] as const) {
+  depth[name] = await depthCase(spec);
+}
+
+/** o, and dqkv for a random do, against model/branches.ts' attention ops (from qkv on) and tf.grads. */
+async function attentionCase(spec: AttentionSpec) {
+  const { batch: B, seqLen: T, nHeads: H, headDim: dh } = spec;
+  const d = H * dh;
+  const qkv = randn(B * T * 3 * d);
+  const up = randn(B * T * d);
+  const arena = new GpuArena(device, 'attention-case', [
+    { name: 'qkv', length: qkv.length },
+    { name: 'o', length: B * T * d },
+    { name: 'lse', length: B * H * T },
+    { name: 'dout', length: B * T * d },
+    { name: 'drow', length: B * H * T },
+    { name: 'dqkv', length: qkv.length },
+  ]);
+  arena.write('qkv', qkv);
+  arena.write('dout', up);
+  const program = new StepProgram(device);
+  const at = (name: string) => arena.binding(name);
+  recordAttentionForward(program, 'attn', spec, { qkv: at('qkv'), o: at('o'), lse: at('lse') });
+  recordAttentionBackward(program, 'attn', spec, { qkv: at('qkv'), o: at('o'), lse: at('lse'), dout: at('dout'), drow: at('drow'), dqkv: at('dqkv') });
+  program.run();
+  const got = await arena.read(['o', 'dqkv']);
+  arena.destroy();
+  const want = tf.tidy(() => {
+    const mask = new Float32Array(T * T);
+    for (let i = 0; i < T; i++) mask.fill(-1e9, i * T + i + 1, (i + 1) * T);
+    const f = (x: Tensor) => {
+      const heads = (t: Tensor) => tf.reshape(tf.transpose(tf.reshape(t, [B, T, H, dh]), [0, 2, 1, 3]), [B * H, T, dh]);
+      const [q, k, v] = tf.split(x, 3, 1).map(heads) as [Tensor, Tensor, Tensor];
+      const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(dh)), tf.tensor2d(mask, [T, T]));
+      const o = tf.matMul(tf.softmax(scores, -1), v);
+      return tf.reshape(tf.transpose(tf.reshape(o, [B, H, T, dh]), [0, 2, 1, 3]), [B * T, d]);
+    };
+    const x = tf.tensor2d(qkv, [B * T, 3 * d]);
+    const [dx] = tf.grads((xx: Tensor) => tf.sum(tf.mul(f(xx), tf.tensor2d(up, [B * T, d]))))([x]) as [Tensor];
+    return [f(x), dx].map((t) => t.dataSync());
+  });
+  return errorsByName(['o', 'dqkv'], got, want);
+}
+const attention: Record<string, Record<string, number>> = {};
+for (const [name, spec] of [
+  ['B 2, T 17, H 3, dh 8', { batch: 2, seqLen: 17, nHeads: 3, headDim: 8 }],
+  ['B 1, T 1, H 1, dh 4', { batch: 1, seqLen: 1, nHeads: 1, headDim: 4 }],
+  ['B 3, T 5, H 4, dh 7', { batch: 3, seqLen: 5, nHeads: 4, headDim: 7 }],
+  ['B 1, T 64, H 2, dh 64', { batch: 1, seqLen: 64, nHeads: 2, headDim: 64 }],
+] as const) {
+  attention[name] = await attentionCase(spec);
+}
+
+/** Per-row losses and the in-place gradient against model/transformer.ts' crossEntropy and tf.grads. */
+async function crossEntropyCase(rows: number, vocab: number) {
+  const logits = randn(rows * vocab).map((v) => 3 * v);
+  const targets = Int32Array.from({ length: rows }, () => rng.int(vocab));
+  const arena = new GpuArena(device, 'ce-case', [
+    { name: 'z', length: logits.length },
+    { name: 'losses', length: rows },
+  ]);
+  arena.write('z', logits);
+  const tbuf = device.createBuffer({ label: 'targets', size: 4 * rows, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+  device.queue.writeBuffer(tbuf, 0, Uint32Array.from(targets));
+  const program = new StepProgram(device);
+  recordCrossEntropy(program, 'ce', { rows, vocab, scale: 1 / rows }, { logits: arena.binding('z'), targets: { buffer: tbuf }, losses: arena.binding('losses') });
+  program.run();
+  const [dz, losses] = (await arena.read(['z', 'losses'])) as [Float32Array, Float32Array];
+  arena.destroy();
+  tbuf.destroy();
+  const [wantLosses, wantMean, wantGrad] = tf.tidy(() => {
+    const z = tf.tensor3d(logits, [1, rows, vocab]);
+    const y = tf.tensor2d(targets, [1, rows], 'int32');
+    const perRow = tf.neg(tf.sum(tf.mul(tf.logSoftmax(tf.reshape(z, [rows, vocab])), tf.oneHot(tf.reshape(y, [rows]), vocab)), -1));
+    const [g] = tf.grads((zz: Tensor) => crossEntropy(zz, y))([z]) as [Tensor];
+    return [perRow.dataSync(), crossEntropy(z, y).dataSync()[0] as number, g.dataSync()];
+  });
+  const mean = losses.reduce((a, b) => a + b, 0) / rows;
+  return { losses: normRel(losses, wantLosses), mean: Math.abs(mean - wantMean) / Math.abs(wantMean), grad: normRel(dz, wantGrad) };
+}
+const crossEntropyCases = {
+  '5 rows, V 7': await crossEntropyCase(5, 7),
+  '37 rows, V 1000': await crossEntropyCase(37, 1000),
+  '3 rows, V 2': await crossEntropyCase(3, 2),
+  '2 rows, V 50304': await crossEntropyCase(2, 50304),
+};
+
+/**
+ * Three clipped AdamW updates over four arenas against a float64 AdamW in optimizer.ts' order:
+ * the parameters' max |Δ| / (|p| + 0.01) and the norms' relative error.
+ */
+async function adamwCase(maxNorm: number) {
+  const decaySizes = [300, 4099 * 3, 49];
+  const plainSizes = [1, 7, 256, 257];
+  const specs = [...decaySizes, ...plainSizes].map((length, i) => ({ name: `p${i}`, length }));
+  const arenas = ['params', 'grads', 'm', 'v'].map((name) => new GpuArena(device, name, specs));
+  const [params, grads, mArena, vArena] = arenas as [GpuArena, GpuArena, GpuArena, GpuArena];
+  const opt = new GpuArena(device, 'opt', [
+    { name: 'hyper', length: 8 },
+    { name: 'partial', length: 64 },
+    { name: 'stats', length: 2 },
+  ]);
+  const spec: AdamwSpec = { length: params.layout.bytes / 4, decayEnd: params.slice(`p${decaySizes.length}`).offset / 4, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, maxNorm };
+  const program = new StepProgram(device);
+  recordAdamw(program, 'adamw', spec, { params: params.binding('whole'), grads: grads.binding('whole'), m: mArena.binding('whole'), v: vArena.binding('whole'), partial: opt.binding('partial'), stats: opt.binding('stats'), hyper: opt.binding('hyper') });
+  const p64 = specs.map((sp) => Float64Array.from(randn(sp.length)));
+  const m64 = specs.map((sp) => new Float64Array(sp.length));
+  const v64 = specs.map((sp) => new Float64Array(sp.length));
+  specs.forEach((sp, i) => params.write(sp.name, Float32Array.from(p64[i] as Float64Array)));
+  const lr = 0.01;
+  const norms: number[] = [];
+  const want: number[] = [];
+  for (let t = 1; t <= 3; t++) {
+    const g = specs.map((sp) => Float64Array.from(randn(sp.length), (x) => x * 0.05));
+    specs.forEach((sp, i) => grads.write(sp.name, Float32Array.from(g[i] as Float64Array)));
+    opt.write('hyper', adamwHyper(spec, t, lr));
+    program.run();
+    norms.push(((await opt.read(['stats']))[0] as Float32Array)[0] as number);
+    const norm = Math.sqrt(g.reduce((a, x) => a + x.reduce((b, y) => b + y * y, 0), 0));
+    want.push(norm);
+    const coef = maxNorm > 0 && norm > maxNorm ? maxNorm / (norm + 1e-6) : 1;
+    const bc1 = 1 - 0.9 ** t;
+    const bc2 = 1 - 0.95 ** t;
+    p64.forEach((pi, i) => {
+      const mi = m64[i] as Float64Array;
+      const vi = v64[i] as Float64Array;
+      const gi = g[i] as Float64Array;
+      for (let j = 0; j < pi.length; j++) {
+        const gj = (gi[j] as number) * coef;
+        const pd = i < decaySizes.length ? (pi[j] as number) * (1 - lr * 0.1) : (pi[j] as number);
+        mi[j] = 0.9 * (mi[j] as number) + 0.1 * gj;
+        vi[j] = 0.95 * (vi[j] as number) + 0.05 * gj * gj;
+        pi[j] = pd - (lr / bc1) * ((mi[j] as number) / (Math.sqrt(vi[j] as number) / Math.sqrt(bc2) + 1e-8));
+      }
+    });
+  }
+  const got = await params.read(specs.map((sp) => sp.name));
+  let paramErr = 0;
+  got.forEach((x, i) => {
+    x.forEach((v, j) => {
+      const w = (p64[i] as Float64Array)[j] as number;
+      paramErr = Math.max(paramErr, Math.abs(v - w) / (Math.abs(w) + 1e-2));
+    });
+  });
+  for (const a of [...arenas, opt]) a.destroy();
+  return { paramErr, normErr: Math.max(...norms.map((n, i) => Math.abs(n - (want[i] as number)) / (want[i] as number))), dispatches: program.dispatchCount, clipped: want.some((n) => maxNorm > 0 && n > maxNorm) };
+}
+const adamw = { clipped: await adamwCase(0.5), unclipped: await adamwCase(0) };
+
+await finish({ columnSums, norms, width, depth, attention, crossEntropy: crossEntropyCases, adamw });
