@@ -16,7 +16,7 @@ import { runCli, runComplete } from './sweep.ts';
 type Opts = Record<string, string | boolean | undefined>;
 
 /**
- * Sizes chosen so the demo needs about 6 minutes on two idle cores (the budget is ten minutes
+ * Sizes chosen so the demo needs about 8 minutes on two shared cores (the budget is ten minutes
  * of wall time, with room for a machine that is busy with other work); each with its reason.
  */
 export const DEMO_DEFAULTS = {
