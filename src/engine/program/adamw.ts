@@ -11,6 +11,7 @@
 // host writes before each submit (writeAdamwHyper). Gaps between slices are zero and stay zero.
 import type { StepProgram } from './step-program.ts';
 import { cachedPipeline } from './step-program.ts';
+import { checkBindings } from './binding-size.ts';
 
 export interface AdamwSpec {
   /** floats in each arena (the arena's bytes / 4) */
@@ -103,8 +104,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
 }`;
 }
 
-const floatsIn = (b: GPUBufferBinding) => (b.size ?? b.buffer.size - (b.offset ?? 0)) / 4;
-
 /** Records the three dispatches; `partial` is PARTIALS (64) floats of scratch, `stats` 2 floats. */
 export function recordAdamw(
   program: StepProgram,
@@ -113,11 +112,7 @@ export function recordAdamw(
   ops: { params: GPUBufferBinding; grads: GPUBufferBinding; m: GPUBufferBinding; v: GPUBufferBinding; partial: GPUBufferBinding; stats: GPUBufferBinding; hyper: GPUBufferBinding },
 ): void {
   if (!Number.isInteger(spec.length) || spec.length < 1 || !Number.isInteger(spec.decayEnd) || spec.decayEnd < 0 || spec.decayEnd > spec.length) throw new Error(`${label}: length ${spec.length} and decayEnd ${spec.decayEnd} must be integers with 0 ≤ decayEnd ≤ length`);
-  const need: Record<string, number> = { params: spec.length, grads: spec.length, m: spec.length, v: spec.length, partial: PARTIALS, stats: 2, hyper: ADAMW_HYPER_FLOATS };
-  for (const [name, n] of Object.entries(need)) {
-    const b = ops[name as keyof typeof ops];
-    if (floatsIn(b) < n) throw new Error(`${label}: ${name} holds ${floatsIn(b)} floats, needs ${n}`);
-  }
+  checkBindings(label, ops, { params: spec.length, grads: spec.length, m: spec.length, v: spec.length, partial: PARTIALS, stats: 2, hyper: ADAMW_HYPER_FLOATS });
   const key = `adamw.${spec.length}.${spec.decayEnd}.${spec.beta1}.${spec.beta2}.${spec.eps}.${spec.maxNorm}`;
   const dev = program.device;
   program.dispatch(`${label} Σg²`, cachedPipeline(dev, `${key}.sumsq`, () => partialCode(spec)), [ops.grads, ops.partial], [PARTIALS]);

@@ -12,6 +12,7 @@
 // tiled through workgroup memory.
 import type { StepProgram } from './step-program.ts';
 import { cachedPipeline } from './step-program.ts';
+import { checkBindings } from './binding-size.ts';
 
 export interface AttentionSpec {
   batch: number;
@@ -168,15 +169,6 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
 }`;
 }
 
-const floatsIn = (b: GPUBufferBinding) => (b.size ?? b.buffer.size - (b.offset ?? 0)) / 4;
-
-function check(label: string, given: Record<string, GPUBufferBinding>, need: Record<string, number>): void {
-  for (const [name, n] of Object.entries(need)) {
-    const b = given[name] as GPUBufferBinding;
-    if (floatsIn(b) < n) throw new Error(`${label}: ${name} holds ${floatsIn(b)} floats, needs ${n}`);
-  }
-}
-
 const key = (s: Resolved, part: string) => `attn.${part}.${s.B}x${s.T}x${s.H}x${s.DH}`;
 
 /** o and the row logsumexps from the packed qkv: one dispatch. */
@@ -184,7 +176,7 @@ export function recordAttentionForward(program: StepProgram, label: string, spec
   const s = resolve(spec);
   const tokens = s.B * s.T;
   const d = s.H * s.DH;
-  check(label, ops, { qkv: tokens * 3 * d, o: tokens * d, lse: s.rows });
+  checkBindings(label, ops, { qkv: tokens * 3 * d, o: tokens * d, lse: s.rows });
   program.dispatch(label, cachedPipeline(program.device, key(s, 'fwd'), () => forwardCode(s)), [ops.qkv, ops.o, ops.lse], [Math.ceil(s.rows / WG)]);
 }
 
@@ -198,7 +190,7 @@ export function recordAttentionBackward(
   const s = resolve(spec);
   const tokens = s.B * s.T;
   const d = s.H * s.DH;
-  check(label, ops, { qkv: tokens * 3 * d, o: tokens * d, lse: s.rows, dout: tokens * d, drow: s.rows, dqkv: tokens * 3 * d });
+  checkBindings(label, ops, { qkv: tokens * 3 * d, o: tokens * d, lse: s.rows, dout: tokens * d, drow: s.rows, dqkv: tokens * 3 * d });
   const groups: [number] = [Math.ceil(s.rows / WG)];
   program.dispatch(`${label} dq`, cachedPipeline(program.device, key(s, 'dq'), () => backwardQCode(s)), [ops.qkv, ops.o, ops.dout, ops.lse, ops.drow, ops.dqkv], groups);
   program.dispatch(`${label} dk dv`, cachedPipeline(program.device, key(s, 'dkv'), () => backwardKVCode(s)), [ops.qkv, ops.dout, ops.lse, ops.drow, ops.dqkv], groups);

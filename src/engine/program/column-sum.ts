@@ -6,6 +6,7 @@
 // column, so neighbouring invocations read neighbouring floats of a row.
 import type { StepProgram } from './step-program.ts';
 import { cachedPipeline } from './step-program.ts';
+import { floatsIn } from './binding-size.ts';
 
 export interface ColumnSumSpec {
   rows: number;
@@ -77,8 +78,6 @@ export interface ColumnSumOperands {
   /** chunks × cols floats of scratch; only when chunks > 1. */
   partial?: GPUBufferBinding;
 }
-
-const floatsIn = (b: GPUBufferBinding) => (b.size ?? b.buffer.size - (b.offset ?? 0)) / 4;
 
 /** Records the sums: one dispatch, or two with chunks > 1. */
 export function recordColumnSum(program: StepProgram, label: string, spec: ColumnSumSpec, ops: ColumnSumOperands): void {

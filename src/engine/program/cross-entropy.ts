@@ -7,6 +7,7 @@
 // own (the arenas hold f32).
 import type { StepProgram } from './step-program.ts';
 import { cachedPipeline } from './step-program.ts';
+import { bytesIn } from './binding-size.ts';
 
 export interface CrossEntropySpec {
   rows: number;
@@ -65,8 +66,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   }
 }`;
 }
-
-const bytesIn = (b: GPUBufferBinding) => b.size ?? b.buffer.size - (b.offset ?? 0);
 
 /** Losses per row and the gradient over the logits: one dispatch. */
 export function recordCrossEntropy(program: StepProgram, label: string, spec: CrossEntropySpec, ops: { logits: GPUBufferBinding; targets: GPUBufferBinding; losses: GPUBufferBinding }): void {

@@ -8,6 +8,7 @@
 // fold the forward into the c_proj GEMM's epilogue; this kernel is its reference and fallback.)
 import type { StepProgram } from './step-program.ts';
 import { cachedPipeline } from './step-program.ts';
+import { checkBindings } from './binding-size.ts';
 
 export interface DepthSpec {
   tokens: number;
@@ -87,28 +88,19 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
 }`;
 }
 
-const floatsIn = (b: GPUBufferBinding) => (b.size ?? b.buffer.size - (b.offset ?? 0)) / 4;
-
-function check(label: string, given: Record<string, GPUBufferBinding>, need: Record<string, number>): void {
-  for (const [name, n] of Object.entries(need)) {
-    const b = given[name] as GPUBufferBinding;
-    if (floatsIn(b) < n) throw new Error(`${label}: ${name} holds ${floatsIn(b)} floats, needs ${n}`);
-  }
-}
-
 const key = (s: ReturnType<typeof resolve>, part: string) => `depth.${part}.${s.tokens}x${s.n}x${s.d}`;
 
 /** Ĥ = H' + B⊗y: one dispatch. */
 export function recordDepthForward(program: StepProgram, label: string, spec: DepthSpec, ops: { hm: GPUBufferBinding; y: GPUBufferBinding; b: GPUBufferBinding; out: GPUBufferBinding }): void {
   const s = resolve(spec);
   const hn = s.tokens * s.n * s.d;
-  check(label, ops, { hm: hn, y: s.tokens * s.d, b: s.tokens * s.n, out: hn });
+  checkBindings(label, ops, { hm: hn, y: s.tokens * s.d, b: s.tokens * s.n, out: hn });
   program.dispatch(label, cachedPipeline(program.device, key(s, 'fwd'), () => forwardCode(s)), [ops.hm, ops.y, ops.b, ops.out], groups(s.tokens));
 }
 
 /** dy and dB from dĤ: one dispatch (dH' is dĤ itself). */
 export function recordDepthBackward(program: StepProgram, label: string, spec: DepthSpec, ops: { y: GPUBufferBinding; b: GPUBufferBinding; dout: GPUBufferBinding; dy: GPUBufferBinding; db: GPUBufferBinding }): void {
   const s = resolve(spec);
-  check(label, ops, { y: s.tokens * s.d, b: s.tokens * s.n, dout: s.tokens * s.n * s.d, dy: s.tokens * s.d, db: s.tokens * s.n });
+  checkBindings(label, ops, { y: s.tokens * s.d, b: s.tokens * s.n, dout: s.tokens * s.n * s.d, dy: s.tokens * s.d, db: s.tokens * s.n });
   program.dispatch(label, cachedPipeline(program.device, key(s, 'bwd'), () => backwardCode(s)), [ops.y, ops.b, ops.dout, ops.dy, ops.db], groups(s.tokens));
 }

@@ -12,6 +12,7 @@
 // kernel uses; gelu' = Φ(x) + x·φ(x), the derivative tfjs takes of that composite.
 import type { StepProgram } from './step-program.ts';
 import { cachedPipeline } from './step-program.ts';
+import { floatsIn } from './binding-size.ts';
 
 export interface GemmSpec {
   /** A is stored [K, M] (op(A) = Aᵀ) instead of [M, K]. */
@@ -259,8 +260,6 @@ export interface GemmOperands {
   write?: GPUBufferBinding;
   streamsOut?: GPUBufferBinding;
 }
-
-const floatsIn = (x: GPUBufferBinding) => (x.size ?? x.buffer.size - (x.offset ?? 0)) / 4;
 
 /** Records C = op(A)·op(B) … into `program`; the bindings must hold the extents the spec reaches. */
 export function recordGemm(program: StepProgram, label: string, spec: GemmSpec, ops: GemmOperands): void {

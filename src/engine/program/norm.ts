@@ -8,6 +8,7 @@
 // and dw = Σ_rows dy·x̂, db = Σ_rows dy as column sums (row chunks, then a fixed-order final sum).
 import type { StepProgram } from './step-program.ts';
 import { cachedPipeline } from './step-program.ts';
+import { checkBindings } from './binding-size.ts';
 
 export type NormKind = 'layer' | 'gain' | 'rms';
 
@@ -201,23 +202,13 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
 }`;
 }
 
-const floatsIn = (b: GPUBufferBinding) => (b.size ?? b.buffer.size - (b.offset ?? 0)) / 4;
-
-function check(label: string, given: Record<string, GPUBufferBinding | undefined>, need: Record<string, number>): void {
-  for (const [name, n] of Object.entries(need)) {
-    const b = given[name];
-    if (!b) throw new Error(`${label}: binding ${name} is missing`);
-    if (floatsIn(b) < n) throw new Error(`${label}: ${name} holds ${floatsIn(b)} floats, needs ${n}`);
-  }
-}
-
 const key = (s: Resolved, part: string) => `norm.${s.kind}.${part}.${s.rows}x${s.cols}${s.bias ? '.b' : ''}.c${s.chunks}${s.accumulateParams ? '.acc' : ''}`;
 
 /** y = norm(x) and the row statistics (2 floats per row, for the backward). One dispatch. */
 export function recordNormForward(program: StepProgram, label: string, spec: NormSpec, ops: { x: GPUBufferBinding; w: GPUBufferBinding; b?: GPUBufferBinding; y: GPUBufferBinding; stats: GPUBufferBinding }): void {
   const s = resolve(spec);
   const n = s.rows * s.cols;
-  check(label, ops, { x: n, w: s.cols, y: n, stats: 2 * s.rows, ...(s.bias ? { b: s.cols } : {}) });
+  checkBindings(label, ops, { x: n, w: s.cols, y: n, stats: 2 * s.rows, ...(s.bias ? { b: s.cols } : {}) });
   const pipe = cachedPipeline(program.device, key(s, 'fwd'), () => forwardCode(s));
   program.dispatch(label, pipe, [ops.x, ops.w, ops.y, ops.stats, ...(s.bias ? [ops.b as GPUBufferBinding] : [])], rowGroups(s.rows));
 }
@@ -234,7 +225,7 @@ export function recordNormBackward(
 ): void {
   const s = resolve(spec);
   const n = s.rows * s.cols;
-  check(label, ops, { x: n, w: s.cols, stats: 2 * s.rows, dy: n, dx: n, dw: s.cols, ...(s.bias ? { db: s.cols } : {}), ...(s.chunks > 1 ? { partial: 2 * s.chunks * s.cols } : {}) });
+  checkBindings(label, ops, { x: n, w: s.cols, stats: 2 * s.rows, dy: n, dx: n, dw: s.cols, ...(s.bias ? { db: s.cols } : {}), ...(s.chunks > 1 ? { partial: 2 * s.chunks * s.cols } : {}) });
   const dev = program.device;
   program.dispatch(`${label} dx`, cachedPipeline(dev, key(s, 'dx'), () => backwardXCode(s)), [ops.x, ops.w, ops.stats, ops.dy, ops.dx], rowGroups(s.rows));
   const groups = Math.ceil(s.cols / COLS_WG);

@@ -8,6 +8,7 @@
 // over the workgroup in one tree. Layouts: H and H' [T, n, d], x [T, d], alpha [T, n, n+1].
 import type { StepProgram } from './step-program.ts';
 import { cachedPipeline } from './step-program.ts';
+import { checkBindings } from './binding-size.ts';
 
 export interface WidthSpec {
   /** tokens (B·T) */
@@ -107,21 +108,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
 }`;
 }
 
-const floatsIn = (b: GPUBufferBinding) => (b.size ?? b.buffer.size - (b.offset ?? 0)) / 4;
-
-function check(label: string, given: Record<string, GPUBufferBinding>, need: Record<string, number>): void {
-  for (const [name, n] of Object.entries(need)) {
-    const b = given[name] as GPUBufferBinding;
-    if (floatsIn(b) < n) throw new Error(`${label}: ${name} holds ${floatsIn(b)} floats, needs ${n}`);
-  }
-}
-
 const key = (s: ReturnType<typeof resolve>, part: string) => `width.${part}.${s.tokens}x${s.n}x${s.d}${s.accumulate ? '.acc' : ''}`;
 
 /** x and H' from H and alpha: one dispatch. */
 export function recordWidthForward(program: StepProgram, label: string, spec: WidthSpec, ops: { h: GPUBufferBinding; alpha: GPUBufferBinding; x: GPUBufferBinding; hm: GPUBufferBinding }): void {
   const s = resolve(spec);
-  check(label, ops, { h: s.tokens * s.n * s.d, alpha: s.tokens * s.n * (s.n + 1), x: s.tokens * s.d, hm: s.tokens * s.n * s.d });
+  checkBindings(label, ops, { h: s.tokens * s.n * s.d, alpha: s.tokens * s.n * (s.n + 1), x: s.tokens * s.d, hm: s.tokens * s.n * s.d });
   program.dispatch(label, cachedPipeline(program.device, key(s, 'fwd'), () => forwardCode(s)), [ops.h, ops.alpha, ops.x, ops.hm], groups(s.tokens));
 }
 
@@ -134,6 +126,6 @@ export function recordWidthBackward(
 ): void {
   const s = resolve(spec);
   const hn = s.tokens * s.n * s.d;
-  check(label, ops, { h: hn, alpha: s.tokens * s.n * (s.n + 1), dx: s.tokens * s.d, dhm: hn, dh: hn, dalpha: s.tokens * s.n * (s.n + 1) });
+  checkBindings(label, ops, { h: hn, alpha: s.tokens * s.n * (s.n + 1), dx: s.tokens * s.d, dhm: hn, dh: hn, dalpha: s.tokens * s.n * (s.n + 1) });
   program.dispatch(label, cachedPipeline(program.device, key(s, 'bwd'), () => backwardCode(s)), [ops.h, ops.alpha, ops.dx, ops.dhm, ops.dh, ops.dalpha], groups(s.tokens));
 }
