@@ -3,9 +3,14 @@
 import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { createHash } from 'node:crypto';
 import type * as A from 'apache-arrow';
+import { openSourceCorpus, resolveModelSource, tokenizerOf } from '../../probes/load-run.ts';
+import type { CaptureOptions } from '../../src/capture/capture.ts';
 import { readBatches, type StreamSelector } from '../../src/capture/read.ts';
 import type { Manifest } from '../../src/capture/schema.ts';
+import { paramsFromCheckpoint, readStreamsOf } from '../../src/model/checkpoint.ts';
+import { disposeParams } from '../../src/model/params.ts';
 import { runTraining } from '../../src/train/session.ts';
 import { BIN, ROOT, tempDir as trainTempDir } from '../train/helpers.ts';
 
@@ -69,4 +74,19 @@ export function listFiles(dir: string): Map<string, number> {
     if (e.isFile()) out.set(path.relative(dir, path.join(e.parentPath, e.name)), fs.statSync(path.join(e.parentPath, e.name)).size);
   }
   return new Map([...out.entries()].sort(([a], [b]) => a.localeCompare(b)));
+}
+
+export const sha256 = (file: string): string => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+
+/** What a run fixes in CaptureOptions (model, corpus and how to reopen it, init read streams); its params are freed after the test. */
+export function runCaptureOptions(t: { after(fn: () => void): void }, run: string): Pick<CaptureOptions, 'params' | 'config' | 'checkpoint' | 'run' | 'corpus' | 'source' | 'initReadStreams'> {
+  const source = resolveModelSource({ run });
+  const corpus = openSourceCorpus(source);
+  const params = paramsFromCheckpoint(source.file, source.config, source.checkpoint);
+  t.after(() => disposeParams(params));
+  return {
+    params, config: source.config, checkpoint: source.checkpoint, run, corpus,
+    source: { corpus: source.corpusSpec, tokenizer: tokenizerOf(corpus), seed: source.seed },
+    initReadStreams: readStreamsOf(source.file, source.config, source.checkpoint),
+  };
 }

@@ -4,7 +4,6 @@
 // keeps the shards it had recorded, and removes the temporaries a kill leaves. Shards close at
 // the size limit; the manifest's rows and sizes are those of the files. No timing, no polling.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
@@ -13,10 +12,7 @@ import { type CaptureOptions, capture } from '../../src/capture/capture.ts';
 import { readManifest } from '../../src/capture/read.ts';
 import type { Manifest, ShardRecord } from '../../src/capture/schema.ts';
 import { initBackend } from '../../src/engine/backend.ts';
-import { paramsFromCheckpoint, readStreamsOf } from '../../src/model/checkpoint.ts';
-import { disposeParams } from '../../src/model/params.ts';
-import { openSourceCorpus, resolveModelSource, tokenizerOf } from '../../probes/load-run.ts';
-import { listFiles, tempDir, trainSmall } from './helpers.ts';
+import { listFiles, runCaptureOptions, sha256, tempDir, trainSmall } from './helpers.ts';
 
 const SHARD_MB = 1;
 const BATCH = 8;
@@ -25,7 +21,6 @@ const TOKENS = 20000;
 /** Where the capture is stopped: sequences done, then (resumed) done again. */
 const STOPS = [160, 400];
 
-const sha256 = (file: string) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 const isShard = (f: string) => /part-\d{5}\.arrow$/.test(f);
 const STATE = '.capture-state.json';
 
@@ -57,14 +52,9 @@ test('capture: stopped mid-way and resumed equals uninterrupted; shards close at
   const dir = tempDir(t);
   const run = await trainSmall(path.join(dir, 'run'));
   await initBackend('wasm');
-  const source = resolveModelSource({ run });
-  const corpus = openSourceCorpus(source);
-  const params = paramsFromCheckpoint(source.file, source.config, source.checkpoint);
-  t.after(() => disposeParams(params));
+  const base = runCaptureOptions(t, run);
   const options = (out: string, resume: boolean): CaptureOptions => ({
-    params, config: source.config, checkpoint: source.checkpoint, run, corpus,
-    source: { corpus: source.corpusSpec, tokenizer: tokenizerOf(corpus), seed: source.seed },
-    initReadStreams: readStreamsOf(source.file, source.config, source.checkpoint),
+    ...base,
     split: 'val', tokens: TOKENS, sites: ['resid_post', 'coeffs'], layers: [0, 1], dtype: 'float32',
     batch: BATCH, shardBytes: SHARD_MB * 1024 * 1024, out, resume, command: ['capture', '--run', run],
   });

@@ -3,7 +3,6 @@
 // on the other to the same bytes; an error met while writing reaches the caller as the same error
 // (a ConfigError stays one), leaving the same files and no temporaries. No timing.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
@@ -12,10 +11,7 @@ import { type CaptureOptions, capture } from '../../src/capture/capture.ts';
 import { readManifest } from '../../src/capture/read.ts';
 import { initBackend } from '../../src/engine/backend.ts';
 import { ConfigError } from '../../src/errors.ts';
-import { paramsFromCheckpoint, readStreamsOf } from '../../src/model/checkpoint.ts';
-import { disposeParams } from '../../src/model/params.ts';
-import { openSourceCorpus, resolveModelSource, tokenizerOf } from '../../probes/load-run.ts';
-import { listFiles, tempDir, trainSmall } from './helpers.ts';
+import { listFiles, runCaptureOptions, sha256, tempDir, trainSmall } from './helpers.ts';
 
 /** 250 sequences of 32 in batches of 8: 32 batches, the last one short. */
 const TOKENS = 8000;
@@ -23,7 +19,6 @@ const BATCH = 8;
 /** Small shards, so that every stream closes several on either thread. */
 const SHARD_BYTES = 256 * 1024;
 
-const sha256 = (file: string) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
 /** tokens.arrow's rows: Arrow JS numbers dictionaries per process, so its bytes differ within one. */
 const tokenTable = (acts: string) => {
@@ -47,14 +42,9 @@ test('capture: the writer thread writes the bytes of the inline writer', async (
   const dir = tempDir(t);
   const run = await trainSmall(path.join(dir, 'run'));
   await initBackend('wasm');
-  const source = resolveModelSource({ run });
-  const corpus = openSourceCorpus(source);
-  const params = paramsFromCheckpoint(source.file, source.config, source.checkpoint);
-  t.after(() => disposeParams(params));
+  const base = runCaptureOptions(t, run);
   const options = (out: string, writerThread: boolean, more: Partial<CaptureOptions> = {}): CaptureOptions => ({
-    params, config: source.config, checkpoint: source.checkpoint, run, corpus,
-    source: { corpus: source.corpusSpec, tokenizer: tokenizerOf(corpus), seed: source.seed },
-    initReadStreams: readStreamsOf(source.file, source.config, source.checkpoint),
+    ...base,
     split: 'val', tokens: TOKENS, sites: ['resid_post', 'branch_out', 'coeffs'], layers: [0, 1], dtype: 'float32',
     batch: BATCH, shardBytes: SHARD_BYTES, out, resume: false, command: ['capture', '--run', run], writerThread, ...more,
   });
