@@ -64,6 +64,14 @@ export function randomTokens(seed: number, B: number, T: number, vocab: number):
   return tf.tensor2d(Int32Array.from({ length: B * T }, () => rng.int(vocab)), [B, T], 'int32');
 }
 
+/** Two random windows of blockSize + 1 tokens split into inputs x and next-token targets y ([2, blockSize] each). */
+export function randomBatch(c: ModelConfig, seed: number): { x: Tensor; y: Tensor } {
+  const w = randomTokens(seed, 2, c.blockSize + 1, c.vocabSize);
+  const out = { x: tf.slice(w, [0, 0], [2, c.blockSize]), y: tf.slice(w, [0, 1], [2, c.blockSize]) };
+  w.dispose();
+  return out;
+}
+
 /** Largest |a − b| over two equal-length arrays. */
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) throw new Error(`lengths differ: ${a.length} vs ${b.length}`);

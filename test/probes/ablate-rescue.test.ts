@@ -9,19 +9,14 @@ import { initBackend } from '../../src/engine/backend.ts';
 import { tf } from '../../src/engine/tf.ts';
 import type { ModelConfig } from '../../src/model/config.ts';
 import { disposeParams, initParams, type Params } from '../../src/model/params.ts';
-import { perturb, randomTokens, tinyConfig } from '../model/helpers.ts';
+import { perturb, randomBatch, tinyConfig } from '../model/helpers.ts';
 
 before(async () => {
   await initBackend('cpu');
 });
 
 function batches(c: ModelConfig) {
-  return [1, 2, 3].map((seed) => {
-    const w = randomTokens(200 + seed, 2, c.blockSize + 1, c.vocabSize);
-    const out = { x: tf.slice(w, [0, 0], [2, c.blockSize]), y: tf.slice(w, [0, 1], [2, c.blockSize]) };
-    w.dispose();
-    return out;
-  });
+  return [1, 2, 3].map((seed) => randomBatch(c, 200 + seed));
 }
 
 function run(c: ModelConfig, params: Params): { r: AblateRescue; passes: number } {

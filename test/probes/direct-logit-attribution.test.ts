@@ -10,18 +10,11 @@ import type { ModelConfig } from '../../src/model/config.ts';
 import { layerNorm } from '../../src/model/norms.ts';
 import { disposeParams, initParams, param, type Params } from '../../src/model/params.ts';
 import { forward } from '../../src/model/transformer.ts';
-import { perturb, randomTokens, tinyConfig } from '../model/helpers.ts';
+import { perturb, randomBatch, tinyConfig } from '../model/helpers.ts';
 
 before(async () => {
   await initBackend('cpu');
 });
-
-function xy(c: ModelConfig, seed: number): { x: Tensor; y: Tensor } {
-  const w = randomTokens(seed, 2, c.blockSize + 1, c.vocabSize);
-  const out = { x: tf.slice(w, [0, 0], [2, c.blockSize]), y: tf.slice(w, [0, 1], [2, c.blockSize]) };
-  w.dispose();
-  return out;
-}
 
 /** The model's logit of each target minus the mean logit, from a forward of its own. */
 function targetLogits(params: Params, c: ModelConfig, x: Tensor, y: Tensor, baseline: 'mean_logit' | 'none'): Float32Array {
@@ -43,7 +36,7 @@ const CASES: { name: string; config: ModelConfig }[] = [
 for (const { name, config: c } of CASES) {
   test(`${name}: per token, the pieces plus the ln_f bias part are the model's logit`, () => {
     const params = initParams(c, 11);
-    const { x, y } = xy(c, 12);
+    const { x, y } = randomBatch(c, 12);
     try {
       perturb(params, 13);
       for (const baseline of ['mean_logit', 'none'] as const) {
@@ -101,7 +94,7 @@ function isolatedStream2(c: ModelConfig, seed: number): Params {
 test('stream 2 never read or written, identity mixing: it carries exactly the embedding, through ln_f alone', () => {
   const c = tinyConfig({ kind: 'hc', dynamic: false, dynamicNorm: 'rms' }, 3);
   const params = isolatedStream2(c, 21);
-  const { x, y } = xy(c, 22);
+  const { x, y } = randomBatch(c, 22);
   try {
     const a = tokenAttribution(params, c, x, y, 'mean_logit');
     const S = a.sources.length;
@@ -127,7 +120,7 @@ test('stream 2 never read or written, identity mixing: it carries exactly the em
 test('stream 2 isolated and the embedding kept out of it (LSS row 2 zero): stream 2 carries nothing', () => {
   const c = tinyConfig({ kind: 'hc', dynamic: false, dynamicNorm: 'rms' }, 3, { kind: 'lss', center: 0.6 });
   const params = isolatedStream2(c, 31);
-  const { x, y } = xy(c, 32);
+  const { x, y } = randomBatch(c, 32);
   try {
     const lss = params.get('expand_stream.lss');
     assert.ok(lss);
