@@ -147,7 +147,9 @@ export function registerSae(program: Command, setExit: (code: number) => void): 
               bar.update(p.index * stepsPer + p.step, p.total * stepsPer, `${p.sae} loss ${p.loss.toFixed(4)} L0 ${p.l0.toFixed(1)} EV ${(1 - p.fvu).toFixed(3)} dead ${(100 * p.deadFraction).toFixed(1)}% | ${Math.round(p.tokensPerS)} tok/s`),
             );
             const evs = summary.saes.map((x) => x.eval.ev ?? Number.NaN);
-            bar.finish(`trained ${summary.saes.length} SAE(s); EV ${Math.min(...evs).toFixed(3)}–${Math.max(...evs).toFixed(3)}: ${out}`);
+            const seeds = summary.seed_stability?.[0]?.seeds.length ?? 1;
+            const perSeed = seeds > 1 ? ` × ${seeds} seeds (EV of the first seed's)` : '';
+            bar.finish(`trained ${summary.saes.length} SAE(s)${perSeed}; EV ${Math.min(...evs).toFixed(3)}–${Math.max(...evs).toFixed(3)}: ${out}`);
           } catch (e) {
             bar.finish();
             throw e;
