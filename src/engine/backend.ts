@@ -3,8 +3,10 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { ConfigError } from '../errors.ts';
+import { registerFastGradients } from './gradients.ts';
 import { setMatmulMode } from './matmul.ts';
 import { tf } from './tf.ts';
+import { registerWasmKernels } from './wasm-kernels.ts';
 import { installWebgpuNodeFixes, prepareSyncRead } from './webgpu-node.ts';
 
 const require = createRequire(import.meta.url);
@@ -29,6 +31,7 @@ let started: BackendInfo | undefined;
 
 export async function initBackend(name: BackendName, opts: BackendOptions = {}): Promise<BackendInfo> {
   if (started && (started.requested === name || started.active === name)) return started;
+  registerFastGradients();
   let info: BackendInfo;
   if (name === 'auto') {
     const gpu = hasVulkanLoader() ? await webgpuAdapter(opts).catch(() => undefined) : undefined;
@@ -60,6 +63,7 @@ async function startWasm(): Promise<BackendInfo> {
   require('@tensorflow/tfjs-backend-wasm');
   if (!(await tf.setBackend('wasm'))) throw new Error('tf.setBackend("wasm") returned false');
   await tf.ready();
+  registerWasmKernels();
   setMatmulMode('explicit');
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   return { requested: 'wasm', active: 'wasm', device: `WebAssembly${simd ? ' + SIMD' : ''}, one thread` };

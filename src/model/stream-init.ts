@@ -1,5 +1,6 @@
 // Expansion of the embedding into n streams (docs/model.md, §1.6): copies, learned stream scaling
 // (LSS, the stream-collapse paper), a learned additive stream embedding, or fixed noise.
+import { broadcastCopy } from '../engine/ops/broadcast-copy.ts';
 import { tf, type Tensor } from '../engine/tf.ts';
 import type { ModelConfig } from './config.ts';
 import { param, type Params } from './params.ts';
@@ -13,7 +14,7 @@ export function expandStreams(p: Params, c: ModelConfig, h0: Tensor): Tensor {
   const h = tf.reshape(h0, [B, T, 1, d]);
   switch (c.streamInit.kind) {
     case 'copy':
-      return n === 1 ? h : tf.tile(h, [1, 1, n, 1]); // [B, T, n, d]
+      return broadcastCopy(h, [B, T, n, d]); // [B, T, n, d]
     case 'lss':
       return tf.mul(h, param(p, 'expand_stream.lss')); // [B, T, n, d]
     case 'noise':

@@ -61,8 +61,11 @@ test('repeated forwards and backwards add no tensors after the first; each backe
     const kept = constantMemory().numTensors;
     step(p, tokens, targets);
     const after = tf.memory().numTensors;
-    assert.equal(constantMemory().numTensors - kept, 2, `${backend}: the mask and the permutation matrices`);
-    assert.equal(after - before, 2, `${backend}: the first step keeps its constants and nothing else`);
+    // the mask, the permutation matrices, and the small ones tensors of broadcast copies (stream
+    // expansion, reduction gradients: engine/ops/broadcast-copy.ts)
+    const built = constantMemory().numTensors - kept;
+    assert.ok(built >= 2, `${backend}: the mask and the permutation matrices (${built} constants)`);
+    assert.equal(after - before, built, `${backend}: the first step keeps its constants and nothing else`);
     for (let i = 0; i < 3; i++) {
       step(p, tokens, targets);
       assert.equal(tf.memory().numTensors, after, `${backend}: step ${i + 2}`);

@@ -3,6 +3,7 @@
 //   x = concat_j Σ_s Γ[s,j] H_s,  H'_t = Σ_s A[s,t] H_s + β_t · T(x)_t   (T(x) split like h).
 // Static, or dynamic as DHC: Γ, A, β + s·tanh(H̄ W) from each fraction's own normalised row.
 import { mm } from '../../engine/matmul.ts';
+import { broadcastCopy } from '../../engine/ops/broadcast-copy.ts';
 import { tf, type Tensor } from '../../engine/tf.ts';
 import { attentionBranch, mlpBranch } from '../branches.ts';
 import type { ModelConfig } from '../config.ts';
@@ -26,8 +27,8 @@ export function fracCoefficients(p: Params, c: ModelConfig, prefix: string, H: T
   const staticBeta = param(p, `${prefix}.static_beta`); // [m]
   if (!conn.dynamic) {
     return {
-      alpha: tf.tile(tf.reshape(staticAlpha, [1, 1, m, 2 * m]), [B, T, 1, 1]), // [B, T, m, 2m]
-      write: tf.tile(tf.reshape(staticBeta, [1, 1, m]), [B, T, 1]), // [B, T, m]
+      alpha: broadcastCopy(tf.reshape(staticAlpha, [1, 1, m, 2 * m]), [B, T, m, 2 * m]), // [B, T, m, 2m]
+      write: broadcastCopy(tf.reshape(staticBeta, [1, 1, m]), [B, T, m]), // [B, T, m]
     };
   }
   const gamma = param(p, `${prefix}.norm.gamma`); // [w]

@@ -1,5 +1,6 @@
 // Hyper-connections (Zhu et al., ICLR 2025), static or dynamic (DHC). Dynamic coefficients
 // come from each stream's own normalised row: A(H) = A + s·tanh(H̄ W) (docs/model.md).
+import { broadcastCopy } from '../../engine/ops/broadcast-copy.ts';
 import { tf, type Tensor } from '../../engine/tf.ts';
 import type { ModelConfig } from '../config.ts';
 import { gainLayerNorm, rmsNorm } from '../norms.ts';
@@ -14,8 +15,8 @@ export function hcCoefficients(p: Params, c: ModelConfig, prefix: string, H: Ten
   const staticBeta = param(p, `${prefix}.static_beta`); // [n]
   if (!conn.dynamic) {
     return {
-      alpha: tf.tile(tf.reshape(staticAlpha, [1, 1, n, n + 1]), [B, T, 1, 1]), // [B, T, n, n+1]
-      write: tf.tile(tf.reshape(staticBeta, [1, 1, n]), [B, T, 1]), // [B, T, n]
+      alpha: broadcastCopy(tf.reshape(staticAlpha, [1, 1, n, n + 1]), [B, T, n, n + 1]), // [B, T, n, n+1]
+      write: broadcastCopy(tf.reshape(staticBeta, [1, 1, n]), [B, T, n]), // [B, T, n]
     };
   }
   const gamma = param(p, `${prefix}.norm.gamma`);
