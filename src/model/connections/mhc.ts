@@ -12,9 +12,21 @@ export function normedToken(p: Params, prefix: string, H: Tensor): Tensor {
   return rmsNorm(tf.reshape(H, [B * T, n * d]), param(p, `${prefix}.norm.gamma`)); // [B*T, n*d]
 }
 
-/** B = 2σ(s·(v W_β) + b), shared by mHC and mHC-lite. */
-export function constrainedWrite(p: Params, prefix: string, v: Tensor, B: number, T: number, n: number): Tensor {
-  const raw = tf.mul(tf.matMul(v, param(p, `${prefix}.dynamic_beta_fn`)), param(p, `${prefix}.h_post_scale`)); // [B*T, n]
+/**
+ * v W_α and v W_β as one product with the two weights side by side, split after: one pass over v
+ * forward and one transpose of it backward instead of two of each.
+ */
+export function tokenProjections(p: Params, prefix: string, v: Tensor): { wc: Tensor; wb: Tensor } {
+  const wAlpha = param(p, `${prefix}.dynamic_alpha_fn`); // [n*d, k]
+  const wBeta = param(p, `${prefix}.dynamic_beta_fn`); // [n*d, n]
+  const both = tf.matMul(v, tf.concat([wAlpha, wBeta], 1)); // [B*T, k + n]
+  const [wc, wb] = tf.split(both, [wAlpha.shape[1] as number, wBeta.shape[1] as number], 1) as [Tensor, Tensor];
+  return { wc, wb };
+}
+
+/** B = 2σ(s·(v W_β) + b) from wb = v W_β, shared by mHC and mHC-lite. */
+export function constrainedWrite(p: Params, prefix: string, wb: Tensor, B: number, T: number, n: number): Tensor {
+  const raw = tf.mul(wb, param(p, `${prefix}.h_post_scale`)); // [B*T, n]
   return tf.reshape(tf.mul(tf.sigmoid(tf.add(raw, param(p, `${prefix}.static_beta`))), 2), [B, T, n]);
 }
 
@@ -33,8 +45,8 @@ export function mhcCoefficients(p: Params, c: ModelConfig, prefix: string, H: Te
   const conn = c.connection;
   if (conn.kind !== 'mhc') throw new Error(`mhcCoefficients called for ${conn.kind}`);
   const [B, T, n] = H.shape as [number, number, number, number];
-  const v = normedToken(p, prefix, H);
-  const wc = tf.reshape(tf.matMul(v, param(p, `${prefix}.dynamic_alpha_fn`)), [B * T, n, n + 1]);
+  const projected = tokenProjections(p, prefix, normedToken(p, prefix, H));
+  const wc = tf.reshape(projected.wc, [B * T, n, n + 1]);
   // Column 0 (read) scales by pre_branch_scale, the n mixing columns by residual_scale.
   const scale = tf.concat([param(p, `${prefix}.pre_branch_scale`), tf.tile(param(p, `${prefix}.residual_scale`), [n])]); // [n+1]
   const logits = tf.add(tf.mul(wc, scale), param(p, `${prefix}.static_alpha`)); // [B*T, n, n+1]
@@ -44,6 +56,6 @@ export function mhcCoefficients(p: Params, c: ModelConfig, prefix: string, H: Te
   const mixing = sinkhorn(r, conn.sinkhornIters); // [B*T, n, n]
   return {
     alpha: tf.reshape(tf.concat([read, mixing], 2), [B, T, n, n + 1]),
-    write: constrainedWrite(p, prefix, v, B, T, n),
+    write: constrainedWrite(p, prefix, projected.wb, B, T, n),
   };
 }
