@@ -11,7 +11,9 @@ import { TrainStep } from '../../src/train/step.ts';
 
 const [kind = 'hc', batchArg = '4', stepsArg = '3'] = process.argv.slice(2);
 await initBackend('wasm');
-const model = { ...MODEL_DEFAULTS, connection: { kind } } as ModelConfig;
+// the connection as `hcprobe bench-step` builds it: hc dynamic with RMS norm, mhc with 20 Sinkhorn iterations
+const connection = kind === 'hc' || kind === 'frac' ? { kind, dynamic: true, dynamicNorm: 'rms' } : kind === 'mhc' ? { kind, sinkhornIters: 20 } : { kind };
+const model = { ...MODEL_DEFAULTS, connection } as ModelConfig;
 const batchSize = Number(batchArg);
 const params = initParams(model, 1);
 const opt = new AdamW(params, optimizerGroups(params, paramSpecs(model, 1)), { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 });

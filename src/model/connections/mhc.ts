@@ -1,5 +1,6 @@
 // Manifold-constrained HC (arXiv 2512.24880): coefficients from the whole RMS-normalised token
 // v ∈ R^{nd}; A_m = σ(·), B = 2σ(·), A_r = Sinkhorn(exp(R)) in log space (docs/model.md).
+import { sinkhornOp } from '../../engine/ops/sinkhorn.ts';
 import { tf, type Tensor } from '../../engine/tf.ts';
 import type { ModelConfig } from '../config.ts';
 import { rmsNorm } from '../norms.ts';
@@ -30,16 +31,6 @@ export function constrainedWrite(p: Params, prefix: string, wb: Tensor, B: numbe
   return tf.reshape(tf.mul(tf.sigmoid(tf.add(raw, param(p, `${prefix}.static_beta`))), 2), [B, T, n]);
 }
 
-/** Alternating column and row normalisation of exp(logits) over the last two axes, in log space. */
-export function sinkhorn(logits: Tensor, iters: number): Tensor {
-  let r = logits;
-  for (let i = 0; i < iters; i++) {
-    r = tf.sub(r, tf.logSumExp(r, -2, true));
-    r = tf.sub(r, tf.logSumExp(r, -1, true));
-  }
-  return tf.exp(r);
-}
-
 /** `hookLogits` sees (and may replace) R [B, T, n, n], the matrix whose exp Sinkhorn projects. */
 export function mhcCoefficients(p: Params, c: ModelConfig, prefix: string, H: Tensor, hookLogits?: LogitsHook): Coefficients {
   const conn = c.connection;
@@ -53,7 +44,7 @@ export function mhcCoefficients(p: Params, c: ModelConfig, prefix: string, H: Te
   const read = tf.sigmoid(tf.slice(logits, [0, 0, 0], [-1, -1, 1])); // [B*T, n, 1]
   let r = tf.slice(logits, [0, 0, 1], [-1, -1, n]); // [B*T, n, n]: R[s][t], before the constraint
   if (hookLogits) r = tf.reshape(hookLogits(tf.reshape(r, [B, T, n, n])), [B * T, n, n]);
-  const mixing = sinkhorn(r, conn.sinkhornIters); // [B*T, n, n]
+  const mixing = sinkhornOp(r, conn.sinkhornIters); // [B*T, n, n]
   return {
     alpha: tf.reshape(tf.concat([read, mixing], 2), [B, T, n, n + 1]),
     write: constrainedWrite(p, prefix, projected.wb, B, T, n),
