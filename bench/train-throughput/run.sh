@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Training throughput on CPU: `hcprobe bench-step --backend wasm` against the reference PyTorch
-# code on the same config, for hc and mhc-lite, in one run, interleaved (ours, theirs, ours,
+# code on the same config, for hc, mhc-lite and mhc, in one run, interleaved (ours, theirs, ours,
 # theirs, ...) so that machine noise falls on both. Writes results.json and results.md.
 #
 #   HC_REF=/tmp/hcref EINOPS=/tmp/einops bench/train-throughput/run.sh
@@ -32,7 +32,7 @@ rm -f "$OUT"/raw/*
 
 # The issue's config: vocab 256, d 128, 4 layers, 4 heads, seq 128, batch 8, n 4, fp32.
 MODEL=(--streams 4 --layers 4 --heads 4 --d-model 128 --seq 128 --batch 8 --vocab 256)
-KINDS=(hc mhc-lite)
+KINDS=(hc mhc-lite mhc)
 ref_type() { [[ "$1" == mhc-lite ]] && echo mhc_lite || echo "$1"; }
 
 load1() { cut -d' ' -f1 /proc/loadavg; }
@@ -61,6 +61,8 @@ theirs() { # kind round
   echo "tfjs=$(node -p "require('$ROOT/node_modules/@tensorflow/tfjs-backend-wasm/package.json').version")"
   echo "torch=$("$PYTHON" -c 'import torch; print(torch.__version__)')"
   echo "python=$("$PYTHON" -c 'import platform; print(platform.python_version())')"
+  # Debian's torch links the libblas.so.3 alternative; the reference BLAS makes it ~4x slower
+  echo "blas=$(readlink -f /etc/alternatives/libblas.so.3-x86_64-linux-gnu 2>/dev/null || echo unknown)"
   echo "hc_ref=${HC_REF_COMMIT:-$(git -C "$HC_REF" rev-parse HEAD 2>/dev/null || echo "(not a git checkout; set HC_REF_COMMIT)")}"
   echo "load_before=$(cut -d' ' -f1-3 /proc/loadavg)"
 } > "$OUT/machine.txt"

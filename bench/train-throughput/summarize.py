@@ -19,7 +19,9 @@ def median(xs: list[float]) -> float:
 def main(out: str) -> None:
     machine = dict(line.rstrip("\n").split("=", 1) for line in open(os.path.join(out, "machine.txt")) if "=" in line)
     rows = []
-    for kind in ("hc", "mhc-lite"):
+    # every connection run.sh timed, in its order (KINDS)
+    kinds = [k for k in ("hc", "mhc-lite", "mhc") if glob.glob(os.path.join(out, "raw", f"ours-{k}-r*.json"))]
+    for kind in kinds:
         side: dict[str, dict] = {}
         for who in ("ours", "ref"):
             paths = sorted(glob.glob(os.path.join(out, "raw", f"{who}-{kind}-r*.json")))
@@ -52,7 +54,8 @@ def main(out: str) -> None:
         })
     result = {
         "config": {"vocab": 256, "d_model": 128, "layers": 4, "heads": 4, "seq": 128, "batch": 8, "streams": 4,
-                   "dtype": "float32", "optimizer": "AdamW, clip 1.0", "ours_backend": "wasm (one thread)",
+                   "dtype": "float32", "bias": False, "optimizer": "AdamW, clip 1.0",
+                   "ours_backend": "wasm, main thread + data-parallel workers (bench-step default)",
                    "reference_threads": 2},
         "machine": machine,
         "results": rows,

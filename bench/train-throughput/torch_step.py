@@ -38,6 +38,8 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
+    # hcprobe bench-step builds its model without biases, as the reference's train.py runs
+    ap.add_argument("--bias", action="store_true", help="biases in Linear and LayerNorm (default: none, as bench-step)")
     a = ap.parse_args()
 
     torch.set_num_threads(a.threads)
@@ -48,7 +50,7 @@ def main() -> None:
 
         cfg = ref.GPTConfig(
             block_size=a.seq, vocab_size=a.vocab, n_layer=a.layers, n_head=a.heads, n_embd=a.d_model,
-            dropout=0.0, bias=True, hyper_conn_n=a.streams, hyper_conn_type=a.type,
+            dropout=0.0, bias=a.bias, hyper_conn_n=a.streams, hyper_conn_type=a.type,
         )
         net = ref.GPT(cfg)
         net.train()
@@ -79,7 +81,20 @@ def main() -> None:
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
         "type": a.type,
+        "bias": a.bias,
+        "blas": blas_library(),
     }))
+
+
+def blas_library() -> str:
+    """The BLAS the dynamic linker gives torch (Debian's torch uses the libblas.so.3 alternative:
+    the reference BLAS is ~4x slower than OpenBLAS here, which would flatter any comparison)."""
+    try:
+        with open("/proc/self/maps") as maps:
+            libs = {line.split()[-1] for line in maps if "blas" in line.lower() and line.split()[-1].startswith("/")}
+        return ", ".join(sorted(libs)) or "(none mapped)"
+    except OSError:
+        return "(unknown)"
 
 
 if __name__ == "__main__":

@@ -153,7 +153,9 @@ export function registerSweep(program: Command, setExit: (code: number) => void)
             return { cell: j.cell, seed: j.seed, run, summary: summariseRun(run) };
           });
           const rows = summariseSweep(runs, cells.map((c) => c.cell));
-          const md = `# Sweep ${grid.name}\n\nGrid: ${JSON.stringify(grid)}\n\n${sweepMarkdown(rows)}\n## Runs\n\n${sweepRunsMarkdown(runs)}`;
+          // the per-run stream table only where some run has more than one stream
+          const perRun = runs.some((r) => r.summary.nStreams > 1) ? `\n## Runs\n\n${sweepRunsMarkdown(runs)}` : '';
+          const md = `# Sweep ${grid.name}\n\nGrid: ${JSON.stringify(grid)}\n\n${sweepMarkdown(rows)}${perRun}`;
           writeFileAtomic(join(out, 'summary.md'), md, { force: true });
           writeFileAtomic(join(out, 'summary.json'), `${JSON.stringify({ grid, rows, runs: runs.map((r) => ({ cell: r.cell, seed: r.seed, ...r.summary })) }, null, 2)}\n`, { force: true });
           const page = renderSweepPage(grid.name, rows, runs);

@@ -1,0 +1,32 @@
+import { initBackend } from '../../src/engine/backend.ts';
+import { rngFor } from '../../src/engine/random.ts';
+import { tf } from '../../src/engine/tf.ts';
+import { MODEL_DEFAULTS, type ModelConfig } from '../../src/model/config.ts';
+import { initParams, paramSpecs } from '../../src/model/params.ts';
+import { AdamW, optimizerGroups } from '../../src/train/optimizer.ts';
+import { lossFn } from '../../src/model/transformer.ts';
+const [kind = 'hc', batchArg = '4'] = process.argv.slice(2);
+await initBackend('wasm');
+const model = { ...MODEL_DEFAULTS, connection: { kind } } as ModelConfig;
+const B = Number(batchArg);
+const params = initParams(model, 1);
+const opt = new AdamW(params, optimizerGroups(params, paramSpecs(model, 1)), { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 });
+const names = [...opt.groups.decay, ...opt.groups.noDecay];
+const vars = names.map((n) => params.get(n)!);
+console.log('params', names.length);
+const rng = rngFor(1, 'p');
+const toks = () => tf.tensor2d(Int32Array.from({ length: B * 128 }, () => rng.int(256)), [B, 128], 'int32');
+for (let i = 0; i < 6; i++) {
+  const t0 = performance.now();
+  const fwd = tf.tidy(() => { const l = lossFn(params, model, toks(), toks()); return l.dataSync()[0]; });
+  const t1 = performance.now();
+  const a = toks(), b = toks();
+  const { value, grads } = tf.variableGrads(() => lossFn(params, model, a, b) as any, vars as any);
+  value.dataSync();
+  const t2 = performance.now();
+  const g = new Map(Object.entries(grads).map(([k, v], j) => [names[vars.findIndex((x) => x.name === k)]!, v]));
+  opt.clipAndStep(g, 1e-4, 1.0);
+  for (const x of g.values()) x.dispose(); value.dispose();
+  const t3 = performance.now();
+  console.log(`fwd ${(t1 - t0).toFixed(0)} fwd+bwd ${(t2 - t1).toFixed(0)} opt ${(t3 - t2).toFixed(0)} tensors ${tf.memory().numTensors}`);
+}
