@@ -1,18 +1,22 @@
 // Run by kernels-webgpu.test.ts in a child process (Dawn reads its Vulkan environment at start):
-// the engine's kernels with their backward (column sums, norms, width and depth connections,
-// attention, cross-entropy) against the model's tfjs ops and tf.grads on the cpu backend.
+// the engine's kernels with their backward (column sums, norms, width and depth connections, the
+// embedding with its stream expansion, attention, cross-entropy) against the model's tfjs ops and tf.grads on the cpu backend.
 // Prints one JSON object; {"skip": reason} without an adapter.
 import { type AdamwSpec, adamwHyper, recordAdamw } from '../../../src/engine/program/adamw.ts';
 import { type AttentionSpec, recordAttentionBackward, recordAttentionForward } from '../../../src/engine/program/attention.ts';
 import { type ColumnSumSpec, columnSumChunks, recordColumnSum } from '../../../src/engine/program/column-sum.ts';
 import { recordCrossEntropy } from '../../../src/engine/program/cross-entropy.ts';
 import { type DepthSpec, recordDepthBackward, recordDepthForward } from '../../../src/engine/program/depth-connection.ts';
+import { type EmbeddingSpec, embeddingIndex, recordEmbeddingBackward, recordEmbeddingForward } from '../../../src/engine/program/embedding.ts';
 import { GpuArena } from '../../../src/engine/program/gpu-arena.ts';
 import { type NormSpec, recordNormBackward, recordNormForward } from '../../../src/engine/program/norm.ts';
 import { StepProgram } from '../../../src/engine/program/step-program.ts';
 import { recordWidthBackward, recordWidthForward, type WidthSpec } from '../../../src/engine/program/width-connection.ts';
 import { type Tensor, tf } from '../../../src/engine/tf.ts';
 import { gainLayerNorm, layerNorm, rmsNorm } from '../../../src/model/norms.ts';
+import { MODEL_DEFAULTS, type ModelConfig } from '../../../src/model/config.ts';
+import type { Params } from '../../../src/model/params.ts';
+import { expandStreams } from '../../../src/model/stream-init.ts';
 import { crossEntropy } from '../../../src/model/transformer.ts';
 import { errorsByName, gather, normRel, startChild } from './child-device.ts';
 
@@ -207,6 +211,81 @@ for (const [name, spec] of [
   depth[name] = await depthCase(spec);
 }
 
+/**
+ * H⁰ and the gradients of wte (added to a nonzero start, as after the tied unembedding), wpe and
+ * the stream parameter against model/stream-init.ts' expandStreams over tf.gather, with tf.grads.
+ */
+async function embeddingCase(spec: EmbeddingSpec, chunks: number) {
+  const { batch: B, seqLen: T, vocab: V, dModel: d, nStreams: n, expansion } = spec;
+  // ids with repeats and with unused rows: draw from the lower two thirds of the vocabulary
+  const ids = Int32Array.from({ length: B * T }, () => rng.int(Math.max(1, Math.floor((2 * V) / 3))));
+  const wte = randn(V * d);
+  const wpe = randn((T + 2) * d); // longer than T: only the first T rows are read and written
+  const streams = randn(n * d).map((v) => (expansion === 'stream-embed' ? v : 1 + 0.3 * v));
+  const up = randn(B * T * n * d);
+  const dwte0 = randn(V * d);
+  const { order, starts } = embeddingIndex(ids, V);
+  const u32 = (x: Uint32Array) => new Float32Array(x.buffer, x.byteOffset, x.length);
+  const arena = new GpuArena(device, 'embedding-case', [
+    { name: 'ids', length: ids.length },
+    { name: 'order', length: order.length },
+    { name: 'starts', length: starts.length },
+    { name: 'wte', length: wte.length },
+    { name: 'wpe', length: wpe.length },
+    { name: 'streams', length: streams.length },
+    { name: 'out', length: up.length },
+    { name: 'dout', length: up.length },
+    { name: 'dh', length: B * T * d },
+    { name: 'prod', length: up.length },
+    { name: 'dwte', length: wte.length },
+    { name: 'dwpe', length: T * d },
+    { name: 'dstreams', length: streams.length },
+    { name: 'partial', length: chunks * n * d },
+  ]);
+  arena.write('ids', u32(Uint32Array.from(ids)));
+  arena.write('order', u32(order));
+  arena.write('starts', u32(starts));
+  for (const [name, v] of [['wte', wte], ['wpe', wpe], ['streams', streams], ['dout', up], ['dwte', dwte0]] as const) arena.write(name, v);
+  const program = new StepProgram(device);
+  const at = (name: string) => arena.binding(name);
+  const fwd = { ids: at('ids'), wte: at('wte'), wpe: at('wpe'), streams: at('streams'), out: at('out') };
+  recordEmbeddingForward(program, 'embed', spec, fwd);
+  const grads = expansion === 'lss' || expansion === 'stream-embed';
+  recordEmbeddingBackward(program, 'embed', spec, { ...fwd, dout: at('dout'), dh: at('dh'), prod: at('prod'), order: at('order'), starts: at('starts'), dwte: at('dwte'), dwpe: at('dwpe'), ...(grads ? { dstreams: at('dstreams') } : {}), ...(chunks > 1 ? { partial: at('partial') } : {}) }, chunks);
+  program.run();
+  const names = ['out', 'dwte', 'dwpe', ...(grads ? ['dstreams'] : [])];
+  const got = await arena.read(names);
+  arena.destroy();
+  const paramName = { lss: 'expand_stream.lss', noise: 'expand_stream.noise', 'stream-embed': 'expand_stream.stream_embed', copy: '' }[expansion];
+  const initFor = { copy: { kind: 'copy' }, lss: { kind: 'lss', center: 1 }, noise: { kind: 'noise', sigma: 0.3 }, 'stream-embed': { kind: 'stream-embed' } }[expansion];
+  const config = { ...MODEL_DEFAULTS, vocabSize: V, blockSize: T + 2, dModel: d, nStreams: n, streamInit: initFor } as ModelConfig;
+  const want = tf.tidy(() => {
+    const idT = tf.tensor2d(ids, [B, T], 'int32');
+    const f = (W: Tensor, P: Tensor, S: Tensor) => {
+      const p = new Map([[paramName, S]]) as unknown as Params;
+      return expandStreams(p, config, tf.add(tf.gather(W, idT), tf.slice(P, [0, 0], [T, -1])));
+    };
+    const W = tf.tensor2d(wte, [V, d]);
+    const P = tf.tensor2d(wpe, [T + 2, d]);
+    const S = tf.tensor2d(streams, [n, d]);
+    // copy reads no stream parameter; 0·ΣS keeps tf.grads' three inputs on the path
+    const loss = (w: Tensor, pp: Tensor, ss: Tensor) => tf.add(tf.sum(tf.mul(f(w, pp, ss), tf.tensor4d(up, [B, T, n, d]))), tf.mul(tf.sum(ss), 0));
+    const [dW, dP, dS] = tf.grads(loss)([W, P, S]) as [Tensor, Tensor, Tensor];
+    return [f(W, P, S), tf.add(dW, tf.tensor2d(dwte0, [V, d])), tf.slice(dP, [0, 0], [T, -1]), ...(grads ? [dS] : [])].map((t) => t.dataSync());
+  });
+  return errorsByName(names, got, want);
+}
+const embedding: Record<string, Record<string, number>> = {};
+for (const [name, spec, chunks] of [
+  ['copy, B 2, T 5, V 11, d 8, n 4', { batch: 2, seqLen: 5, vocab: 11, dModel: 8, nStreams: 4, expansion: 'copy' }, 1],
+  ['lss, B 3, T 7, V 300, d 70, n 3, 4 chunks', { batch: 3, seqLen: 7, vocab: 300, dModel: 70, nStreams: 3, expansion: 'lss' }, 4],
+  ['noise, B 1, T 9, V 5, d 3, n 2', { batch: 1, seqLen: 9, vocab: 5, dModel: 3, nStreams: 2, expansion: 'noise' }, 1],
+  ['stream-embed, B 4, T 3, V 2, d 130, n 8', { batch: 4, seqLen: 3, vocab: 2, dModel: 130, nStreams: 8, expansion: 'stream-embed' }, 1],
+  ['copy, B 1, T 1, V 1, d 1, n 1', { batch: 1, seqLen: 1, vocab: 1, dModel: 1, nStreams: 1, expansion: 'copy' }, 1],
+] as const) {
+  embedding[name] = await embeddingCase(spec, chunks);
+}
+
 /** o, and dqkv for a random do, against model/branches.ts' attention ops (from qkv on) and tf.grads. */
 async function attentionCase(spec: AttentionSpec) {
   const { batch: B, seqLen: T, nHeads: H, headDim: dh } = spec;
@@ -352,4 +431,4 @@ async function adamwCase(maxNorm: number) {
 }
 const adamw = { clipped: await adamwCase(0.5), unclipped: await adamwCase(0) };
 
-await finish({ columnSums, norms, width, depth, attention, crossEntropy: crossEntropyCases, adamw });
+await finish({ columnSums, norms, width, depth, embedding, attention, crossEntropy: crossEntropyCases, adamw });

@@ -42,6 +42,16 @@ test('depth connection: Ĥ, dy and dB equal H\' + B⊗y through tfjs ops and tf.
   }
 });
 
+test('embedding + stream expansion: H⁰, dwte (added to), dwpe and dλ/de equal expandStreams over tf.gather and tf.grads to 1e-5', { skip }, () => {
+  const embedding = result.embedding as Record<string, Record<string, number>>;
+  assert.equal(Object.keys(embedding).length, 5, 'every case ran');
+  for (const [name, errs] of Object.entries(embedding)) {
+    const grads = name.startsWith('lss') || name.startsWith('stream-embed');
+    assert.deepEqual(Object.keys(errs), ['out', 'dwte', 'dwpe', ...(grads ? ['dstreams'] : [])], name);
+    for (const [out, e] of Object.entries(errs)) assert.ok(e <= 1e-5, `${name}: ${out} off by ${e} (norm-relative)`);
+  }
+});
+
 test('layer, gain and rms norms: forward, dx, dw and db equal model/norms.ts and tf.grads to 1e-5', { skip }, () => {
   const norms = result.norms as Record<string, Record<string, number>>;
   assert.equal(Object.keys(norms).length, 7, 'every case ran');
