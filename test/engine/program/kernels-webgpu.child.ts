@@ -1,6 +1,6 @@
 // Run by kernels-webgpu.test.ts in a child process (Dawn reads its Vulkan environment at start):
 // the engine's kernels with their backward (column sums, norms, width and depth connections, the
-// embedding with its stream expansion, attention, cross-entropy) against the model's tfjs ops and tf.grads on the cpu backend.
+// embedding with its stream expansion, hc's coefficients, attention, cross-entropy) against the model's tfjs ops and tf.grads on the cpu backend.
 // Prints one JSON object; {"skip": reason} without an adapter.
 import { type AdamwSpec, adamwHyper, recordAdamw } from '../../../src/engine/program/adamw.ts';
 import { type AttentionSpec, recordAttentionBackward, recordAttentionForward } from '../../../src/engine/program/attention.ts';
@@ -9,6 +9,7 @@ import { recordCrossEntropy } from '../../../src/engine/program/cross-entropy.ts
 import { type DepthSpec, recordDepthBackward, recordDepthForward } from '../../../src/engine/program/depth-connection.ts';
 import { type EmbeddingSpec, embeddingIndex, recordEmbeddingBackward, recordEmbeddingForward } from '../../../src/engine/program/embedding.ts';
 import { GpuArena } from '../../../src/engine/program/gpu-arena.ts';
+import { type HcCoefficientSpec, recordHcCoefficientsBackward, recordHcCoefficientsForward } from '../../../src/engine/program/hc-coefficients.ts';
 import { type NormSpec, recordNormBackward, recordNormForward } from '../../../src/engine/program/norm.ts';
 import { StepProgram } from '../../../src/engine/program/step-program.ts';
 import { recordWidthBackward, recordWidthForward, type WidthSpec } from '../../../src/engine/program/width-connection.ts';
@@ -286,6 +287,74 @@ for (const [name, spec, chunks] of [
   embedding[name] = await embeddingCase(spec, chunks);
 }
 
+/** hc's α and β and their gradients against the formulas of model/connections/hc.ts in tfjs ops, with tf.grads. */
+async function hcCoefficientCase(spec: HcCoefficientSpec) {
+  const { tokens: T, nStreams: n, dynamic } = spec;
+  const proj = randn(T * n * (n + 2)).map((v) => 1.5 * v);
+  const a0 = randn(n * (n + 1));
+  const b0 = randn(n);
+  const scales = [0.3, -0.7];
+  const dA = randn(T * n * (n + 1));
+  const dB = randn(T * n);
+  const arena = new GpuArena(device, 'hc-coeff-case', [
+    { name: 'proj', length: proj.length },
+    { name: 'a0', length: a0.length },
+    { name: 'b0', length: n },
+    { name: 'sa', length: 1 },
+    { name: 'sb', length: 1 },
+    { name: 'alpha', length: dA.length },
+    { name: 'beta', length: dB.length },
+    { name: 'dalpha', length: dA.length },
+    { name: 'dbeta', length: dB.length },
+    { name: 'dproj', length: proj.length },
+    { name: 'partial', length: 2 * T },
+    { name: 'da0', length: a0.length },
+    { name: 'db0', length: n },
+    { name: 'dsa', length: 1 },
+    { name: 'dsb', length: 1 },
+  ]);
+  const values: [string, Float32Array][] = [['proj', proj], ['a0', a0], ['b0', b0], ['sa', Float32Array.of(scales[0] as number)], ['sb', Float32Array.of(scales[1] as number)], ['dalpha', dA], ['dbeta', dB]];
+  for (const [name, v] of values) arena.write(name, v);
+  const at = (name: string) => arena.binding(name);
+  const program = new StepProgram(device);
+  const dyn = dynamic ? { proj: at('proj'), alphaScale: at('sa'), betaScale: at('sb') } : {};
+  recordHcCoefficientsForward(program, 'hc', spec, { ...dyn, staticAlpha: at('a0'), staticBeta: at('b0'), alpha: at('alpha'), beta: at('beta') });
+  recordHcCoefficientsBackward(program, 'hc', spec, { ...dyn, dalpha: at('dalpha'), dbeta: at('dbeta'), dStaticAlpha: at('da0'), dStaticBeta: at('db0'), ...(dynamic ? { dproj: at('dproj'), partial: at('partial'), dAlphaScale: at('dsa'), dBetaScale: at('dsb') } : {}) });
+  program.run();
+  const names = ['alpha', 'beta', 'da0', 'db0', ...(dynamic ? ['dproj', 'dsa', 'dsb'] : [])];
+  const got = await arena.read(names);
+  arena.destroy();
+  const want = tf.tidy(() => {
+    const f = (P: Tensor, A0: Tensor, B0: Tensor, SA: Tensor, SB: Tensor): [Tensor, Tensor] => {
+      if (!dynamic) return [tf.mul(tf.reshape(A0, [1, n, n + 1]), tf.ones([T, 1, 1])), tf.mul(tf.reshape(B0, [1, n]), tf.ones([T, 1]))];
+      const [pa, pb] = tf.split(tf.reshape(P, [T * n, n + 2]), [n + 1, 1], 1) as [Tensor, Tensor];
+      const alpha = tf.add(tf.mul(tf.reshape(tf.tanh(pa), [T, n, n + 1]), SA), A0);
+      const beta = tf.add(tf.mul(tf.reshape(tf.tanh(pb), [T, n]), SB), B0);
+      return [alpha, beta];
+    };
+    const args = [tf.tensor1d(proj), tf.tensor2d(a0, [n, n + 1]), tf.tensor1d(b0), tf.scalar(scales[0] as number), tf.scalar(scales[1] as number)];
+    const loss = (P: Tensor, A0: Tensor, B0: Tensor, SA: Tensor, SB: Tensor) => {
+      const [alpha, beta] = f(P, A0, B0, SA, SB);
+      // static HC reads neither the projection nor the scales: 0·Σ keeps them on tf.grads' path
+      const idle = dynamic ? tf.scalar(0) : tf.mul(tf.add(tf.add(tf.sum(P), SA), SB), 0);
+      return tf.add(tf.add(tf.sum(tf.mul(alpha, tf.tensor3d(dA, [T, n, n + 1]))), tf.sum(tf.mul(beta, tf.tensor2d(dB, [T, n])))), idle);
+    };
+    const [dP, dA0, dB0, dSA, dSB] = tf.grads(loss)(args) as Tensor[];
+    const [alpha, beta] = f(...(args as [Tensor, Tensor, Tensor, Tensor, Tensor]));
+    return [alpha, beta, dA0, dB0, ...(dynamic ? [dP, dSA, dSB] : [])].map((t) => (t as Tensor).dataSync());
+  });
+  return errorsByName(names, got, want);
+}
+const hcCoefficients: Record<string, Record<string, number>> = {};
+for (const [name, spec] of [
+  ['dynamic, 7 tokens, n 4', { tokens: 7, nStreams: 4, dynamic: true }],
+  ['dynamic, 300 tokens, n 8', { tokens: 300, nStreams: 8, dynamic: true }],
+  ['dynamic, 1 token, n 1', { tokens: 1, nStreams: 1, dynamic: true }],
+  ['static, 65 tokens, n 3', { tokens: 65, nStreams: 3, dynamic: false }],
+] as const) {
+  hcCoefficients[name] = await hcCoefficientCase(spec);
+}
+
 /** o, and dqkv for a random do, against model/branches.ts' attention ops (from qkv on) and tf.grads. */
 async function attentionCase(spec: AttentionSpec) {
   const { batch: B, seqLen: T, nHeads: H, headDim: dh } = spec;
@@ -431,4 +500,4 @@ async function adamwCase(maxNorm: number) {
 }
 const adamw = { clipped: await adamwCase(0.5), unclipped: await adamwCase(0) };
 
-await finish({ columnSums, norms, width, depth, embedding, attention, crossEntropy: crossEntropyCases, adamw });
+await finish({ columnSums, norms, width, depth, embedding, hcCoefficients, attention, crossEntropy: crossEntropyCases, adamw });

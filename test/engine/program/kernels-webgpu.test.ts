@@ -52,6 +52,15 @@ test('embedding + stream expansion: H⁰, dwte (added to), dwpe and dλ/de equal
   }
 });
 
+test('hc coefficients (static and dynamic): α, β and the gradients of the projection, α₀, β₀ and the two scales equal hc.ts\' formulas and tf.grads to 1e-5', { skip }, () => {
+  const cases = result.hcCoefficients as Record<string, Record<string, number>>;
+  assert.equal(Object.keys(cases).length, 4, 'every case ran');
+  for (const [name, errs] of Object.entries(cases)) {
+    assert.deepEqual(Object.keys(errs), ['alpha', 'beta', 'da0', 'db0', ...(name.startsWith('dynamic') ? ['dproj', 'dsa', 'dsb'] : [])], name);
+    for (const [out, e] of Object.entries(errs)) assert.ok(e <= 1e-5, `${name}: ${out} off by ${e} (norm-relative)`);
+  }
+});
+
 test('layer, gain and rms norms: forward, dx, dw and db equal model/norms.ts and tf.grads to 1e-5', { skip }, () => {
   const norms = result.norms as Record<string, Record<string, number>>;
   assert.equal(Object.keys(norms).length, 7, 'every case ran');
