@@ -1,6 +1,6 @@
 // Run by kernels-webgpu.test.ts in a child process (Dawn reads its Vulkan environment at start):
 // the engine's kernels with their backward (column sums, norms, width and depth connections, the
-// embedding with its stream expansion, hc's coefficients, attention, cross-entropy) against the model's tfjs ops and tf.grads on the cpu backend.
+// embedding with its stream expansion, hc's and mHC-lite's coefficients, attention, cross-entropy) against the model's tfjs ops and tf.grads on the cpu backend.
 // Prints one JSON object; {"skip": reason} without an adapter.
 import { type AdamwSpec, adamwHyper, recordAdamw } from '../../../src/engine/program/adamw.ts';
 import { type AttentionSpec, recordAttentionBackward, recordAttentionForward } from '../../../src/engine/program/attention.ts';
@@ -9,11 +9,14 @@ import { recordCrossEntropy } from '../../../src/engine/program/cross-entropy.ts
 import { type DepthSpec, recordDepthBackward, recordDepthForward } from '../../../src/engine/program/depth-connection.ts';
 import { type EmbeddingSpec, embeddingIndex, recordEmbeddingBackward, recordEmbeddingForward } from '../../../src/engine/program/embedding.ts';
 import { GpuArena } from '../../../src/engine/program/gpu-arena.ts';
+import { type MhcLiteCoefficientSpec, type MhcLiteSmall, recordMhcLiteCoefficientsBackward, recordMhcLiteCoefficientsForward } from '../../../src/engine/program/mhc-lite-coefficients.ts';
 import { type HcCoefficientSpec, recordHcCoefficientsBackward, recordHcCoefficientsForward } from '../../../src/engine/program/hc-coefficients.ts';
 import { type NormSpec, recordNormBackward, recordNormForward } from '../../../src/engine/program/norm.ts';
 import { StepProgram } from '../../../src/engine/program/step-program.ts';
 import { recordWidthBackward, recordWidthForward, type WidthSpec } from '../../../src/engine/program/width-connection.ts';
 import { type Tensor, tf } from '../../../src/engine/tf.ts';
+import { mhcLiteCoefficientsOp } from '../../../src/engine/ops/mhc-lite-coefficients.ts';
+import { factorial } from '../../../src/engine/permutations.ts';
 import { gainLayerNorm, layerNorm, rmsNorm } from '../../../src/model/norms.ts';
 import { MODEL_DEFAULTS, type ModelConfig } from '../../../src/model/config.ts';
 import type { Params } from '../../../src/model/params.ts';
@@ -355,6 +358,73 @@ for (const [name, spec] of [
   hcCoefficients[name] = await hcCoefficientCase(spec);
 }
 
+/** mHC-lite's alpha, write and all gradients against engine/ops/mhc-lite-coefficients.ts' composite and tf.grads. */
+async function mhcLiteCase(spec: MhcLiteCoefficientSpec) {
+  const { tokens: T, nStreams: n } = spec;
+  const P = factorial(n);
+  const wc = randn(T * (n + P)).map((v) => 2 * v);
+  const wb = randn(T * n);
+  const proj = new Float32Array(T * (n + P + n));
+  for (let t = 0; t < T; t++) {
+    proj.set(wc.subarray(t * (n + P), (t + 1) * (n + P)), t * (2 * n + P));
+    proj.set(wb.subarray(t * n, (t + 1) * n), t * (2 * n + P) + n + P);
+  }
+  const small = { preBranchScale: randn(1), residualScale: randn(1), hPostScale: randn(1), staticAlpha: randn(n + P), staticBeta: randn(n) };
+  const dA = randn(T * n * (n + 1));
+  const dB = randn(T * n);
+  const K = 3 + 2 * n + P;
+  const chunks = spec.chunks ?? Math.max(1, Math.min(64, Math.ceil(T / 64)));
+  const names = Object.keys(small) as (keyof typeof small)[];
+  const arena = new GpuArena(device, 'mhc-lite-case', [
+    { name: 'proj', length: proj.length },
+    { name: 'alpha', length: dA.length },
+    { name: 'beta', length: dB.length },
+    { name: 'dalpha', length: dA.length },
+    { name: 'dbeta', length: dB.length },
+    { name: 'dproj', length: proj.length },
+    { name: 'contrib', length: T * K },
+    { name: 'partial', length: chunks * K },
+    ...names.flatMap((k) => [{ name: k, length: small[k].length }, { name: `d${k}`, length: small[k].length }]),
+  ]);
+  for (const [name, v] of [['proj', proj], ['dalpha', dA], ['dbeta', dB], ...names.map((k) => [k, small[k]] as const)] as const) arena.write(name, v);
+  const at = (name: string) => arena.binding(name);
+  const smallAt = Object.fromEntries(names.map((k) => [k, at(k)])) as unknown as MhcLiteSmall;
+  const dSmallAt = Object.fromEntries(names.map((k) => [k, at(`d${k}`)])) as unknown as MhcLiteSmall;
+  const program = new StepProgram(device);
+  recordMhcLiteCoefficientsForward(program, 'mhc-lite', spec, { proj: at('proj'), small: smallAt, alpha: at('alpha'), beta: at('beta') });
+  recordMhcLiteCoefficientsBackward(program, 'mhc-lite', spec, { proj: at('proj'), small: smallAt, dalpha: at('dalpha'), dbeta: at('dbeta'), dproj: at('dproj'), contrib: at('contrib'), partial: at('partial'), dSmall: dSmallAt });
+  program.run();
+  const outs = ['alpha', 'beta', 'dproj', ...names.map((k) => `d${k}`)];
+  const got = await arena.read(outs);
+  arena.destroy();
+  const want = tf.tidy(() => {
+    const shapes = { preBranchScale: [1], residualScale: [1], hPostScale: [], staticAlpha: [n + P], staticBeta: [n] } as const;
+    const f = (WC: Tensor, WB: Tensor, ...sc: Tensor[]) => {
+      const [pre, res, hps, sa, sb] = sc as [Tensor, Tensor, Tensor, Tensor, Tensor];
+      return mhcLiteCoefficientsOp(n, WC, WB, { preBranchScale: pre, residualScale: res, hPostScale: hps, staticAlpha: sa, staticBeta: sb });
+    };
+    const args = [tf.tensor2d(wc, [T, n + P]), tf.tensor2d(wb, [T, n]), ...names.map((k) => tf.tensor(small[k], [...shapes[k]]))];
+    const loss = (...x: Tensor[]) => {
+      const { alpha, write } = f(...(x as [Tensor, Tensor, ...Tensor[]]));
+      return tf.add(tf.sum(tf.mul(alpha, tf.tensor3d(dA, [T, n, n + 1]))), tf.sum(tf.mul(write, tf.tensor2d(dB, [T, n]))));
+    };
+    const grads = tf.grads(loss)(args) as Tensor[];
+    const { alpha, write } = f(...(args as [Tensor, Tensor, ...Tensor[]]));
+    const dproj = tf.concat([grads[0] as Tensor, grads[1] as Tensor], 1);
+    return [alpha, write, dproj, ...grads.slice(2)].map((t) => (t as Tensor).dataSync());
+  });
+  return errorsByName(outs, got, want);
+}
+const mhcLite: Record<string, Record<string, number>> = {};
+for (const [name, spec] of [
+  ['5 tokens, n 3', { tokens: 5, nStreams: 3 }],
+  ['200 tokens, n 4, 3 chunks', { tokens: 200, nStreams: 4, chunks: 3 }],
+  ['1 token, n 1', { tokens: 1, nStreams: 1 }],
+  ['9 tokens, n 5', { tokens: 9, nStreams: 5 }],
+] as const) {
+  mhcLite[name] = await mhcLiteCase(spec);
+}
+
 /** o, and dqkv for a random do, against model/branches.ts' attention ops (from qkv on) and tf.grads. */
 async function attentionCase(spec: AttentionSpec) {
   const { batch: B, seqLen: T, nHeads: H, headDim: dh } = spec;
@@ -500,4 +570,4 @@ async function adamwCase(maxNorm: number) {
 }
 const adamw = { clipped: await adamwCase(0.5), unclipped: await adamwCase(0) };
 
-await finish({ columnSums, norms, width, depth, embedding, hcCoefficients, attention, crossEntropy: crossEntropyCases, adamw });
+await finish({ columnSums, norms, width, depth, embedding, hcCoefficients, mhcLite, attention, crossEntropy: crossEntropyCases, adamw });

@@ -61,6 +61,15 @@ test('hc coefficients (static and dynamic): α, β and the gradients of the proj
   }
 });
 
+test('mHC-lite coefficients: alpha, write, dproj and the five small parameters\' gradients equal the op\'s composite and tf.grads to 1e-5', { skip }, () => {
+  const cases = result.mhcLite as Record<string, Record<string, number>>;
+  assert.equal(Object.keys(cases).length, 4, 'every case ran');
+  for (const [name, errs] of Object.entries(cases)) {
+    assert.deepEqual(Object.keys(errs), ['alpha', 'beta', 'dproj', 'dpreBranchScale', 'dresidualScale', 'dhPostScale', 'dstaticAlpha', 'dstaticBeta'], name);
+    for (const [out, e] of Object.entries(errs)) assert.ok(e <= 1e-5, `${name}: ${out} off by ${e} (norm-relative)`);
+  }
+});
+
 test('layer, gain and rms norms: forward, dx, dw and db equal model/norms.ts and tf.grads to 1e-5', { skip }, () => {
   const norms = result.norms as Record<string, Record<string, number>>;
   assert.equal(Object.keys(norms).length, 7, 'every case ran');

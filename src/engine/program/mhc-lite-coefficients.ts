@@ -1,0 +1,243 @@
+/// <reference types="@webgpu/types" />
+// mHC-lite's coefficients per token (arXiv 2601.05732; docs/model.md) from the one projection of
+// the normed token, proj = v [W_α | W_β] = [wc (n + n!) | wb (n)] per token:
+//   A_m[i] = σ(pre · wc[i] + α₀[i])
+//   A_r    = Σ_k softmax_k(res · wc[n + k] + α₀[n + k]) P_k      (P_k the k-th permutation matrix)
+//   B[i]   = 2σ(h_post · wb[i] + β₀[i])
+// The formulas and their order are those of engine/ops/mhc-lite-coefficients.ts (its composite, and
+// the fused tfjs-webgpu program of engine/webgpu-mhc-lite.ts this kernel is ported from).
+// Backward: one invocation per token writes dproj and the token's contributions to the five small
+// parameters' gradients, [T, K] with K = 3 + (n + n!) + n; then the columns are summed over tokens
+// in chunks (1) and the chunk sums go to the five gradients in a fixed order (1).
+// Layouts: proj [T, n + n! + n], alpha [T, n, n+1] = [A_m | A_r], write [T, n].
+import { factorial, permutations } from '../permutations.ts';
+import type { StepProgram } from './step-program.ts';
+import { cachedPipeline } from './step-program.ts';
+import { checkBindings } from './binding-size.ts';
+
+export interface MhcLiteCoefficientSpec {
+  tokens: number;
+  nStreams: number;
+  /** Token chunks of the parameter-gradient sums (default: tokens / 64, at most 64). */
+  chunks?: number;
+}
+
+const WG = 64;
+
+function resolve(spec: MhcLiteCoefficientSpec) {
+  const { tokens, nStreams: n } = spec;
+  if (![tokens, n].every((v) => Number.isInteger(v) && v >= 1)) throw new Error(`mhc-lite coefficients: tokens ${tokens}, nStreams ${n} must be positive integers`);
+  if (n > 6) throw new Error(`mhc-lite coefficients: at most 6 streams (n! permutations), got ${n}`);
+  const chunks = spec.chunks ?? Math.max(1, Math.min(64, Math.ceil(tokens / 64)));
+  if (!Number.isInteger(chunks) || chunks < 1 || chunks > tokens) throw new Error(`mhc-lite coefficients: ${chunks} chunks for ${tokens} tokens`);
+  const P = factorial(n);
+  return { tokens, n, P, W: n + P, K: 3 + 2 * n + P, chunks };
+}
+type Resolved = ReturnType<typeof resolve>;
+
+function header(s: Resolved): string {
+  const perms = permutations(s.n);
+  return `
+const TOKENS: u32 = ${s.tokens}u;
+const N: u32 = ${s.n}u;
+const P: u32 = ${s.P}u;
+const W: u32 = ${s.W}u;
+const R: u32 = ${s.W + s.n}u;
+const K: u32 = ${s.K}u;
+const SA: u32 = 3u;
+const SB: u32 = ${3 + s.W}u;
+// PERM[k * N + i]: the column that permutation k sends row i to
+const PERM = array<u32, ${s.P * s.n}>(${perms.flat().map((j) => `${j}u`).join(', ')});
+fn sigmoid(x: f32) -> f32 { return 1.0 / (1.0 + exp(-1.0 * x)); }`;
+}
+
+/** The per-token quantities forward and backward share; bindings 0–5 are proj and the five small parameters. */
+function tokenCode(s: Resolved): string {
+  return `${header(s)}
+@group(0) @binding(0) var<storage, read_write> proj: array<f32>;
+@group(0) @binding(1) var<storage, read_write> pre: array<f32>;
+@group(0) @binding(2) var<storage, read_write> res: array<f32>;
+@group(0) @binding(3) var<storage, read_write> hps: array<f32>;
+@group(0) @binding(4) var<storage, read_write> a0: array<f32>;
+@group(0) @binding(5) var<storage, read_write> b0: array<f32>;
+fn read_weight(t: u32, i: u32) -> f32 { return sigmoid(proj[t * R + i] * pre[0] + a0[i]); }
+fn permutation_weights(t: u32) -> array<f32, ${s.P}> {
+  var q: array<f32, ${s.P}>;
+  var mx = -3.402823e+38;
+  for (var k = 0u; k < P; k = k + 1u) {
+    q[k] = proj[t * R + N + k] * res[0] + a0[N + k];
+    mx = max(mx, q[k]);
+  }
+  var total = 0.0;
+  for (var k = 0u; k < P; k = k + 1u) { q[k] = exp(q[k] - mx); total = total + q[k]; }
+  for (var k = 0u; k < P; k = k + 1u) { q[k] = q[k] / total; }
+  return q;
+}
+fn write_gate(t: u32, i: u32) -> f32 { return sigmoid(proj[t * R + W + i] * hps[0] + b0[i]); }`;
+}
+
+function forwardCode(s: Resolved): string {
+  return `${tokenCode(s)}
+@group(0) @binding(6) var<storage, read_write> alpha: array<f32>;
+@group(0) @binding(7) var<storage, read_write> beta: array<f32>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let t = gid.y * nwg.x * ${WG}u + gid.x;
+  if (t >= TOKENS) { return; }
+  let a = t * N * (N + 1u);
+  for (var i = 0u; i < N; i = i + 1u) { alpha[a + i * (N + 1u)] = read_weight(t, i); }
+  var q = permutation_weights(t);
+  var m: array<f32, ${s.n * s.n}>;
+  for (var k = 0u; k < P; k = k + 1u) {
+    for (var i = 0u; i < N; i = i + 1u) { m[i * N + PERM[k * N + i]] = m[i * N + PERM[k * N + i]] + q[k]; }
+  }
+  for (var i = 0u; i < N; i = i + 1u) {
+    for (var j = 0u; j < N; j = j + 1u) { alpha[a + i * (N + 1u) + 1u + j] = m[i * N + j]; }
+    beta[t * N + i] = write_gate(t, i) * 2.0;
+  }
+}`;
+}
+
+function backwardCode(s: Resolved): string {
+  return `${tokenCode(s)}
+@group(0) @binding(6) var<storage, read_write> dalpha: array<f32>;
+@group(0) @binding(7) var<storage, read_write> dbeta: array<f32>;
+@group(0) @binding(8) var<storage, read_write> dproj: array<f32>;
+@group(0) @binding(9) var<storage, read_write> contrib: array<f32>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let t = gid.y * nwg.x * ${WG}u + gid.x;
+  if (t >= TOKENS) { return; }
+  let a = t * N * (N + 1u);
+  let c = t * K;
+  var d_pre = 0.0;
+  for (var i = 0u; i < N; i = i + 1u) {
+    let r = read_weight(t, i);
+    let dr = dalpha[a + i * (N + 1u)] * r * (1.0 - r);
+    dproj[t * R + i] = dr * pre[0];
+    d_pre = d_pre + dr * proj[t * R + i];
+    contrib[c + SA + i] = dr;
+  }
+  var q = permutation_weights(t);
+  var dp: array<f32, ${s.P}>;
+  var dot = 0.0;
+  for (var k = 0u; k < P; k = k + 1u) {
+    var g = 0.0;
+    for (var i = 0u; i < N; i = i + 1u) { g = g + dalpha[a + i * (N + 1u) + 1u + PERM[k * N + i]]; }
+    dp[k] = g;
+    dot = dot + g * q[k];
+  }
+  var d_res = 0.0;
+  for (var k = 0u; k < P; k = k + 1u) {
+    let dq = q[k] * (dp[k] - dot);
+    dproj[t * R + N + k] = dq * res[0];
+    d_res = d_res + dq * proj[t * R + N + k];
+    contrib[c + SA + N + k] = dq;
+  }
+  var d_hps = 0.0;
+  for (var i = 0u; i < N; i = i + 1u) {
+    let sg = write_gate(t, i);
+    let dz = dbeta[t * N + i] * 2.0 * sg * (1.0 - sg);
+    dproj[t * R + W + i] = dz * hps[0];
+    d_hps = d_hps + dz * proj[t * R + W + i];
+    contrib[c + SB + i] = dz;
+  }
+  contrib[c] = d_pre;
+  contrib[c + 1u] = d_res;
+  contrib[c + 2u] = d_hps;
+}`;
+}
+
+/** Column sums of contrib [T, K] over token chunks: partial [chunks, K]. */
+function partialCode(s: Resolved): string {
+  return `${header(s)}
+const PER: u32 = ${Math.ceil(s.tokens / s.chunks)}u;
+@group(0) @binding(0) var<storage, read_write> contrib: array<f32>;
+@group(0) @binding(1) var<storage, read_write> partial: array<f32>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let col = gid.x;
+  if (col >= K) { return; }
+  var acc = 0.0;
+  for (var r = gid.y * PER; r < min(TOKENS, (gid.y + 1u) * PER); r = r + 1u) { acc = acc + contrib[r * K + col]; }
+  partial[gid.y * K + col] = acc;
+}`;
+}
+
+/** The chunk sums, in chunk order, into the five gradients. */
+function finalCode(s: Resolved): string {
+  return `${header(s)}
+const CHUNKS: u32 = ${s.chunks}u;
+@group(0) @binding(0) var<storage, read_write> partial: array<f32>;
+@group(0) @binding(1) var<storage, read_write> d_pre: array<f32>;
+@group(0) @binding(2) var<storage, read_write> d_res: array<f32>;
+@group(0) @binding(3) var<storage, read_write> d_hps: array<f32>;
+@group(0) @binding(4) var<storage, read_write> d_a0: array<f32>;
+@group(0) @binding(5) var<storage, read_write> d_b0: array<f32>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let col = gid.x;
+  if (col >= K) { return; }
+  var acc = 0.0;
+  for (var c = 0u; c < CHUNKS; c = c + 1u) { acc = acc + partial[c * K + col]; }
+  if (col == 0u) { d_pre[0] = acc; }
+  else if (col == 1u) { d_res[0] = acc; }
+  else if (col == 2u) { d_hps[0] = acc; }
+  else if (col < SB) { d_a0[col - SA] = acc; }
+  else { d_b0[col - SB] = acc; }
+}`;
+}
+
+const key = (s: Resolved, part: string) => `mhc-lite-coeff.${part}.${s.tokens}x${s.n}.c${s.chunks}`;
+
+function spread(count: number): [number, number] {
+  const groups = Math.ceil(count / WG);
+  return [Math.min(groups, 65535), Math.ceil(groups / 65535)];
+}
+
+/** The five small parameters of one module, as the reference names them. */
+export interface MhcLiteSmall {
+  preBranchScale: GPUBufferBinding; // [1]
+  residualScale: GPUBufferBinding; // [1]
+  hPostScale: GPUBufferBinding; // []
+  staticAlpha: GPUBufferBinding; // [n + n!]
+  staticBeta: GPUBufferBinding; // [n]
+}
+
+const smallList = (p: MhcLiteSmall) => [p.preBranchScale, p.residualScale, p.hPostScale, p.staticAlpha, p.staticBeta];
+const smallSizes = (s: Resolved) => ({ preBranchScale: 1, residualScale: 1, hPostScale: 1, staticAlpha: s.W, staticBeta: s.n });
+
+/** alpha and write for every token: one dispatch. */
+export function recordMhcLiteCoefficientsForward(program: StepProgram, label: string, spec: MhcLiteCoefficientSpec, ops: { proj: GPUBufferBinding; small: MhcLiteSmall; alpha: GPUBufferBinding; beta: GPUBufferBinding }): void {
+  const s = resolve(spec);
+  checkBindings(label, { proj: ops.proj, alpha: ops.alpha, beta: ops.beta, ...ops.small }, { proj: s.tokens * (s.W + s.n), alpha: s.tokens * s.n * (s.n + 1), beta: s.tokens * s.n, ...smallSizes(s) });
+  program.dispatch(label, cachedPipeline(program.device, key(s, 'fwd'), () => forwardCode(s)), [ops.proj, ...smallList(ops.small), ops.alpha, ops.beta], spread(s.tokens));
+}
+
+export interface MhcLiteCoefficientGradOperands {
+  proj: GPUBufferBinding;
+  small: MhcLiteSmall;
+  dalpha: GPUBufferBinding;
+  dbeta: GPUBufferBinding;
+  /** ∂proj [T, n + n! + n], written. */
+  dproj: GPUBufferBinding;
+  /** Scratch [T, K] and [chunks, K], K = 3 + 2n + n!. */
+  contrib: GPUBufferBinding;
+  partial: GPUBufferBinding;
+  /** The five gradients, written, in MhcLiteSmall's names. */
+  dSmall: MhcLiteSmall;
+}
+
+/** dproj and the per-token contributions (1), their chunk sums (1) and the five gradients (1). */
+export function recordMhcLiteCoefficientsBackward(program: StepProgram, label: string, spec: MhcLiteCoefficientSpec, ops: MhcLiteCoefficientGradOperands): void {
+  const s = resolve(spec);
+  const dSmall = Object.fromEntries(Object.entries(ops.dSmall).map(([k, v]) => [`d ${k}`, v]));
+  const dSizes = Object.fromEntries(Object.entries(smallSizes(s)).map(([k, v]) => [`d ${k}`, v]));
+  checkBindings(label, { proj: ops.proj, dalpha: ops.dalpha, dbeta: ops.dbeta, dproj: ops.dproj, contrib: ops.contrib, partial: ops.partial, ...ops.small, ...dSmall }, {
+    proj: s.tokens * (s.W + s.n), dalpha: s.tokens * s.n * (s.n + 1), dbeta: s.tokens * s.n, dproj: s.tokens * (s.W + s.n), contrib: s.tokens * s.K, partial: s.chunks * s.K, ...smallSizes(s), ...dSizes,
+  });
+  program.dispatch(`${label} (dproj)`, cachedPipeline(program.device, key(s, 'bwd'), () => backwardCode(s)), [ops.proj, ...smallList(ops.small), ops.dalpha, ops.dbeta, ops.dproj, ops.contrib], spread(s.tokens));
+  const cols = Math.ceil(s.K / WG);
+  program.dispatch(`${label} (chunks)`, cachedPipeline(program.device, key(s, 'partial'), () => partialCode(s)), [ops.contrib, ops.partial], [cols, s.chunks]);
+  program.dispatch(`${label} (small)`, cachedPipeline(program.device, key(s, 'final'), () => finalCode(s)), [ops.partial, ...smallList(ops.dSmall)], [cols]);
+}
