@@ -7,13 +7,14 @@
 // The formulas and their order are those of engine/ops/mhc-lite-coefficients.ts (its composite, and
 // the fused tfjs-webgpu program of engine/webgpu-mhc-lite.ts this kernel is ported from).
 // Backward: one invocation per token writes dproj and the token's contributions to the five small
-// parameters' gradients, [T, K] with K = 3 + (n + n!) + n; then the columns are summed over tokens
-// in chunks (1) and the chunk sums go to the five gradients in a fixed order (1).
+// parameters' gradients, [T, K] with K = 3 + (n + n!) + n; then token-sums.ts sums them over
+// tokens into the five gradients (2 dispatches).
 // Layouts: proj [T, n + n! + n], alpha [T, n, n+1] = [A_m | A_r], write [T, n].
 import { factorial, permutations } from '../permutations.ts';
 import type { StepProgram } from './step-program.ts';
 import { cachedPipeline } from './step-program.ts';
 import { checkBindings } from './binding-size.ts';
+import { recordTokenSums, tokenSumChunks } from './token-sums.ts';
 
 export interface MhcLiteCoefficientSpec {
   tokens: number;
@@ -28,7 +29,7 @@ function resolve(spec: MhcLiteCoefficientSpec) {
   const { tokens, nStreams: n } = spec;
   if (![tokens, n].every((v) => Number.isInteger(v) && v >= 1)) throw new Error(`mhc-lite coefficients: tokens ${tokens}, nStreams ${n} must be positive integers`);
   if (n > 6) throw new Error(`mhc-lite coefficients: at most 6 streams (n! permutations), got ${n}`);
-  const chunks = spec.chunks ?? Math.max(1, Math.min(64, Math.ceil(tokens / 64)));
+  const chunks = spec.chunks ?? tokenSumChunks(tokens);
   if (!Number.isInteger(chunks) || chunks < 1 || chunks > tokens) throw new Error(`mhc-lite coefficients: ${chunks} chunks for ${tokens} tokens`);
   const P = factorial(n);
   return { tokens, n, P, W: n + P, K: 3 + 2 * n + P, chunks };
@@ -148,46 +149,6 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 }`;
 }
 
-/** Column sums of contrib [T, K] over token chunks: partial [chunks, K]. */
-function partialCode(s: Resolved): string {
-  return `${header(s)}
-const PER: u32 = ${Math.ceil(s.tokens / s.chunks)}u;
-@group(0) @binding(0) var<storage, read_write> contrib: array<f32>;
-@group(0) @binding(1) var<storage, read_write> partial: array<f32>;
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let col = gid.x;
-  if (col >= K) { return; }
-  var acc = 0.0;
-  for (var r = gid.y * PER; r < min(TOKENS, (gid.y + 1u) * PER); r = r + 1u) { acc = acc + contrib[r * K + col]; }
-  partial[gid.y * K + col] = acc;
-}`;
-}
-
-/** The chunk sums, in chunk order, into the five gradients. */
-function finalCode(s: Resolved): string {
-  return `${header(s)}
-const CHUNKS: u32 = ${s.chunks}u;
-@group(0) @binding(0) var<storage, read_write> partial: array<f32>;
-@group(0) @binding(1) var<storage, read_write> d_pre: array<f32>;
-@group(0) @binding(2) var<storage, read_write> d_res: array<f32>;
-@group(0) @binding(3) var<storage, read_write> d_hps: array<f32>;
-@group(0) @binding(4) var<storage, read_write> d_a0: array<f32>;
-@group(0) @binding(5) var<storage, read_write> d_b0: array<f32>;
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let col = gid.x;
-  if (col >= K) { return; }
-  var acc = 0.0;
-  for (var c = 0u; c < CHUNKS; c = c + 1u) { acc = acc + partial[c * K + col]; }
-  if (col == 0u) { d_pre[0] = acc; }
-  else if (col == 1u) { d_res[0] = acc; }
-  else if (col == 2u) { d_hps[0] = acc; }
-  else if (col < SB) { d_a0[col - SA] = acc; }
-  else { d_b0[col - SB] = acc; }
-}`;
-}
-
 const key = (s: Resolved, part: string) => `mhc-lite-coeff.${part}.${s.tokens}x${s.n}.c${s.chunks}`;
 
 function spread(count: number): [number, number] {
@@ -237,7 +198,6 @@ export function recordMhcLiteCoefficientsBackward(program: StepProgram, label: s
     proj: s.tokens * (s.W + s.n), dalpha: s.tokens * s.n * (s.n + 1), dbeta: s.tokens * s.n, dproj: s.tokens * (s.W + s.n), contrib: s.tokens * s.K, partial: s.chunks * s.K, ...smallSizes(s), ...dSizes,
   });
   program.dispatch(`${label} (dproj)`, cachedPipeline(program.device, key(s, 'bwd'), () => backwardCode(s)), [ops.proj, ...smallList(ops.small), ops.dalpha, ops.dbeta, ops.dproj, ops.contrib], spread(s.tokens));
-  const cols = Math.ceil(s.K / WG);
-  program.dispatch(`${label} (chunks)`, cachedPipeline(program.device, key(s, 'partial'), () => partialCode(s)), [ops.contrib, ops.partial], [cols, s.chunks]);
-  program.dispatch(`${label} (small)`, cachedPipeline(program.device, key(s, 'final'), () => finalCode(s)), [ops.partial, ...smallList(ops.dSmall)], [cols]);
+  // contrib's columns: d_pre, d_res, d_hps, dα₀ (n + n!), dβ₀ (n), in smallList's order
+  recordTokenSums(program, label, { tokens: s.tokens, widths: [1, 1, 1, s.W, s.n], chunks: s.chunks }, { contrib: ops.contrib, partial: ops.partial, outs: smallList(ops.dSmall) });
 }

@@ -1,6 +1,7 @@
 // Run by kernels-webgpu.test.ts in a child process (Dawn reads its Vulkan environment at start):
 // the engine's kernels with their backward (column sums, norms, width and depth connections, the
-// embedding with its stream expansion, hc's and mHC-lite's coefficients, attention, cross-entropy) against the model's tfjs ops and tf.grads on the cpu backend.
+// embedding with its stream expansion, the hc, mHC-lite and mHC coefficients, attention,
+// cross-entropy) against the model's tfjs ops and tf.grads on the cpu backend.
 // Prints one JSON object; {"skip": reason} without an adapter.
 import { type AdamwSpec, adamwHyper, recordAdamw } from '../../../src/engine/program/adamw.ts';
 import { type AttentionSpec, recordAttentionBackward, recordAttentionForward } from '../../../src/engine/program/attention.ts';
@@ -9,6 +10,7 @@ import { recordCrossEntropy } from '../../../src/engine/program/cross-entropy.ts
 import { type DepthSpec, recordDepthBackward, recordDepthForward } from '../../../src/engine/program/depth-connection.ts';
 import { type EmbeddingSpec, embeddingIndex, recordEmbeddingBackward, recordEmbeddingForward } from '../../../src/engine/program/embedding.ts';
 import { GpuArena } from '../../../src/engine/program/gpu-arena.ts';
+import { type MhcCoefficientSpec, type MhcSmall, recordMhcCoefficientsBackward, recordMhcCoefficientsForward } from '../../../src/engine/program/mhc-coefficients.ts';
 import { type MhcLiteCoefficientSpec, type MhcLiteSmall, recordMhcLiteCoefficientsBackward, recordMhcLiteCoefficientsForward } from '../../../src/engine/program/mhc-lite-coefficients.ts';
 import { type HcCoefficientSpec, recordHcCoefficientsBackward, recordHcCoefficientsForward } from '../../../src/engine/program/hc-coefficients.ts';
 import { type NormSpec, recordNormBackward, recordNormForward } from '../../../src/engine/program/norm.ts';
@@ -16,6 +18,7 @@ import { StepProgram } from '../../../src/engine/program/step-program.ts';
 import { recordWidthBackward, recordWidthForward, type WidthSpec } from '../../../src/engine/program/width-connection.ts';
 import { type Tensor, tf } from '../../../src/engine/tf.ts';
 import { mhcLiteCoefficientsOp } from '../../../src/engine/ops/mhc-lite-coefficients.ts';
+import { sinkhornComposite } from '../../../src/engine/ops/sinkhorn.ts';
 import { factorial } from '../../../src/engine/permutations.ts';
 import { gainLayerNorm, layerNorm, rmsNorm } from '../../../src/model/norms.ts';
 import { MODEL_DEFAULTS, type ModelConfig } from '../../../src/model/config.ts';
@@ -425,6 +428,77 @@ for (const [name, spec] of [
   mhcLite[name] = await mhcLiteCase(spec);
 }
 
+/** mHC's alpha, write and all gradients against model/connections/mhc.ts' formulas (Sinkhorn composite) and tf.grads. */
+async function mhcCase(spec: MhcCoefficientSpec) {
+  const { tokens: T, nStreams: n, sinkhornIters: iters } = spec;
+  const A = n * (n + 1);
+  const wc = randn(T * A).map((v) => 1.5 * v);
+  const wb = randn(T * n);
+  const proj = new Float32Array(T * (A + n));
+  for (let t = 0; t < T; t++) {
+    proj.set(wc.subarray(t * A, (t + 1) * A), t * (A + n));
+    proj.set(wb.subarray(t * n, (t + 1) * n), t * (A + n) + A);
+  }
+  const small = { preBranchScale: randn(1), residualScale: randn(1), hPostScale: randn(1), staticAlpha: randn(A), staticBeta: randn(n) };
+  const dA = randn(T * A);
+  const dB = randn(T * n);
+  const K = 3 + A + n;
+  const chunks = spec.chunks ?? Math.max(1, Math.min(64, Math.ceil(T / 64)));
+  const names = Object.keys(small) as (keyof typeof small)[];
+  const arena = new GpuArena(device, 'mhc-case', [
+    { name: 'proj', length: proj.length },
+    { name: 'alpha', length: dA.length },
+    { name: 'beta', length: dB.length },
+    { name: 'dalpha', length: dA.length },
+    { name: 'dbeta', length: dB.length },
+    { name: 'dproj', length: proj.length },
+    { name: 'contrib', length: T * K },
+    { name: 'partial', length: chunks * K },
+    ...names.flatMap((k) => [{ name: k, length: small[k].length }, { name: `d${k}`, length: small[k].length }]),
+  ]);
+  for (const [name, v] of [['proj', proj], ['dalpha', dA], ['dbeta', dB], ...names.map((k) => [k, small[k]] as const)] as const) arena.write(name, v);
+  const at = (name: string) => arena.binding(name);
+  const smallAt = Object.fromEntries(names.map((k) => [k, at(k)])) as unknown as MhcSmall;
+  const dSmallAt = Object.fromEntries(names.map((k) => [k, at(`d${k}`)])) as unknown as MhcSmall;
+  const program = new StepProgram(device);
+  recordMhcCoefficientsForward(program, 'mhc', spec, { proj: at('proj'), small: smallAt, alpha: at('alpha'), beta: at('beta') });
+  recordMhcCoefficientsBackward(program, 'mhc', spec, { proj: at('proj'), small: smallAt, dalpha: at('dalpha'), dbeta: at('dbeta'), dproj: at('dproj'), contrib: at('contrib'), partial: at('partial'), dSmall: dSmallAt });
+  program.run();
+  const outs = ['alpha', 'beta', 'dproj', ...names.map((k) => `d${k}`)];
+  const got = await arena.read(outs);
+  arena.destroy();
+  const want = tf.tidy(() => {
+    const shapes = { preBranchScale: [1], residualScale: [1], hPostScale: [], staticAlpha: [n, n + 1], staticBeta: [n] } as const;
+    // mhc.ts' mhcCoefficients after its projection, with the model's Sinkhorn composite
+    const f = (WC: Tensor, WB: Tensor, pre: Tensor, res: Tensor, hps: Tensor, sa: Tensor, sb: Tensor) => {
+      const scale = tf.concat([pre, tf.tile(res, [n])]);
+      const logits = tf.add(tf.mul(tf.reshape(WC, [T, n, n + 1]), scale), sa);
+      const read = tf.sigmoid(tf.slice(logits, [0, 0, 0], [-1, -1, 1]));
+      const mixing = sinkhornComposite(tf.slice(logits, [0, 0, 1], [-1, -1, n]), iters);
+      const write = tf.mul(tf.sigmoid(tf.add(tf.mul(WB, hps), sb)), 2);
+      return { alpha: tf.concat([read, mixing], 2), write };
+    };
+    const args = [tf.tensor2d(wc, [T, A]), tf.tensor2d(wb, [T, n]), ...names.map((k) => tf.tensor(small[k], [...shapes[k]]))] as [Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor];
+    const loss = (...x: Tensor[]) => {
+      const { alpha, write } = f(...(x as typeof args));
+      return tf.add(tf.sum(tf.mul(alpha, tf.tensor3d(dA, [T, n, n + 1]))), tf.sum(tf.mul(write, tf.tensor2d(dB, [T, n]))));
+    };
+    const grads = tf.grads(loss)(args) as Tensor[];
+    const { alpha, write } = f(...args);
+    return [alpha, write, tf.concat([grads[0] as Tensor, grads[1] as Tensor], 1), ...grads.slice(2)].map((t) => (t as Tensor).dataSync());
+  });
+  return errorsByName(outs, got, want);
+}
+const mhc: Record<string, Record<string, number>> = {};
+for (const [name, spec] of [
+  ['6 tokens, n 4, 20 iterations', { tokens: 6, nStreams: 4, sinkhornIters: 20 }],
+  ['130 tokens, n 3, 5 iterations, 2 chunks', { tokens: 130, nStreams: 3, sinkhornIters: 5, chunks: 2 }],
+  ['3 tokens, n 8, 3 iterations', { tokens: 3, nStreams: 8, sinkhornIters: 3 }],
+  ['2 tokens, n 1, 1 iteration', { tokens: 2, nStreams: 1, sinkhornIters: 1 }],
+] as const) {
+  mhc[name] = await mhcCase(spec);
+}
+
 /** o, and dqkv for a random do, against model/branches.ts' attention ops (from qkv on) and tf.grads. */
 async function attentionCase(spec: AttentionSpec) {
   const { batch: B, seqLen: T, nHeads: H, headDim: dh } = spec;
@@ -570,4 +644,4 @@ async function adamwCase(maxNorm: number) {
 }
 const adamw = { clipped: await adamwCase(0.5), unclipped: await adamwCase(0) };
 
-await finish({ columnSums, norms, width, depth, embedding, hcCoefficients, mhcLite, attention, crossEntropy: crossEntropyCases, adamw });
+await finish({ columnSums, norms, width, depth, embedding, hcCoefficients, mhcLite, mhc, attention, crossEntropy: crossEntropyCases, adamw });

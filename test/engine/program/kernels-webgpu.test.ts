@@ -70,6 +70,15 @@ test('mHC-lite coefficients: alpha, write, dproj and the five small parameters\'
   }
 });
 
+test('mHC coefficients with Sinkhorn: alpha, write, dproj and the five small parameters\' gradients equal mhc.ts\' formulas and tf.grads to 1e-5', { skip }, () => {
+  const cases = result.mhc as Record<string, Record<string, number>>;
+  assert.equal(Object.keys(cases).length, 4, 'every case ran');
+  for (const [name, errs] of Object.entries(cases)) {
+    assert.deepEqual(Object.keys(errs), ['alpha', 'beta', 'dproj', 'dpreBranchScale', 'dresidualScale', 'dhPostScale', 'dstaticAlpha', 'dstaticBeta'], name);
+    for (const [out, e] of Object.entries(errs)) assert.ok(e <= 1e-5, `${name}: ${out} off by ${e} (norm-relative)`);
+  }
+});
+
 test('layer, gain and rms norms: forward, dx, dw and db equal model/norms.ts and tf.grads to 1e-5', { skip }, () => {
   const norms = result.norms as Record<string, Record<string, number>>;
   assert.equal(Object.keys(norms).length, 7, 'every case ran');
