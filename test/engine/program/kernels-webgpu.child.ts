@@ -1,7 +1,7 @@
 // Run by kernels-webgpu.test.ts in a child process (Dawn reads its Vulkan environment at start):
 // the engine's kernels with their backward (column sums, norms, width and depth connections, the
-// embedding with its stream expansion, the hc, mHC-lite and mHC coefficients, attention,
-// cross-entropy) against the model's tfjs ops and tf.grads on the cpu backend.
+// embedding with its stream expansion, the hc, mHC-lite and mHC coefficients, the readout's sum
+// over streams, attention, cross-entropy) against the model's tfjs ops and tf.grads on the cpu backend.
 // Prints one JSON object; {"skip": reason} without an adapter.
 import { type AdamwSpec, adamwHyper, recordAdamw } from '../../../src/engine/program/adamw.ts';
 import { type AttentionSpec, recordAttentionBackward, recordAttentionForward } from '../../../src/engine/program/attention.ts';
@@ -15,6 +15,7 @@ import { type MhcLiteCoefficientSpec, type MhcLiteSmall, recordMhcLiteCoefficien
 import { type HcCoefficientSpec, recordHcCoefficientsBackward, recordHcCoefficientsForward } from '../../../src/engine/program/hc-coefficients.ts';
 import { type NormSpec, recordNormBackward, recordNormForward } from '../../../src/engine/program/norm.ts';
 import { StepProgram } from '../../../src/engine/program/step-program.ts';
+import { recordStreamSumBackward, recordStreamSumForward, type StreamSumSpec } from '../../../src/engine/program/stream-sum.ts';
 import { recordWidthBackward, recordWidthForward, type WidthSpec } from '../../../src/engine/program/width-connection.ts';
 import { type Tensor, tf } from '../../../src/engine/tf.ts';
 import { mhcLiteCoefficientsOp } from '../../../src/engine/ops/mhc-lite-coefficients.ts';
@@ -22,6 +23,7 @@ import { sinkhornComposite } from '../../../src/engine/ops/sinkhorn.ts';
 import { factorial } from '../../../src/engine/permutations.ts';
 import { gainLayerNorm, layerNorm, rmsNorm } from '../../../src/model/norms.ts';
 import { MODEL_DEFAULTS, type ModelConfig } from '../../../src/model/config.ts';
+import { reduceTerms } from '../../../src/model/connections/readout.ts';
 import type { Params } from '../../../src/model/params.ts';
 import { expandStreams } from '../../../src/model/stream-init.ts';
 import { crossEntropy } from '../../../src/model/transformer.ts';
@@ -499,6 +501,43 @@ for (const [name, spec] of [
   mhc[name] = await mhcCase(spec);
 }
 
+/** The readout's sum over streams and its backward against readout.ts' reduceTerms and tf.grads. */
+async function streamSumCase(spec: StreamSumSpec) {
+  const { tokens: T, nStreams: n, dModel: d } = spec;
+  const y = randn(T * n * d);
+  const up = randn(T * d);
+  const dy0 = randn(T * n * d);
+  const arena = new GpuArena(device, 'stream-sum-case', [
+    { name: 'y', length: y.length },
+    { name: 'xf', length: T * d },
+    { name: 'dxf', length: T * d },
+    { name: 'dy', length: y.length },
+  ]);
+  for (const [name, v] of [['y', y], ['dxf', up], ['dy', dy0]] as const) arena.write(name, v);
+  const at = (name: string) => arena.binding(name);
+  const program = new StepProgram(device);
+  recordStreamSumForward(program, 'sum', spec, { y: at('y'), xf: at('xf') });
+  recordStreamSumBackward(program, 'sum', spec, { dxf: at('dxf'), dy: at('dy') });
+  program.run();
+  const got = await arena.read(['xf', 'dy']);
+  arena.destroy();
+  const config = { ...MODEL_DEFAULTS, dModel: d, nStreams: n, connection: { kind: 'hc', dynamic: false, dynamicNorm: 'rms' } } as ModelConfig;
+  const want = tf.tidy(() => {
+    const Y = tf.tensor4d(y, [1, T, n, d]);
+    const [g] = tf.grads((x: Tensor) => tf.sum(tf.mul(reduceTerms(config, x), tf.tensor2d(up, [T, d]))))([Y]) as [Tensor];
+    return [reduceTerms(config, Y), spec.accumulate ? tf.add(g, tf.tensor4d(dy0, [1, T, n, d])) : g].map((t) => t.dataSync());
+  });
+  return errorsByName(['xf', 'dy'], got, want);
+}
+const streamSum: Record<string, Record<string, number>> = {};
+for (const [name, spec] of [
+  ['5 tokens, n 4, d 48', { tokens: 5, nStreams: 4, dModel: 48 }],
+  ['70 tokens, n 3, d 65, accumulate', { tokens: 70, nStreams: 3, dModel: 65, accumulate: true }],
+  ['1 token, n 1, d 1', { tokens: 1, nStreams: 1, dModel: 1 }],
+] as const) {
+  streamSum[name] = await streamSumCase(spec);
+}
+
 /** o, and dqkv for a random do, against model/branches.ts' attention ops (from qkv on) and tf.grads. */
 async function attentionCase(spec: AttentionSpec) {
   const { batch: B, seqLen: T, nHeads: H, headDim: dh } = spec;
@@ -644,4 +683,4 @@ async function adamwCase(maxNorm: number) {
 }
 const adamw = { clipped: await adamwCase(0.5), unclipped: await adamwCase(0) };
 
-await finish({ columnSums, norms, width, depth, embedding, hcCoefficients, mhcLite, mhc, attention, crossEntropy: crossEntropyCases, adamw });
+await finish({ columnSums, norms, width, depth, embedding, hcCoefficients, mhcLite, mhc, streamSum, attention, crossEntropy: crossEntropyCases, adamw });

@@ -79,6 +79,15 @@ test('mHC coefficients with Sinkhorn: alpha, write, dproj and the five small par
   }
 });
 
+test('the readout\'s sum over streams: x_f and dY (written or added) equal readout.ts\' reduceTerms and tf.grads to 1e-5', { skip }, () => {
+  const cases = result.streamSum as Record<string, Record<string, number>>;
+  assert.equal(Object.keys(cases).length, 3, 'every case ran');
+  for (const [name, errs] of Object.entries(cases)) {
+    assert.deepEqual(Object.keys(errs), ['xf', 'dy'], name);
+    for (const [out, e] of Object.entries(errs)) assert.ok(e <= 1e-5, `${name}: ${out} off by ${e} (norm-relative)`);
+  }
+});
+
 test('layer, gain and rms norms: forward, dx, dw and db equal model/norms.ts and tf.grads to 1e-5', { skip }, () => {
   const norms = result.norms as Record<string, Record<string, number>>;
   assert.equal(Object.keys(norms).length, 7, 'every case ran');
