@@ -10,7 +10,7 @@
 //   partials [T, 2], then one workgroup's fixed-order tree sum into the two scalars)
 // Layouts: proj [T, n, n+2], α [T, n, n+1], β [T, n], α₀ [n, n+1], β₀ [n], a and b one float each.
 import type { StepProgram } from './step-program.ts';
-import { cachedPipeline } from './step-program.ts';
+import { cachedPipeline, invocationGroups } from './step-program.ts';
 import { checkBindings } from './binding-size.ts';
 import { recordColumnSum } from './column-sum.ts';
 
@@ -128,10 +128,6 @@ fn main(@builtin(local_invocation_id) lid: vec3u) {
 const key = (s: Resolved, part: string) => `hc-coeff.${part}.${s.dynamic ? 'dyn' : 'static'}.${s.tokens}x${s.n}`;
 
 /** Invocations over x (and y past 65535 workgroups). */
-function spread(count: number): [number, number] {
-  const groups = Math.ceil(count / WG);
-  return [Math.min(groups, 65535), Math.ceil(groups / 65535)];
-}
 
 export interface HcCoefficientOperands {
   /** [T, n, n+2]; dynamic only. */
@@ -151,7 +147,7 @@ export function recordHcCoefficientsForward(program: StepProgram, label: string,
   const rows = s.tokens * s.n;
   checkBindings(label, { ...ops }, { staticAlpha: s.n * (s.n + 1), staticBeta: s.n, alpha: rows * (s.n + 1), beta: rows, ...(s.dynamic ? { proj: rows * (s.n + 2), alphaScale: 1, betaScale: 1 } : {}) });
   const bindings = s.dynamic ? [ops.proj, ops.staticAlpha, ops.staticBeta, ops.alphaScale, ops.betaScale, ops.alpha, ops.beta] : [ops.staticAlpha, ops.staticBeta, ops.alpha, ops.beta];
-  program.dispatch(label, cachedPipeline(program.device, key(s, 'fwd'), () => forwardCode(s)), bindings as GPUBufferBinding[], spread(rows));
+  program.dispatch(label, cachedPipeline(program.device, key(s, 'fwd'), () => forwardCode(s)), bindings as GPUBufferBinding[], invocationGroups(rows, WG));
 }
 
 export interface HcCoefficientGradOperands {
@@ -178,7 +174,7 @@ export function recordHcCoefficientsBackward(program: StepProgram, label: string
   checkBindings(label, { ...ops }, { dalpha: rows * (s.n + 1), dbeta: rows, dStaticAlpha: s.n * (s.n + 1), dStaticBeta: s.n, ...(s.dynamic ? { proj: rows * (s.n + 2), alphaScale: 1, betaScale: 1, dproj: rows * (s.n + 2), partial: 2 * s.tokens, dAlphaScale: 1, dBetaScale: 1 } : {}) });
   if (s.dynamic) {
     const bindings = [ops.proj, ops.alphaScale, ops.betaScale, ops.dalpha, ops.dbeta, ops.dproj, ops.partial] as GPUBufferBinding[];
-    program.dispatch(`${label} (dproj)`, cachedPipeline(program.device, key(s, 'bwd'), () => backwardCode(s)), bindings, spread(s.tokens));
+    program.dispatch(`${label} (dproj)`, cachedPipeline(program.device, key(s, 'bwd'), () => backwardCode(s)), bindings, invocationGroups(s.tokens, WG));
     const sums = [ops.partial, ops.dAlphaScale, ops.dBetaScale] as GPUBufferBinding[];
     program.dispatch(`${label} (da, db)`, cachedPipeline(program.device, key(s, 'scales'), () => scaleSumCode(s)), sums, [1]);
   }

@@ -13,7 +13,8 @@
 // contrib [T, 3 + n(n+1) + n] and token-sums.ts adds them up (2 dispatches).
 // Layouts: proj [T, n(n+1) + n], alpha [T, n, n+1] = [A_m | A_r], write [T, n].
 import type { StepProgram } from './step-program.ts';
-import { cachedPipeline } from './step-program.ts';
+import { cachedPipeline, invocationGroups } from './step-program.ts';
+import { type CoefficientGradOperands, type CoefficientSmall, gradBindingNeeds, smallList, smallSizes } from './coefficient-small.ts';
 import { checkBindings } from './binding-size.ts';
 import { recordTokenSums, tokenSumChunks } from './token-sums.ts';
 
@@ -169,51 +170,24 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 
 const key = (s: Resolved, part: string) => `mhc-coeff.${part}.${s.tokens}x${s.n}.i${s.iters}`;
 
-function spread(count: number): [number, number] {
-  const groups = Math.ceil(count / WG);
-  return [Math.min(groups, 65535), Math.ceil(groups / 65535)];
-}
-
-/** The five small parameters of one module, as the reference names them. */
-export interface MhcSmall {
-  preBranchScale: GPUBufferBinding; // [1]
-  residualScale: GPUBufferBinding; // [1]
-  hPostScale: GPUBufferBinding; // []
-  staticAlpha: GPUBufferBinding; // [n, n+1]
-  staticBeta: GPUBufferBinding; // [n]
-}
-
-const smallList = (p: MhcSmall) => [p.preBranchScale, p.residualScale, p.hPostScale, p.staticAlpha, p.staticBeta];
-const smallSizes = (s: Resolved) => ({ preBranchScale: 1, residualScale: 1, hPostScale: 1, staticAlpha: s.A, staticBeta: s.n });
+/** The five small parameters of one module (staticAlpha: [n, n+1]). */
+export type MhcSmall = CoefficientSmall;
 
 /** alpha and write for every token: one dispatch. */
 export function recordMhcCoefficientsForward(program: StepProgram, label: string, spec: MhcCoefficientSpec, ops: { proj: GPUBufferBinding; small: MhcSmall; alpha: GPUBufferBinding; beta: GPUBufferBinding }): void {
   const s = resolve(spec);
-  checkBindings(label, { proj: ops.proj, alpha: ops.alpha, beta: ops.beta, ...ops.small }, { proj: s.tokens * s.R, alpha: s.tokens * s.A, beta: s.tokens * s.n, ...smallSizes(s) });
-  program.dispatch(label, cachedPipeline(program.device, key(s, 'fwd'), () => forwardCode(s)), [ops.proj, ...smallList(ops.small), ops.alpha, ops.beta], spread(s.tokens));
+  checkBindings(label, { proj: ops.proj, alpha: ops.alpha, beta: ops.beta, ...ops.small }, { proj: s.tokens * s.R, alpha: s.tokens * s.A, beta: s.tokens * s.n, ...smallSizes(s.A, s.n) });
+  program.dispatch(label, cachedPipeline(program.device, key(s, 'fwd'), () => forwardCode(s)), [ops.proj, ...smallList(ops.small), ops.alpha, ops.beta], invocationGroups(s.tokens, WG));
 }
 
-export interface MhcCoefficientGradOperands {
-  proj: GPUBufferBinding;
-  small: MhcSmall;
-  dalpha: GPUBufferBinding;
-  dbeta: GPUBufferBinding;
-  /** ∂proj [T, n(n+1) + n], written. */
-  dproj: GPUBufferBinding;
-  /** Scratch [T, K] and [chunks, K], K = 3 + n(n+1) + n. */
-  contrib: GPUBufferBinding;
-  partial: GPUBufferBinding;
-  /** The five gradients, written. */
-  dSmall: MhcSmall;
-}
+export type MhcCoefficientGradOperands = CoefficientGradOperands;
 
 /** dproj and the per-token contributions (1), then the five small gradients (token-sums.ts: 2). */
 export function recordMhcCoefficientsBackward(program: StepProgram, label: string, spec: MhcCoefficientSpec, ops: MhcCoefficientGradOperands): void {
   const s = resolve(spec);
-  checkBindings(label, { proj: ops.proj, dalpha: ops.dalpha, dbeta: ops.dbeta, dproj: ops.dproj, contrib: ops.contrib, ...ops.small }, {
-    proj: s.tokens * s.R, dalpha: s.tokens * s.A, dbeta: s.tokens * s.n, dproj: s.tokens * s.R, contrib: s.tokens * s.K, ...smallSizes(s),
-  });
-  program.dispatch(`${label} (dproj)`, cachedPipeline(program.device, key(s, 'bwd'), () => backwardCode(s)), [ops.proj, ...smallList(ops.small), ops.dalpha, ops.dbeta, ops.dproj, ops.contrib], spread(s.tokens));
+  const { given, need } = gradBindingNeeds(ops, s.tokens, s.R, s.A, s.n);
+  checkBindings(label, given, need);
+  program.dispatch(`${label} (dproj)`, cachedPipeline(program.device, key(s, 'bwd'), () => backwardCode(s)), [ops.proj, ...smallList(ops.small), ops.dalpha, ops.dbeta, ops.dproj, ops.contrib], invocationGroups(s.tokens, WG));
   // contrib's columns: d_pre, d_res, d_hps, dα₀ (n(n+1)), dβ₀ (n), in smallList's order
   recordTokenSums(program, label, { tokens: s.tokens, widths: [1, 1, 1, s.A, s.n], chunks: s.chunks }, { contrib: ops.contrib, partial: ops.partial, outs: smallList(ops.dSmall) });
 }

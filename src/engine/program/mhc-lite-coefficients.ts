@@ -12,7 +12,8 @@
 // Layouts: proj [T, n + n! + n], alpha [T, n, n+1] = [A_m | A_r], write [T, n].
 import { factorial, permutations } from '../permutations.ts';
 import type { StepProgram } from './step-program.ts';
-import { cachedPipeline } from './step-program.ts';
+import { cachedPipeline, invocationGroups } from './step-program.ts';
+import { type CoefficientGradOperands, type CoefficientSmall, gradBindingNeeds, smallList, smallSizes } from './coefficient-small.ts';
 import { checkBindings } from './binding-size.ts';
 import { recordTokenSums, tokenSumChunks } from './token-sums.ts';
 
@@ -151,53 +152,24 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 
 const key = (s: Resolved, part: string) => `mhc-lite-coeff.${part}.${s.tokens}x${s.n}.c${s.chunks}`;
 
-function spread(count: number): [number, number] {
-  const groups = Math.ceil(count / WG);
-  return [Math.min(groups, 65535), Math.ceil(groups / 65535)];
-}
-
-/** The five small parameters of one module, as the reference names them. */
-export interface MhcLiteSmall {
-  preBranchScale: GPUBufferBinding; // [1]
-  residualScale: GPUBufferBinding; // [1]
-  hPostScale: GPUBufferBinding; // []
-  staticAlpha: GPUBufferBinding; // [n + n!]
-  staticBeta: GPUBufferBinding; // [n]
-}
-
-const smallList = (p: MhcLiteSmall) => [p.preBranchScale, p.residualScale, p.hPostScale, p.staticAlpha, p.staticBeta];
-const smallSizes = (s: Resolved) => ({ preBranchScale: 1, residualScale: 1, hPostScale: 1, staticAlpha: s.W, staticBeta: s.n });
+/** The five small parameters of one module (staticAlpha: [n + n!]). */
+export type MhcLiteSmall = CoefficientSmall;
 
 /** alpha and write for every token: one dispatch. */
 export function recordMhcLiteCoefficientsForward(program: StepProgram, label: string, spec: MhcLiteCoefficientSpec, ops: { proj: GPUBufferBinding; small: MhcLiteSmall; alpha: GPUBufferBinding; beta: GPUBufferBinding }): void {
   const s = resolve(spec);
-  checkBindings(label, { proj: ops.proj, alpha: ops.alpha, beta: ops.beta, ...ops.small }, { proj: s.tokens * (s.W + s.n), alpha: s.tokens * s.n * (s.n + 1), beta: s.tokens * s.n, ...smallSizes(s) });
-  program.dispatch(label, cachedPipeline(program.device, key(s, 'fwd'), () => forwardCode(s)), [ops.proj, ...smallList(ops.small), ops.alpha, ops.beta], spread(s.tokens));
+  checkBindings(label, { proj: ops.proj, alpha: ops.alpha, beta: ops.beta, ...ops.small }, { proj: s.tokens * (s.W + s.n), alpha: s.tokens * s.n * (s.n + 1), beta: s.tokens * s.n, ...smallSizes(s.W, s.n) });
+  program.dispatch(label, cachedPipeline(program.device, key(s, 'fwd'), () => forwardCode(s)), [ops.proj, ...smallList(ops.small), ops.alpha, ops.beta], invocationGroups(s.tokens, WG));
 }
 
-export interface MhcLiteCoefficientGradOperands {
-  proj: GPUBufferBinding;
-  small: MhcLiteSmall;
-  dalpha: GPUBufferBinding;
-  dbeta: GPUBufferBinding;
-  /** ∂proj [T, n + n! + n], written. */
-  dproj: GPUBufferBinding;
-  /** Scratch [T, K] and [chunks, K], K = 3 + 2n + n!. */
-  contrib: GPUBufferBinding;
-  partial: GPUBufferBinding;
-  /** The five gradients, written, in MhcLiteSmall's names. */
-  dSmall: MhcLiteSmall;
-}
+export type MhcLiteCoefficientGradOperands = CoefficientGradOperands;
 
 /** dproj and the per-token contributions (1), their chunk sums (1) and the five gradients (1). */
 export function recordMhcLiteCoefficientsBackward(program: StepProgram, label: string, spec: MhcLiteCoefficientSpec, ops: MhcLiteCoefficientGradOperands): void {
   const s = resolve(spec);
-  const dSmall = Object.fromEntries(Object.entries(ops.dSmall).map(([k, v]) => [`d ${k}`, v]));
-  const dSizes = Object.fromEntries(Object.entries(smallSizes(s)).map(([k, v]) => [`d ${k}`, v]));
-  checkBindings(label, { proj: ops.proj, dalpha: ops.dalpha, dbeta: ops.dbeta, dproj: ops.dproj, contrib: ops.contrib, partial: ops.partial, ...ops.small, ...dSmall }, {
-    proj: s.tokens * (s.W + s.n), dalpha: s.tokens * s.n * (s.n + 1), dbeta: s.tokens * s.n, dproj: s.tokens * (s.W + s.n), contrib: s.tokens * s.K, partial: s.chunks * s.K, ...smallSizes(s), ...dSizes,
-  });
-  program.dispatch(`${label} (dproj)`, cachedPipeline(program.device, key(s, 'bwd'), () => backwardCode(s)), [ops.proj, ...smallList(ops.small), ops.dalpha, ops.dbeta, ops.dproj, ops.contrib], spread(s.tokens));
+  const { given, need } = gradBindingNeeds(ops, s.tokens, s.W + s.n, s.W, s.n);
+  checkBindings(label, given, need);
+  program.dispatch(`${label} (dproj)`, cachedPipeline(program.device, key(s, 'bwd'), () => backwardCode(s)), [ops.proj, ...smallList(ops.small), ops.dalpha, ops.dbeta, ops.dproj, ops.contrib], invocationGroups(s.tokens, WG));
   // contrib's columns: d_pre, d_res, d_hps, dα₀ (n + n!), dβ₀ (n), in smallList's order
   recordTokenSums(program, label, { tokens: s.tokens, widths: [1, 1, 1, s.W, s.n], chunks: s.chunks }, { contrib: ops.contrib, partial: ops.partial, outs: smallList(ops.dSmall) });
 }

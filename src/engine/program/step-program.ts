@@ -26,6 +26,12 @@ export type ProgramStep = DispatchStep | CopyStep;
 
 const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
 
+/** Workgroups for `count` invocations of `wg` each, over x and (past 65,535 workgroups) y. */
+export function invocationGroups(count: number, wg: number): [number, number] {
+  const groups = Math.ceil(count / wg);
+  return [Math.min(groups, 65535), Math.ceil(groups / 65535)];
+}
+
 /** The pipeline for WGSL `code()` (entry point `main`), compiled once per device and key. */
 export function cachedPipeline(device: GPUDevice, key: string, code: () => string): GPUComputePipeline {
   let byKey = pipelines.get(device);

@@ -4,7 +4,7 @@
 // the same dx_f[t], written (or added, `accumulate`) to dY[t, s]. One invocation per (token,
 // column) each way. Layouts: Y, dY [T, n, d], x_f, dx_f [T, d].
 import type { StepProgram } from './step-program.ts';
-import { cachedPipeline } from './step-program.ts';
+import { cachedPipeline, invocationGroups } from './step-program.ts';
 import { checkBindings } from './binding-size.ts';
 
 export interface StreamSumSpec {
@@ -29,10 +29,6 @@ const COUNT: u32 = ${s.tokens * s.d}u;
 const N: u32 = ${s.n}u;
 const D: u32 = ${s.d}u;`;
 
-function spread(count: number): [number, number] {
-  const groups = Math.ceil(count / WG);
-  return [Math.min(groups, 65535), Math.ceil(groups / 65535)];
-}
 
 function forwardCode(s: Resolved): string {
   return /* wgsl */ `${consts(s)}
@@ -74,12 +70,12 @@ const key = (s: Resolved, part: string) => `stream-sum.${part}.${s.tokens}x${s.n
 export function recordStreamSumForward(program: StepProgram, label: string, spec: StreamSumSpec, ops: { y: GPUBufferBinding; xf: GPUBufferBinding }): void {
   const s = resolve(spec);
   checkBindings(label, { ...ops }, { y: s.tokens * s.n * s.d, xf: s.tokens * s.d });
-  program.dispatch(label, cachedPipeline(program.device, key(s, 'fwd'), () => forwardCode(s)), [ops.y, ops.xf], spread(s.tokens * s.d));
+  program.dispatch(label, cachedPipeline(program.device, key(s, 'fwd'), () => forwardCode(s)), [ops.y, ops.xf], invocationGroups(s.tokens * s.d, WG));
 }
 
 /** dY_s (+)= dx_f for every stream: one dispatch. */
 export function recordStreamSumBackward(program: StepProgram, label: string, spec: StreamSumSpec, ops: { dxf: GPUBufferBinding; dy: GPUBufferBinding }): void {
   const s = resolve(spec);
   checkBindings(label, { ...ops }, { dxf: s.tokens * s.d, dy: s.tokens * s.n * s.d });
-  program.dispatch(label, cachedPipeline(program.device, key(s, 'bwd'), () => backwardCode(s)), [ops.dxf, ops.dy], spread(s.tokens * s.d));
+  program.dispatch(label, cachedPipeline(program.device, key(s, 'bwd'), () => backwardCode(s)), [ops.dxf, ops.dy], invocationGroups(s.tokens * s.d, WG));
 }

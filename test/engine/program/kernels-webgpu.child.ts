@@ -10,11 +10,13 @@ import { recordCrossEntropy } from '../../../src/engine/program/cross-entropy.ts
 import { type DepthSpec, recordDepthBackward, recordDepthForward } from '../../../src/engine/program/depth-connection.ts';
 import { type EmbeddingSpec, embeddingIndex, recordEmbeddingBackward, recordEmbeddingForward } from '../../../src/engine/program/embedding.ts';
 import { GpuArena } from '../../../src/engine/program/gpu-arena.ts';
-import { type MhcCoefficientSpec, type MhcSmall, recordMhcCoefficientsBackward, recordMhcCoefficientsForward } from '../../../src/engine/program/mhc-coefficients.ts';
-import { type MhcLiteCoefficientSpec, type MhcLiteSmall, recordMhcLiteCoefficientsBackward, recordMhcLiteCoefficientsForward } from '../../../src/engine/program/mhc-lite-coefficients.ts';
+import type { CoefficientSmall } from '../../../src/engine/program/coefficient-small.ts';
+import { type MhcCoefficientSpec, recordMhcCoefficientsBackward, recordMhcCoefficientsForward } from '../../../src/engine/program/mhc-coefficients.ts';
+import { type MhcLiteCoefficientSpec, recordMhcLiteCoefficientsBackward, recordMhcLiteCoefficientsForward } from '../../../src/engine/program/mhc-lite-coefficients.ts';
 import { type HcCoefficientSpec, recordHcCoefficientsBackward, recordHcCoefficientsForward } from '../../../src/engine/program/hc-coefficients.ts';
 import { type NormSpec, recordNormBackward, recordNormForward } from '../../../src/engine/program/norm.ts';
 import { StepProgram } from '../../../src/engine/program/step-program.ts';
+import { tokenSumChunks } from '../../../src/engine/program/token-sums.ts';
 import { recordStreamSumBackward, recordStreamSumForward, type StreamSumSpec } from '../../../src/engine/program/stream-sum.ts';
 import { recordWidthBackward, recordWidthForward, type WidthSpec } from '../../../src/engine/program/width-connection.ts';
 import { type Tensor, tf } from '../../../src/engine/tf.ts';
@@ -363,24 +365,37 @@ for (const [name, spec] of [
   hcCoefficients[name] = await hcCoefficientCase(spec);
 }
 
-/** mHC-lite's alpha, write and all gradients against engine/ops/mhc-lite-coefficients.ts' composite and tf.grads. */
-async function mhcLiteCase(spec: MhcLiteCoefficientSpec) {
-  const { tokens: T, nStreams: n } = spec;
-  const P = factorial(n);
-  const wc = randn(T * (n + P)).map((v) => 2 * v);
+/**
+ * A coefficient kernel of mHC or mHC-lite (`record` records its forward and backward) on random
+ * wc [T, alphaWidth'], wb [T, n], five small parameters and upstream gradients, against
+ * `reference(wc, wb, pre, res, h_post, α₀, β₀)` in tfjs ops with tf.grads: norm-relative errors
+ * of alpha, write, dproj (= [dwc | dwb]) and the five gradients.
+ */
+async function coefficientCase(
+  tokens: number,
+  n: number,
+  chunks: number,
+  widths: { wc: number; staticAlpha: number[] },
+  record: (program: StepProgram, ops: { proj: GPUBufferBinding; small: CoefficientSmall; alpha: GPUBufferBinding; beta: GPUBufferBinding; dalpha: GPUBufferBinding; dbeta: GPUBufferBinding; dproj: GPUBufferBinding; contrib: GPUBufferBinding; partial: GPUBufferBinding; dSmall: CoefficientSmall }) => void,
+  reference: (wc: Tensor, wb: Tensor, ...small: Tensor[]) => { alpha: Tensor; write: Tensor },
+) {
+  const T = tokens;
+  const W = widths.wc;
+  const alphaWidth = widths.staticAlpha.reduce((a, b) => a * b, 1);
+  const wc = randn(T * W).map((v) => 1.5 * v);
   const wb = randn(T * n);
-  const proj = new Float32Array(T * (n + P + n));
+  const proj = new Float32Array(T * (W + n));
   for (let t = 0; t < T; t++) {
-    proj.set(wc.subarray(t * (n + P), (t + 1) * (n + P)), t * (2 * n + P));
-    proj.set(wb.subarray(t * n, (t + 1) * n), t * (2 * n + P) + n + P);
+    proj.set(wc.subarray(t * W, (t + 1) * W), t * (W + n));
+    proj.set(wb.subarray(t * n, (t + 1) * n), t * (W + n) + W);
   }
-  const small = { preBranchScale: randn(1), residualScale: randn(1), hPostScale: randn(1), staticAlpha: randn(n + P), staticBeta: randn(n) };
+  const small = { preBranchScale: randn(1), residualScale: randn(1), hPostScale: randn(1), staticAlpha: randn(alphaWidth), staticBeta: randn(n) };
+  const shapes = { preBranchScale: [1], residualScale: [1], hPostScale: [], staticAlpha: widths.staticAlpha, staticBeta: [n] };
   const dA = randn(T * n * (n + 1));
   const dB = randn(T * n);
-  const K = 3 + 2 * n + P;
-  const chunks = spec.chunks ?? Math.max(1, Math.min(64, Math.ceil(T / 64)));
+  const K = 3 + alphaWidth + n;
   const names = Object.keys(small) as (keyof typeof small)[];
-  const arena = new GpuArena(device, 'mhc-lite-case', [
+  const arena = new GpuArena(device, 'coefficient-case', [
     { name: 'proj', length: proj.length },
     { name: 'alpha', length: dA.length },
     { name: 'beta', length: dB.length },
@@ -393,32 +408,37 @@ async function mhcLiteCase(spec: MhcLiteCoefficientSpec) {
   ]);
   for (const [name, v] of [['proj', proj], ['dalpha', dA], ['dbeta', dB], ...names.map((k) => [k, small[k]] as const)] as const) arena.write(name, v);
   const at = (name: string) => arena.binding(name);
-  const smallAt = Object.fromEntries(names.map((k) => [k, at(k)])) as unknown as MhcLiteSmall;
-  const dSmallAt = Object.fromEntries(names.map((k) => [k, at(`d${k}`)])) as unknown as MhcLiteSmall;
   const program = new StepProgram(device);
-  recordMhcLiteCoefficientsForward(program, 'mhc-lite', spec, { proj: at('proj'), small: smallAt, alpha: at('alpha'), beta: at('beta') });
-  recordMhcLiteCoefficientsBackward(program, 'mhc-lite', spec, { proj: at('proj'), small: smallAt, dalpha: at('dalpha'), dbeta: at('dbeta'), dproj: at('dproj'), contrib: at('contrib'), partial: at('partial'), dSmall: dSmallAt });
+  record(program, {
+    ...Object.fromEntries(['proj', 'alpha', 'beta', 'dalpha', 'dbeta', 'dproj', 'contrib', 'partial'].map((k) => [k, at(k)])),
+    small: Object.fromEntries(names.map((k) => [k, at(k)])),
+    dSmall: Object.fromEntries(names.map((k) => [k, at(`d${k}`)])),
+  } as unknown as Parameters<typeof record>[1]);
   program.run();
   const outs = ['alpha', 'beta', 'dproj', ...names.map((k) => `d${k}`)];
   const got = await arena.read(outs);
   arena.destroy();
   const want = tf.tidy(() => {
-    const shapes = { preBranchScale: [1], residualScale: [1], hPostScale: [], staticAlpha: [n + P], staticBeta: [n] } as const;
-    const f = (WC: Tensor, WB: Tensor, ...sc: Tensor[]) => {
-      const [pre, res, hps, sa, sb] = sc as [Tensor, Tensor, Tensor, Tensor, Tensor];
-      return mhcLiteCoefficientsOp(n, WC, WB, { preBranchScale: pre, residualScale: res, hPostScale: hps, staticAlpha: sa, staticBeta: sb });
-    };
-    const args = [tf.tensor2d(wc, [T, n + P]), tf.tensor2d(wb, [T, n]), ...names.map((k) => tf.tensor(small[k], [...shapes[k]]))];
+    const args = [tf.tensor2d(wc, [T, W]), tf.tensor2d(wb, [T, n]), ...names.map((k) => tf.tensor(small[k], shapes[k]))];
     const loss = (...x: Tensor[]) => {
-      const { alpha, write } = f(...(x as [Tensor, Tensor, ...Tensor[]]));
+      const { alpha, write } = reference(...(x as [Tensor, Tensor, ...Tensor[]]));
       return tf.add(tf.sum(tf.mul(alpha, tf.tensor3d(dA, [T, n, n + 1]))), tf.sum(tf.mul(write, tf.tensor2d(dB, [T, n]))));
     };
     const grads = tf.grads(loss)(args) as Tensor[];
-    const { alpha, write } = f(...(args as [Tensor, Tensor, ...Tensor[]]));
-    const dproj = tf.concat([grads[0] as Tensor, grads[1] as Tensor], 1);
-    return [alpha, write, dproj, ...grads.slice(2)].map((t) => (t as Tensor).dataSync());
+    const { alpha, write } = reference(...(args as [Tensor, Tensor, ...Tensor[]]));
+    return [alpha, write, tf.concat([grads[0] as Tensor, grads[1] as Tensor], 1), ...grads.slice(2)].map((t) => (t as Tensor).dataSync());
   });
   return errorsByName(outs, got, want);
+}
+
+/** mHC-lite's kernel against engine/ops/mhc-lite-coefficients.ts' composite. */
+async function mhcLiteCase(spec: MhcLiteCoefficientSpec) {
+  const { tokens: T, nStreams: n } = spec;
+  const P = factorial(n);
+  return coefficientCase(T, n, spec.chunks ?? tokenSumChunks(T), { wc: n + P, staticAlpha: [n + P] }, (program, ops) => {
+    recordMhcLiteCoefficientsForward(program, 'mhc-lite', spec, ops);
+    recordMhcLiteCoefficientsBackward(program, 'mhc-lite', spec, ops);
+  }, (wc, wb, pre, res, hps, sa, sb) => mhcLiteCoefficientsOp(n, wc, wb, { preBranchScale: pre as Tensor, residualScale: res as Tensor, hPostScale: hps as Tensor, staticAlpha: sa as Tensor, staticBeta: sb as Tensor }));
 }
 const mhcLite: Record<string, Record<string, number>> = {};
 for (const [name, spec] of [
@@ -430,66 +450,20 @@ for (const [name, spec] of [
   mhcLite[name] = await mhcLiteCase(spec);
 }
 
-/** mHC's alpha, write and all gradients against model/connections/mhc.ts' formulas (Sinkhorn composite) and tf.grads. */
+/** mHC's kernel against model/connections/mhc.ts' formulas after its projection, with the model's Sinkhorn composite. */
 async function mhcCase(spec: MhcCoefficientSpec) {
   const { tokens: T, nStreams: n, sinkhornIters: iters } = spec;
-  const A = n * (n + 1);
-  const wc = randn(T * A).map((v) => 1.5 * v);
-  const wb = randn(T * n);
-  const proj = new Float32Array(T * (A + n));
-  for (let t = 0; t < T; t++) {
-    proj.set(wc.subarray(t * A, (t + 1) * A), t * (A + n));
-    proj.set(wb.subarray(t * n, (t + 1) * n), t * (A + n) + A);
-  }
-  const small = { preBranchScale: randn(1), residualScale: randn(1), hPostScale: randn(1), staticAlpha: randn(A), staticBeta: randn(n) };
-  const dA = randn(T * A);
-  const dB = randn(T * n);
-  const K = 3 + A + n;
-  const chunks = spec.chunks ?? Math.max(1, Math.min(64, Math.ceil(T / 64)));
-  const names = Object.keys(small) as (keyof typeof small)[];
-  const arena = new GpuArena(device, 'mhc-case', [
-    { name: 'proj', length: proj.length },
-    { name: 'alpha', length: dA.length },
-    { name: 'beta', length: dB.length },
-    { name: 'dalpha', length: dA.length },
-    { name: 'dbeta', length: dB.length },
-    { name: 'dproj', length: proj.length },
-    { name: 'contrib', length: T * K },
-    { name: 'partial', length: chunks * K },
-    ...names.flatMap((k) => [{ name: k, length: small[k].length }, { name: `d${k}`, length: small[k].length }]),
-  ]);
-  for (const [name, v] of [['proj', proj], ['dalpha', dA], ['dbeta', dB], ...names.map((k) => [k, small[k]] as const)] as const) arena.write(name, v);
-  const at = (name: string) => arena.binding(name);
-  const smallAt = Object.fromEntries(names.map((k) => [k, at(k)])) as unknown as MhcSmall;
-  const dSmallAt = Object.fromEntries(names.map((k) => [k, at(`d${k}`)])) as unknown as MhcSmall;
-  const program = new StepProgram(device);
-  recordMhcCoefficientsForward(program, 'mhc', spec, { proj: at('proj'), small: smallAt, alpha: at('alpha'), beta: at('beta') });
-  recordMhcCoefficientsBackward(program, 'mhc', spec, { proj: at('proj'), small: smallAt, dalpha: at('dalpha'), dbeta: at('dbeta'), dproj: at('dproj'), contrib: at('contrib'), partial: at('partial'), dSmall: dSmallAt });
-  program.run();
-  const outs = ['alpha', 'beta', 'dproj', ...names.map((k) => `d${k}`)];
-  const got = await arena.read(outs);
-  arena.destroy();
-  const want = tf.tidy(() => {
-    const shapes = { preBranchScale: [1], residualScale: [1], hPostScale: [], staticAlpha: [n, n + 1], staticBeta: [n] } as const;
-    // mhc.ts' mhcCoefficients after its projection, with the model's Sinkhorn composite
-    const f = (WC: Tensor, WB: Tensor, pre: Tensor, res: Tensor, hps: Tensor, sa: Tensor, sb: Tensor) => {
-      const scale = tf.concat([pre, tf.tile(res, [n])]);
-      const logits = tf.add(tf.mul(tf.reshape(WC, [T, n, n + 1]), scale), sa);
-      const read = tf.sigmoid(tf.slice(logits, [0, 0, 0], [-1, -1, 1]));
-      const mixing = sinkhornComposite(tf.slice(logits, [0, 0, 1], [-1, -1, n]), iters);
-      const write = tf.mul(tf.sigmoid(tf.add(tf.mul(WB, hps), sb)), 2);
-      return { alpha: tf.concat([read, mixing], 2), write };
-    };
-    const args = [tf.tensor2d(wc, [T, A]), tf.tensor2d(wb, [T, n]), ...names.map((k) => tf.tensor(small[k], [...shapes[k]]))] as [Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor];
-    const loss = (...x: Tensor[]) => {
-      const { alpha, write } = f(...(x as typeof args));
-      return tf.add(tf.sum(tf.mul(alpha, tf.tensor3d(dA, [T, n, n + 1]))), tf.sum(tf.mul(write, tf.tensor2d(dB, [T, n]))));
-    };
-    const grads = tf.grads(loss)(args) as Tensor[];
-    const { alpha, write } = f(...args);
-    return [alpha, write, tf.concat([grads[0] as Tensor, grads[1] as Tensor], 1), ...grads.slice(2)].map((t) => (t as Tensor).dataSync());
+  return coefficientCase(T, n, spec.chunks ?? tokenSumChunks(T), { wc: n * (n + 1), staticAlpha: [n, n + 1] }, (program, ops) => {
+    recordMhcCoefficientsForward(program, 'mhc', spec, ops);
+    recordMhcCoefficientsBackward(program, 'mhc', spec, ops);
+  }, (wc, wb, pre, res, hps, sa, sb) => {
+    const scale = tf.concat([pre as Tensor, tf.tile(res as Tensor, [n])]);
+    const logits = tf.add(tf.mul(tf.reshape(wc, [T, n, n + 1]), scale), sa as Tensor);
+    const read = tf.sigmoid(tf.slice(logits, [0, 0, 0], [-1, -1, 1]));
+    const mixing = sinkhornComposite(tf.slice(logits, [0, 0, 1], [-1, -1, n]), iters);
+    const write = tf.mul(tf.sigmoid(tf.add(tf.mul(wb, hps as Tensor), sb as Tensor)), 2);
+    return { alpha: tf.concat([read, mixing], 2), write };
   });
-  return errorsByName(outs, got, want);
 }
 const mhc: Record<string, Record<string, number>> = {};
 for (const [name, spec] of [
