@@ -1,21 +1,47 @@
 /// <reference types="@webgpu/types" />
 // The forward pass of the model as one recorded program of the WebGPU engine (docs/engine.md),
-// from token ids to logits: the first composition of the engine's kernels into a model. This first
-// version covers the `residual` connection (a GPT-2 with Pre-Norm, biases or not); the HC kinds add
-// their coefficient, width and depth kernels per module next. Its parity test compares the logits
-// with the tfjs model's `forward`.
+// from token ids to logits: the engine's kernels composed into the model. It covers `residual`
+// (a GPT-2 with Pre-Norm) and the HC family, `hc` (static or dynamic, RMS or gain-LayerNorm),
+// `mhc` and `mhc-lite`, with every stream init; its parity test compares the logits with the tfjs
+// model's `forward`. Per HC module: the normed projection to the coefficients (one GEMM over the
+// packed weights [W_α | W_β], as the tfjs model computes it), the coefficient kernel, the width
+// connection, the branch, and c_proj whose epilogue writes the depth connection.
 //
-// Arenas: `params` (every parameter by its name, uploaded from the tfjs Params) and `acts` (the ids
-// and every activation by a path like `0.attn.qkv`: what a backward would read).
+// Arenas: `params` (every parameter by its name, uploaded from the tfjs Params, except that each
+// module's W_α and W_β are packed side by side as `<module>.dynamic_fn`) and `acts` (the ids and
+// every activation by a path like `0.attn.qkv`: what a backward would read).
 import { recordAttentionForward } from '../engine/program/attention.ts';
-import { recordEmbeddingForward } from '../engine/program/embedding.ts';
+import type { CoefficientSmall } from '../engine/program/coefficient-small.ts';
+import { recordEmbeddingForward, type StreamExpansion } from '../engine/program/embedding.ts';
 import { recordGemm } from '../engine/program/gemm.ts';
 import { GpuArena, type SliceSpec } from '../engine/program/gpu-arena.ts';
+import { recordHcCoefficientsForward } from '../engine/program/hc-coefficients.ts';
+import { recordMhcCoefficientsForward } from '../engine/program/mhc-coefficients.ts';
+import { recordMhcLiteCoefficientsForward } from '../engine/program/mhc-lite-coefficients.ts';
 import { recordNormForward } from '../engine/program/norm.ts';
 import { StepProgram } from '../engine/program/step-program.ts';
+import { recordStreamSumForward } from '../engine/program/stream-sum.ts';
+import { recordWidthForward } from '../engine/program/width-connection.ts';
+import { factorial } from '../engine/permutations.ts';
 import { ConfigError } from '../errors.ts';
 import type { ModelConfig } from '../model/config.ts';
-import { branchPrefix, type Params } from '../model/params.ts';
+import { branchPrefix, modulePrefix, type Params } from '../model/params.ts';
+
+const KINDS = ['residual', 'hc', 'mhc', 'mhc-lite'];
+const INITS: Record<string, StreamExpansion> = { copy: 'copy', lss: 'lss', noise: 'noise', 'stream-embed': 'stream-embed' };
+const INIT_PARAM: Record<StreamExpansion, string> = { copy: '', lss: 'expand_stream.lss', noise: 'expand_stream.noise', 'stream-embed': 'expand_stream.stream_embed' };
+
+/** W_α [K, a] and W_β [K, b] (or [K]) packed row by row into [K, a + b]. */
+function packWeights(alpha: Float32Array, beta: Float32Array, rows: number): Float32Array {
+  const a = alpha.length / rows;
+  const b = beta.length / rows;
+  const out = new Float32Array(rows * (a + b));
+  for (let r = 0; r < rows; r++) {
+    out.set(alpha.subarray(r * a, (r + 1) * a), r * (a + b));
+    out.set(beta.subarray(r * b, (r + 1) * b), r * (a + b) + a);
+  }
+  return out;
+}
 
 export class EngineForward {
   private constructor(
@@ -30,19 +56,55 @@ export class EngineForward {
    * from the tfjs tensors once). Call `run` with each batch of ids.
    */
   static build(device: GPUDevice, c: ModelConfig, params: Params, batch: number, seqLen: number): EngineForward {
-    if (c.connection.kind !== 'residual') throw new ConfigError(`the WebGPU engine's forward covers the residual connection so far, not ${c.connection.kind}`);
+    const kind = c.connection.kind;
+    if (!KINDS.includes(kind)) throw new ConfigError(`the WebGPU engine's forward covers ${KINDS.join(', ')} so far, not ${kind}`);
     if (seqLen > c.blockSize) throw new ConfigError(`sequence of ${seqLen} tokens is longer than the block size ${c.blockSize}`);
     const d = c.dModel;
     const V = c.vocabSize;
+    const n = c.nStreams;
     const BT = batch * seqLen;
-    const paramArena = new GpuArena(device, 'params', [...params].map(([name, v]) => ({ name, length: v.size })));
-    for (const [name, v] of params) paramArena.write(name, v.dataSync() as Float32Array);
+    const hc = kind !== 'residual';
+    const dynamic = kind === 'mhc' || kind === 'mhc-lite' || (c.connection.kind === 'hc' && c.connection.dynamic);
+    // per module: rows and width of the normed input of the projection, and the projection's widths
+    const perStream = kind === 'hc';
+    const projRows = perStream ? BT * n : BT;
+    const projK = perStream ? d : n * d;
+    const alphaCols = kind === 'hc' ? n + 1 : kind === 'mhc' ? n * (n + 1) : n + factorial(n);
+    const betaCols = kind === 'hc' ? 1 : n;
+    // parameters: W_α and W_β of each module packed, everything else as it is
+    const packed = new Set<string>();
+    const specs: SliceSpec[] = [];
+    const values = new Map<string, Float32Array>();
+    for (const [name, v] of params) {
+      if (name.endsWith('.dynamic_alpha_fn')) {
+        const prefix = name.slice(0, -'.dynamic_alpha_fn'.length);
+        const beta = params.get(`${prefix}.dynamic_beta_fn`);
+        if (!beta) throw new Error(`model has ${name} but no ${prefix}.dynamic_beta_fn`);
+        values.set(`${prefix}.dynamic_fn`, packWeights(v.dataSync() as Float32Array, beta.dataSync() as Float32Array, projK));
+        packed.add(name).add(`${prefix}.dynamic_beta_fn`);
+      }
+    }
+    for (const [name, v] of params) if (!packed.has(name)) values.set(name, v.dataSync() as Float32Array);
+    for (const [name, data] of values) specs.push({ name, length: data.length });
+    const paramArena = new GpuArena(device, 'params', specs);
+    for (const [name, data] of values) paramArena.write(name, data);
     const slices: SliceSpec[] = [
       { name: 'ids', length: BT },
-      { name: 'ones', length: BT },
-      { name: 'h', length: BT * d },
+      { name: 'ones', length: BT * n },
+      { name: 'h', length: BT * n * d },
     ];
     for (let l = 0; l < c.nLayers; l++) {
+      for (const m of hc ? ['attn', 'mlp'] : []) {
+        slices.push(
+          { name: `${l}.${m}.normed`, length: projRows * projK },
+          { name: `${l}.${m}.norm_stats`, length: 2 * projRows },
+          { name: `${l}.${m}.proj`, length: projRows * (alphaCols + betaCols) },
+          { name: `${l}.${m}.alpha`, length: BT * n * (n + 1) },
+          { name: `${l}.${m}.beta`, length: BT * n },
+          { name: `${l}.${m}.x`, length: BT * d },
+          { name: `${l}.${m}.hm`, length: BT * n * d },
+        );
+      }
       slices.push(
         { name: `${l}.attn.xn`, length: BT * d },
         { name: `${l}.attn.stats`, length: 2 * BT },
@@ -50,45 +112,78 @@ export class EngineForward {
         { name: `${l}.attn.o`, length: BT * d },
         { name: `${l}.attn.lse`, length: batch * c.nHeads * seqLen },
         { name: `${l}.attn.y`, length: BT * d },
-        { name: `${l}.mid`, length: BT * d },
+        { name: `${l}.mid`, length: BT * n * d },
         { name: `${l}.mlp.xn`, length: BT * d },
         { name: `${l}.mlp.stats`, length: 2 * BT },
         { name: `${l}.mlp.u`, length: BT * 4 * d },
         { name: `${l}.mlp.h`, length: BT * 4 * d },
         { name: `${l}.mlp.y`, length: BT * d },
-        { name: `${l}.post`, length: BT * d },
+        { name: `${l}.post`, length: BT * n * d },
       );
     }
-    slices.push({ name: 'ln_f.y', length: BT * d }, { name: 'ln_f.stats', length: 2 * BT }, { name: 'logits', length: BT * V });
+    slices.push({ name: 'ln_f.y', length: BT * n * d }, { name: 'ln_f.stats', length: 2 * BT * n }, { name: 'xf', length: BT * d }, { name: 'logits', length: BT * V });
     const acts = new GpuArena(device, 'acts', slices);
-    acts.write('ones', new Float32Array(BT).fill(1));
+    acts.write('ones', new Float32Array(BT * n).fill(1));
     const program = new StepProgram(device);
     const p = (name: string) => paramArena.binding(name);
     const a = (name: string) => acts.binding(name);
     const has = (name: string) => params.has(name);
-    recordEmbeddingForward(program, 'embed', { batch, seqLen, vocab: V, dModel: d, nStreams: 1, expansion: 'copy' }, { ids: a('ids'), wte: p('transformer.wte.weight'), wpe: p('transformer.wpe.weight'), streams: a('ones'), out: a('h') });
-    const layerNorm = (label: string, prefix: string, x: string, y: string, stats: string) =>
-      recordNormForward(program, label, { kind: 'layer', rows: BT, cols: d, bias: has(`${prefix}.bias`) }, { x: a(x), w: p(`${prefix}.weight`), ...(has(`${prefix}.bias`) ? { b: p(`${prefix}.bias`) } : {}), y: a(y), stats: a(stats) });
+    const expansion = INITS[c.streamInit.kind] as StreamExpansion;
+    const streamParam = INIT_PARAM[expansion];
+    recordEmbeddingForward(program, 'embed', { batch, seqLen, vocab: V, dModel: d, nStreams: n, expansion }, { ids: a('ids'), wte: p('transformer.wte.weight'), wpe: p('transformer.wpe.weight'), streams: streamParam ? p(streamParam) : a('ones'), out: a('h') });
+    const layerNorm = (label: string, prefix: string, x: string, y: string, stats: string, rows = BT) =>
+      recordNormForward(program, label, { kind: 'layer', rows, cols: d, bias: has(`${prefix}.bias`) }, { x: a(x), w: p(`${prefix}.weight`), ...(has(`${prefix}.bias`) ? { b: p(`${prefix}.bias`) } : {}), y: a(y), stats: a(stats) });
     /** y = x Wᵀ (+ b) for a Linear stored [out, in]; `extra` carries the epilogue's spec and bindings. */
     const linear = (label: string, name: string, x: string, y: string, M: number, K: number, N: number, extra: { spec?: object; ops?: object } = {}) =>
       recordGemm(program, label, { transA: false, transB: true, M, N, K, bias: has(`${name}.bias`), ...extra.spec }, { a: a(x), b: p(`${name}.weight`), c: a(y), ...(has(`${name}.bias`) ? { bias: p(`${name}.bias`) } : {}), ...extra.ops });
+    /**
+     * An HC module's coefficients and width connection from H: A_m, A_r and B into `.alpha` and
+     * `.beta`, the branch input into `.x`, the mixed streams into `.hm`.
+     */
+    const connectionIn = (l: number, m: 'attn' | 'mlp', H: string) => {
+      const prefix = modulePrefix(l, m);
+      const at = (what: string) => a(`${l}.${m}.${what}`);
+      const conn = c.connection;
+      if (dynamic) {
+        const normKind = conn.kind === 'hc' && conn.dynamicNorm === 'layer' ? 'gain' : 'rms';
+        recordNormForward(program, `${l}.${m}.coeff norm`, { kind: normKind, rows: projRows, cols: projK }, { x: a(H), w: p(`${prefix}.norm.gamma`), y: at('normed'), stats: at('norm_stats') });
+        recordGemm(program, `${l}.${m}.coeff proj`, { transA: false, transB: false, M: projRows, N: alphaCols + betaCols, K: projK }, { a: at('normed'), b: p(`${prefix}.dynamic_fn`), c: at('proj') });
+      }
+      const small = (): CoefficientSmall => ({ preBranchScale: p(`${prefix}.pre_branch_scale`), residualScale: p(`${prefix}.residual_scale`), hPostScale: p(`${prefix}.h_post_scale`), staticAlpha: p(`${prefix}.static_alpha`), staticBeta: p(`${prefix}.static_beta`) });
+      if (conn.kind === 'hc') {
+        const scales = dynamic ? { proj: at('proj'), alphaScale: p(`${prefix}.dynamic_alpha_scale`), betaScale: p(`${prefix}.dynamic_beta_scale`) } : {};
+        recordHcCoefficientsForward(program, `${l}.${m}.coeff`, { tokens: BT, nStreams: n, dynamic }, { ...scales, staticAlpha: p(`${prefix}.static_alpha`), staticBeta: p(`${prefix}.static_beta`), alpha: at('alpha'), beta: at('beta') });
+      } else if (conn.kind === 'mhc') {
+        recordMhcCoefficientsForward(program, `${l}.${m}.coeff`, { tokens: BT, nStreams: n, sinkhornIters: conn.sinkhornIters }, { proj: at('proj'), small: small(), alpha: at('alpha'), beta: at('beta') });
+      } else {
+        recordMhcLiteCoefficientsForward(program, `${l}.${m}.coeff`, { tokens: BT, nStreams: n }, { proj: at('proj'), small: small(), alpha: at('alpha'), beta: at('beta') });
+      }
+      recordWidthForward(program, `${l}.${m}.width`, { tokens: BT, nStreams: n, dModel: d }, { h: a(H), alpha: at('alpha'), x: at('x'), hm: at('hm') });
+    };
     let stream = 'h';
     for (let l = 0; l < c.nLayers; l++) {
       const attn = branchPrefix(l, 'attn');
-      layerNorm(`${l}.attn.ln`, `${attn}.0`, stream, `${l}.attn.xn`, `${l}.attn.stats`);
+      if (hc) connectionIn(l, 'attn', stream);
+      layerNorm(`${l}.attn.ln`, `${attn}.0`, hc ? `${l}.attn.x` : stream, `${l}.attn.xn`, `${l}.attn.stats`);
       linear(`${l}.c_attn`, `${attn}.1.c_attn`, `${l}.attn.xn`, `${l}.attn.qkv`, BT, d, 3 * d);
       recordAttentionForward(program, `${l}.attn`, { batch, seqLen, nHeads: c.nHeads, headDim: d / c.nHeads }, { qkv: a(`${l}.attn.qkv`), o: a(`${l}.attn.o`), lse: a(`${l}.attn.lse`) });
-      // the residual add is the GEMM's depth epilogue with one stream and write weight 1
-      const depth = (from: string, to: string) => ({ spec: { depth: { nStreams: 1 } }, ops: { streamsIn: a(from), write: a('ones'), streamsOut: a(to) } });
-      linear(`${l}.attn.c_proj`, `${attn}.1.c_proj`, `${l}.attn.o`, `${l}.attn.y`, BT, d, d, depth(stream, `${l}.mid`));
+      // c_proj's epilogue writes the depth connection Ĥ = H' + B⊗y; for residual, H' = H, B = 1
+      const depth = (m: 'attn' | 'mlp', from: string, to: string) => ({
+        spec: { depth: { nStreams: n } },
+        ops: hc ? { streamsIn: a(`${l}.${m}.hm`), write: a(`${l}.${m}.beta`), streamsOut: a(to) } : { streamsIn: a(from), write: a('ones'), streamsOut: a(to) },
+      });
+      linear(`${l}.attn.c_proj`, `${attn}.1.c_proj`, `${l}.attn.o`, `${l}.attn.y`, BT, d, d, depth('attn', stream, `${l}.mid`));
       const mlp = branchPrefix(l, 'mlp');
-      layerNorm(`${l}.mlp.ln`, `${mlp}.0`, `${l}.mid`, `${l}.mlp.xn`, `${l}.mlp.stats`);
+      if (hc) connectionIn(l, 'mlp', `${l}.mid`);
+      layerNorm(`${l}.mlp.ln`, `${mlp}.0`, hc ? `${l}.mlp.x` : `${l}.mid`, `${l}.mlp.xn`, `${l}.mlp.stats`);
       linear(`${l}.c_fc`, `${mlp}.1.c_fc`, `${l}.mlp.xn`, `${l}.mlp.h`, BT, d, 4 * d, { spec: { activation: 'gelu' }, ops: { pre: a(`${l}.mlp.u`) } });
-      linear(`${l}.mlp.c_proj`, `${mlp}.1.c_proj`, `${l}.mlp.h`, `${l}.mlp.y`, BT, 4 * d, d, depth(`${l}.mid`, `${l}.post`));
+      linear(`${l}.mlp.c_proj`, `${mlp}.1.c_proj`, `${l}.mlp.h`, `${l}.mlp.y`, BT, 4 * d, d, depth('mlp', `${l}.mid`, `${l}.post`));
       stream = `${l}.post`;
     }
-    layerNorm('ln_f', 'transformer.ln_f', stream, 'ln_f.y', 'ln_f.stats');
-    recordGemm(program, 'logits', { transA: false, transB: true, M: BT, N: V, K: d }, { a: a('ln_f.y'), b: p('transformer.wte.weight'), c: a('logits') });
+    // readout: ln_f per stream, then the sum over streams
+    layerNorm('ln_f', 'transformer.ln_f', stream, 'ln_f.y', 'ln_f.stats', BT * n);
+    recordStreamSumForward(program, 'stream sum', { tokens: BT, nStreams: n, dModel: d }, { y: a('ln_f.y'), xf: a('xf') });
+    recordGemm(program, 'logits', { transA: false, transB: true, M: BT, N: V, K: d }, { a: a('xf'), b: p('transformer.wte.weight'), c: a('logits') });
     return new EngineForward(program, paramArena, acts, BT);
   }
 

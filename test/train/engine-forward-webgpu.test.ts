@@ -1,6 +1,6 @@
 // The WebGPU engine's recorded forward (src/train/engine-forward.ts) against the tfjs model's
-// forward: logits within 1e-5 (norm-relative), run in a child process on a WebGPU adapter (a GPU
-// or lavapipe, as the other *-webgpu tests); skipped without one.
+// forward for residual, hc, mhc and mhc-lite: logits within 1e-5 (norm-relative), run in a child
+// process on a WebGPU adapter (a GPU or lavapipe, as the other *-webgpu tests); skipped without one.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -8,12 +8,15 @@ import { runWebgpuChild } from '../helpers-webgpu.ts';
 
 const { result, skip } = runWebgpuChild(fileURLToPath(new URL('./engine-forward-webgpu.child.ts', import.meta.url)));
 
-test('engine forward, residual: the logits equal the tfjs model\'s forward to 1e-5, with and without biases', { skip }, () => {
+test('engine forward: the logits equal the tfjs model\'s forward to 1e-5 for residual, hc (static, dynamic), mhc and mhc-lite across stream inits', { skip }, () => {
   const cases = result.logits as Record<string, { rel: number; dispatches: number }>;
-  assert.equal(Object.keys(cases).length, 3, 'every case ran');
+  assert.equal(Object.keys(cases).length, 9, 'every case ran');
   for (const [name, r] of Object.entries(cases)) {
     assert.ok(r.rel <= 1e-5, `${name}: logits off by ${r.rel} (norm-relative)`);
-    // embed, then per layer 2 norms, 4 GEMMs and attention, then ln_f and the logits GEMM
-    assert.equal(r.dispatches, 1 + 2 * 7 + 2, `${name}: dispatches`);
+    // embed; per layer 2 norms, 4 GEMMs and attention, and per HC module the coefficient kernel
+    // and the width connection (dynamic: also the norm and the projection GEMM); then ln_f, the
+    // sum over streams and the logits GEMM
+    const perModule = name.startsWith('residual') ? 0 : name.startsWith('hc static') ? 2 : 4;
+    assert.equal(r.dispatches, 1 + 2 * (7 + 2 * perModule) + 3, `${name}: dispatches`);
   }
 });
