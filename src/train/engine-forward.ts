@@ -49,6 +49,8 @@ export class EngineForward {
     readonly params: GpuArena,
     readonly acts: GpuArena,
     private readonly tokens: number,
+    /** The program's model and shape, for a backward recorded over the same arenas (engine-backward.ts). */
+    readonly shape: { config: ModelConfig; batch: number; seqLen: number },
   ) {}
 
   /**
@@ -184,14 +186,19 @@ export class EngineForward {
     layerNorm('ln_f', 'transformer.ln_f', stream, 'ln_f.y', 'ln_f.stats', BT * n);
     recordStreamSumForward(program, 'stream sum', { tokens: BT, nStreams: n, dModel: d }, { y: a('ln_f.y'), xf: a('xf') });
     recordGemm(program, 'logits', { transA: false, transB: true, M: BT, N: V, K: d }, { a: a('xf'), b: p('transformer.wte.weight'), c: a('logits') });
-    return new EngineForward(program, paramArena, acts, BT);
+    return new EngineForward(program, paramArena, acts, BT, { config: c, batch, seqLen });
   }
 
-  /** Logits [B·T, V] for the ids (B·T of them, row-major as the batch). */
-  async run(ids: Int32Array): Promise<Float32Array> {
+  /** Writes the ids (B·T of them, row-major as the batch) for the next run. */
+  setIds(ids: Int32Array): void {
     if (ids.length !== this.tokens) throw new Error(`engine forward: ${ids.length} ids for a program of ${this.tokens} tokens`);
     const u32 = Uint32Array.from(ids);
     this.acts.write('ids', new Float32Array(u32.buffer));
+  }
+
+  /** Logits [B·T, V] for the ids. */
+  async run(ids: Int32Array): Promise<Float32Array> {
+    this.setIds(ids);
     this.program.run();
     const [logits] = await this.acts.read(['logits']);
     return logits as Float32Array;

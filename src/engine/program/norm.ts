@@ -23,6 +23,8 @@ export interface NormSpec {
   chunks?: number;
   /** dw (and db) += the sums rather than = (gradient accumulation over micro-batches). */
   accumulateParams?: boolean;
+  /** dx += rather than = (the residual stream's gradient, which the norm's input also feeds on). */
+  accumulateDx?: boolean;
 }
 
 const WG = 256;
@@ -36,6 +38,7 @@ function resolve(spec: NormSpec) {
     bias: spec.bias ?? false,
     chunks: spec.chunks ?? Math.max(1, Math.min(64, Math.floor(spec.rows / 128))),
     accumulateParams: spec.accumulateParams ?? false,
+    accumulateDx: spec.accumulateDx ?? false,
   };
   if (![r.rows, r.cols, r.chunks].every((v) => Number.isInteger(v) && v >= 1)) throw new Error(`norm: rows ${r.rows}, cols ${r.cols}, chunks ${r.chunks} must be positive integers`);
   if (r.chunks > r.rows) throw new Error(`norm: ${r.chunks} chunks for ${r.rows} rows`);
@@ -114,7 +117,7 @@ function backwardXCode(s: Resolved): string {
   var t = 0.0;
   for (var i = lid.x; i < D; i = i + WG) { t = t + dy[base + i] * ${gain(s.kind)} * x[base + i]; }
   let gx = wg_sum(t, lid.x);
-  for (var i = lid.x; i < D; i = i + WG) { dx[base + i] = r * dy[base + i] * ${gain(s.kind)} - k * gx * x[base + i]; }`
+  for (var i = lid.x; i < D; i = i + WG) { dx[base + i] = ${s.accumulateDx ? 'dx[base + i] + ' : ''}r * dy[base + i] * ${gain(s.kind)} - k * gx * x[base + i]; }`
       : `
   let mean = stats[2u * row];
   let rstd = stats[2u * row + 1u];
@@ -129,7 +132,7 @@ function backwardXCode(s: Resolved): string {
   let mgx = wg_sum(tgx, lid.x) / f32(D);
   for (var i = lid.x; i < D; i = i + WG) {
     let g = dy[base + i] * ${gain(s.kind)};
-    dx[base + i] = rstd * (g - mg - (x[base + i] - mean) * rstd * mgx);
+    dx[base + i] = ${s.accumulateDx ? 'dx[base + i] + ' : ''}rstd * (g - mg - (x[base + i] - mean) * rstd * mgx);
   }`;
   return /* wgsl */ `${header(s)}
 @group(0) @binding(0) var<storage, read_write> x: array<f32>;
@@ -202,7 +205,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
 }`;
 }
 
-const key = (s: Resolved, part: string) => `norm.${s.kind}.${part}.${s.rows}x${s.cols}${s.bias ? '.b' : ''}.c${s.chunks}${s.accumulateParams ? '.acc' : ''}`;
+const key = (s: Resolved, part: string) => `norm.${s.kind}.${part}.${s.rows}x${s.cols}${s.bias ? '.b' : ''}.c${s.chunks}${s.accumulateParams ? '.acc' : ''}${s.accumulateDx ? '.accdx' : ''}`;
 
 /** y = norm(x) and the row statistics (2 floats per row, for the backward). One dispatch. */
 export function recordNormForward(program: StepProgram, label: string, spec: NormSpec, ops: { x: GPUBufferBinding; w: GPUBufferBinding; b?: GPUBufferBinding; y: GPUBufferBinding; stats: GPUBufferBinding }): void {
