@@ -31,6 +31,51 @@ const KINDS = ['residual', 'hc', 'mhc', 'mhc-lite'];
 const INITS: Record<string, StreamExpansion> = { copy: 'copy', lss: 'lss', noise: 'noise', 'stream-embed': 'stream-embed' };
 const INIT_PARAM: Record<StreamExpansion, string> = { copy: '', lss: 'expand_stream.lss', noise: 'expand_stream.noise', 'stream-embed': 'expand_stream.stream_embed' };
 
+/** The shapes a model's forward and backward programs share. */
+export interface EngineDims {
+  BT: number;
+  d: number;
+  V: number;
+  n: number;
+  /** Any HC kind (not residual). */
+  hc: boolean;
+  /** The coefficients come from a normed projection (mhc, mhc-lite, dynamic hc). */
+  dynamic: boolean;
+  /** Rows and width of the projection's normed input: per stream (hc) or per token (mhc, mhc-lite). */
+  projRows: number;
+  projK: number;
+  /** Columns of W_α and W_β in the packed [W_α | W_β]. */
+  alphaCols: number;
+  betaCols: number;
+  expansion: StreamExpansion;
+  /** The stream-init parameter's name ('' for copy). */
+  streamParam: string;
+}
+
+export function engineDims(c: ModelConfig, batch: number, seqLen: number): EngineDims {
+  const kind = c.connection.kind;
+  if (!KINDS.includes(kind)) throw new ConfigError(`the WebGPU engine covers ${KINDS.join(', ')} so far, not ${kind}`);
+  if (seqLen > c.blockSize) throw new ConfigError(`sequence of ${seqLen} tokens is longer than the block size ${c.blockSize}`);
+  const n = c.nStreams;
+  const BT = batch * seqLen;
+  const perStream = kind === 'hc';
+  const expansion = INITS[c.streamInit.kind] as StreamExpansion;
+  return {
+    BT,
+    d: c.dModel,
+    V: c.vocabSize,
+    n,
+    hc: kind !== 'residual',
+    dynamic: kind === 'mhc' || kind === 'mhc-lite' || (c.connection.kind === 'hc' && c.connection.dynamic),
+    projRows: perStream ? BT * n : BT,
+    projK: perStream ? c.dModel : n * c.dModel,
+    alphaCols: kind === 'hc' ? n + 1 : kind === 'mhc' ? n * (n + 1) : n + factorial(n),
+    betaCols: kind === 'hc' ? 1 : n,
+    expansion,
+    streamParam: INIT_PARAM[expansion],
+  };
+}
+
 /** W_α [K, a] and W_β [K, b] (or [K]) packed row by row into [K, a + b]. */
 function packWeights(alpha: Float32Array, beta: Float32Array, rows: number): Float32Array {
   const a = alpha.length / rows;
@@ -50,7 +95,7 @@ export class EngineForward {
     readonly acts: GpuArena,
     private readonly tokens: number,
     /** The program's model and shape, for a backward recorded over the same arenas (engine-backward.ts). */
-    readonly shape: { config: ModelConfig; batch: number; seqLen: number },
+    readonly shape: { config: ModelConfig; batch: number; seqLen: number; dims: EngineDims },
   ) {}
 
   /**
@@ -58,21 +103,8 @@ export class EngineForward {
    * from the tfjs tensors once). Call `run` with each batch of ids.
    */
   static build(device: GPUDevice, c: ModelConfig, params: Params, batch: number, seqLen: number): EngineForward {
-    const kind = c.connection.kind;
-    if (!KINDS.includes(kind)) throw new ConfigError(`the WebGPU engine's forward covers ${KINDS.join(', ')} so far, not ${kind}`);
-    if (seqLen > c.blockSize) throw new ConfigError(`sequence of ${seqLen} tokens is longer than the block size ${c.blockSize}`);
-    const d = c.dModel;
-    const V = c.vocabSize;
-    const n = c.nStreams;
-    const BT = batch * seqLen;
-    const hc = kind !== 'residual';
-    const dynamic = kind === 'mhc' || kind === 'mhc-lite' || (c.connection.kind === 'hc' && c.connection.dynamic);
-    // per module: rows and width of the normed input of the projection, and the projection's widths
-    const perStream = kind === 'hc';
-    const projRows = perStream ? BT * n : BT;
-    const projK = perStream ? d : n * d;
-    const alphaCols = kind === 'hc' ? n + 1 : kind === 'mhc' ? n * (n + 1) : n + factorial(n);
-    const betaCols = kind === 'hc' ? 1 : n;
+    const dims = engineDims(c, batch, seqLen);
+    const { BT, d, V, n, hc, dynamic, projRows, projK, alphaCols, betaCols, expansion, streamParam } = dims;
     // parameters: W_α and W_β of each module packed, everything else as it is
     const packed = new Set<string>();
     const specs: SliceSpec[] = [];
@@ -130,8 +162,6 @@ export class EngineForward {
     const p = (name: string) => paramArena.binding(name);
     const a = (name: string) => acts.binding(name);
     const has = (name: string) => params.has(name);
-    const expansion = INITS[c.streamInit.kind] as StreamExpansion;
-    const streamParam = INIT_PARAM[expansion];
     recordEmbeddingForward(program, 'embed', { batch, seqLen, vocab: V, dModel: d, nStreams: n, expansion }, { ids: a('ids'), wte: p('transformer.wte.weight'), wpe: p('transformer.wpe.weight'), streams: streamParam ? p(streamParam) : a('ones'), out: a('h') });
     const layerNorm = (label: string, prefix: string, x: string, y: string, stats: string, rows = BT) =>
       recordNormForward(program, label, { kind: 'layer', rows, cols: d, bias: has(`${prefix}.bias`) }, { x: a(x), w: p(`${prefix}.weight`), ...(has(`${prefix}.bias`) ? { b: p(`${prefix}.bias`) } : {}), y: a(y), stats: a(stats) });
@@ -186,7 +216,7 @@ export class EngineForward {
     layerNorm('ln_f', 'transformer.ln_f', stream, 'ln_f.y', 'ln_f.stats', BT * n);
     recordStreamSumForward(program, 'stream sum', { tokens: BT, nStreams: n, dModel: d }, { y: a('ln_f.y'), xf: a('xf') });
     recordGemm(program, 'logits', { transA: false, transB: true, M: BT, N: V, K: d }, { a: a('xf'), b: p('transformer.wte.weight'), c: a('logits') });
-    return new EngineForward(program, paramArena, acts, BT, { config: c, batch, seqLen });
+    return new EngineForward(program, paramArena, acts, BT, { config: c, batch, seqLen, dims });
   }
 
   /** Writes the ids (B·T of them, row-major as the batch) for the next run. */
