@@ -1,7 +1,7 @@
 /// <reference types="@webgpu/types" />
 // The backward pass of the engine's recorded forward (engine-forward.ts): the mean next-token
 // cross-entropy, then the gradient of every parameter into a `grads` arena laid out like `params`
-// (so each module's W_α and W_β come packed, as `<module>.dynamic_fn`). It reads what the forward
+// (one slice per tensor of the model). It reads what the forward
 // kept in `acts` and writes its own temporaries to `back`. The streams' gradient runs through
 // `dstream.0` and `dstream.1`: for residual one buffer that each c_proj reads as its upstream
 // gradient and each LayerNorm's backward adds into; for the HC kinds, each module reads dĤ from one
@@ -19,6 +19,7 @@ import { recordHcCoefficientsBackward } from '../engine/program/hc-coefficients.
 import { recordMhcCoefficientsBackward } from '../engine/program/mhc-coefficients.ts';
 import { recordMhcLiteCoefficientsBackward } from '../engine/program/mhc-lite-coefficients.ts';
 import { recordNormBackward } from '../engine/program/norm.ts';
+import { recordPackColumns } from '../engine/program/pack-columns.ts';
 import { StepProgram } from '../engine/program/step-program.ts';
 import { recordStreamSumBackward } from '../engine/program/stream-sum.ts';
 import { tokenSumChunks } from '../engine/program/token-sums.ts';
@@ -65,6 +66,7 @@ export class EngineBackward {
       { name: 'dbeta', length: BT * n },
       { name: 'dproj', length: projRows * (alphaCols + betaCols) },
       { name: 'dnormed', length: projRows * projK },
+      { name: 'dw', length: projK * (alphaCols + betaCols) },
       { name: 'contrib', length: BT * K },
       { name: 'partial', length: Math.max(chunks * K, 2 * BT) },
     ]);
@@ -128,10 +130,12 @@ export class EngineBackward {
         else recordMhcLiteCoefficientsBackward(program, `${l}.${m}.coeff`, { tokens: BT, nStreams: n, chunks }, ops);
       }
       if (dynamic) {
-        // proj = normed · W (W packed [projK, α | β]): dnormed = dproj Wᵀ, dW = normedᵀ dproj
+        // proj = normed · W, W = [W_α | W_β] packed by the forward: dnormed = dproj Wᵀ, and
+        // dW = normedᵀ dproj, unpacked into the two gradients
         const cols = alphaCols + betaCols;
-        recordGemm(program, `${l}.${m}.proj dx`, { transA: false, transB: true, M: projRows, N: projK, K: cols }, { a: b('dproj'), b: p(`${prefix}.dynamic_fn`), c: b('dnormed') });
-        recordGemm(program, `${l}.${m}.proj dW`, { transA: true, transB: false, M: projK, N: cols, K: projRows }, { a: at('normed'), b: b('dproj'), c: g(`${prefix}.dynamic_fn`) });
+        recordGemm(program, `${l}.${m}.proj dx`, { transA: false, transB: true, M: projRows, N: projK, K: cols }, { a: b('dproj'), b: at('w'), c: b('dnormed') });
+        recordGemm(program, `${l}.${m}.proj dW`, { transA: true, transB: false, M: projK, N: cols, K: projRows }, { a: at('normed'), b: b('dproj'), c: b('dw') });
+        recordPackColumns(program, `${l}.${m}.unpack dW`, { rows: projK, aCols: alphaCols, bCols: betaCols }, 'unpack', { a: g(`${prefix}.dynamic_alpha_fn`), b: g(`${prefix}.dynamic_beta_fn`), packed: b('dw') });
         const normKind = conn.kind === 'hc' && conn.dynamicNorm === 'layer' ? 'gain' : 'rms';
         recordNormBackward(program, `${l}.${m}.coeff norm`, { kind: normKind, rows: projRows, cols: projK, accumulateDx: true }, { x: a(input), w: p(`${prefix}.norm.gamma`), stats: at('norm_stats'), dy: b('dnormed'), dx: dIn, dw: g(`${prefix}.norm.gamma`) });
       }

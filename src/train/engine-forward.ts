@@ -4,12 +4,12 @@
 // (a GPT-2 with Pre-Norm) and the HC family, `hc` (static or dynamic, RMS or gain-LayerNorm),
 // `mhc` and `mhc-lite`, with every stream init; its parity test compares the logits with the tfjs
 // model's `forward`. Per HC module: the normed projection to the coefficients (one GEMM over the
-// packed weights [W_α | W_β], as the tfjs model computes it), the coefficient kernel, the width
-// connection, the branch, and c_proj whose epilogue writes the depth connection.
+// weights packed side by side, [W_α | W_β], as the tfjs model computes it), the coefficient kernel,
+// the width connection, the branch, and c_proj whose epilogue writes the depth connection.
 //
-// Arenas: `params` (every parameter by its name, uploaded from the tfjs Params, except that each
-// module's W_α and W_β are packed side by side as `<module>.dynamic_fn`) and `acts` (the ids and
-// every activation by a path like `0.attn.qkv`: what a backward would read).
+// Arenas: `params` (every parameter by its name, as the tfjs Params hold them) and `acts` (the ids,
+// each module's packed [W_α | W_β], and every activation by a path like `0.attn.qkv`: what the
+// backward reads).
 import { recordAttentionForward } from '../engine/program/attention.ts';
 import type { CoefficientSmall } from '../engine/program/coefficient-small.ts';
 import { recordEmbeddingForward, type StreamExpansion } from '../engine/program/embedding.ts';
@@ -19,6 +19,7 @@ import { recordHcCoefficientsForward } from '../engine/program/hc-coefficients.t
 import { recordMhcCoefficientsForward } from '../engine/program/mhc-coefficients.ts';
 import { recordMhcLiteCoefficientsForward } from '../engine/program/mhc-lite-coefficients.ts';
 import { recordNormForward } from '../engine/program/norm.ts';
+import { recordPackColumns } from '../engine/program/pack-columns.ts';
 import { StepProgram } from '../engine/program/step-program.ts';
 import { recordStreamSumForward } from '../engine/program/stream-sum.ts';
 import { recordWidthForward } from '../engine/program/width-connection.ts';
@@ -76,18 +77,6 @@ export function engineDims(c: ModelConfig, batch: number, seqLen: number): Engin
   };
 }
 
-/** W_α [K, a] and W_β [K, b] (or [K]) packed row by row into [K, a + b]. */
-function packWeights(alpha: Float32Array, beta: Float32Array, rows: number): Float32Array {
-  const a = alpha.length / rows;
-  const b = beta.length / rows;
-  const out = new Float32Array(rows * (a + b));
-  for (let r = 0; r < rows; r++) {
-    out.set(alpha.subarray(r * a, (r + 1) * a), r * (a + b));
-    out.set(beta.subarray(r * b, (r + 1) * b), r * (a + b) + a);
-  }
-  return out;
-}
-
 export class EngineForward {
   private constructor(
     readonly program: StepProgram,
@@ -105,23 +94,8 @@ export class EngineForward {
   static build(device: GPUDevice, c: ModelConfig, params: Params, batch: number, seqLen: number): EngineForward {
     const dims = engineDims(c, batch, seqLen);
     const { BT, d, V, n, hc, dynamic, projRows, projK, alphaCols, betaCols, expansion, streamParam } = dims;
-    // parameters: W_α and W_β of each module packed, everything else as it is
-    const packed = new Set<string>();
-    const specs: SliceSpec[] = [];
-    const values = new Map<string, Float32Array>();
-    for (const [name, v] of params) {
-      if (name.endsWith('.dynamic_alpha_fn')) {
-        const prefix = name.slice(0, -'.dynamic_alpha_fn'.length);
-        const beta = params.get(`${prefix}.dynamic_beta_fn`);
-        if (!beta) throw new Error(`model has ${name} but no ${prefix}.dynamic_beta_fn`);
-        values.set(`${prefix}.dynamic_fn`, packWeights(v.dataSync() as Float32Array, beta.dataSync() as Float32Array, projK));
-        packed.add(name).add(`${prefix}.dynamic_beta_fn`);
-      }
-    }
-    for (const [name, v] of params) if (!packed.has(name)) values.set(name, v.dataSync() as Float32Array);
-    for (const [name, data] of values) specs.push({ name, length: data.length });
-    const paramArena = new GpuArena(device, 'params', specs);
-    for (const [name, data] of values) paramArena.write(name, data);
+    const paramArena = new GpuArena(device, 'params', [...params].map(([name, v]) => ({ name, length: v.size })));
+    for (const [name, v] of params) paramArena.write(name, v.dataSync() as Float32Array);
     const slices: SliceSpec[] = [
       { name: 'ids', length: BT },
       { name: 'ones', length: BT * n },
@@ -130,6 +104,7 @@ export class EngineForward {
     for (let l = 0; l < c.nLayers; l++) {
       for (const m of hc ? ['attn', 'mlp'] : []) {
         slices.push(
+          { name: `${l}.${m}.w`, length: projK * (alphaCols + betaCols) },
           { name: `${l}.${m}.normed`, length: projRows * projK },
           { name: `${l}.${m}.norm_stats`, length: 2 * projRows },
           { name: `${l}.${m}.proj`, length: projRows * (alphaCols + betaCols) },
@@ -179,7 +154,8 @@ export class EngineForward {
       if (dynamic) {
         const normKind = conn.kind === 'hc' && conn.dynamicNorm === 'layer' ? 'gain' : 'rms';
         recordNormForward(program, `${l}.${m}.coeff norm`, { kind: normKind, rows: projRows, cols: projK }, { x: a(H), w: p(`${prefix}.norm.gamma`), y: at('normed'), stats: at('norm_stats') });
-        recordGemm(program, `${l}.${m}.coeff proj`, { transA: false, transB: false, M: projRows, N: alphaCols + betaCols, K: projK }, { a: at('normed'), b: p(`${prefix}.dynamic_fn`), c: at('proj') });
+        recordPackColumns(program, `${l}.${m}.pack W`, { rows: projK, aCols: alphaCols, bCols: betaCols }, 'pack', { a: p(`${prefix}.dynamic_alpha_fn`), b: p(`${prefix}.dynamic_beta_fn`), packed: at('w') });
+        recordGemm(program, `${l}.${m}.coeff proj`, { transA: false, transB: false, M: projRows, N: alphaCols + betaCols, K: projK }, { a: at('normed'), b: at('w'), c: at('proj') });
       }
       const small = (): CoefficientSmall => ({ preBranchScale: p(`${prefix}.pre_branch_scale`), residualScale: p(`${prefix}.residual_scale`), hPostScale: p(`${prefix}.h_post_scale`), staticAlpha: p(`${prefix}.static_alpha`), staticBeta: p(`${prefix}.static_beta`) });
       if (conn.kind === 'hc') {

@@ -2,7 +2,7 @@
 // backward (src/train/engine-forward.ts, engine-backward.ts) against the tfjs model's loss and
 // tf.variableGrads on the cpu backend, for residual, hc (static, dynamic), mhc and mhc-lite across
 // stream inits, with and without biases: the loss, and every trainable parameter's gradient
-// norm-relative (W_α and W_β cut out of the engine's packed slice).
+// norm-relative.
 import { type Scalar, tf, type Variable } from '../../src/engine/tf.ts';
 import { type Connection, MODEL_DEFAULTS, type ModelConfig, type StreamInit, validateModelConfig } from '../../src/model/config.ts';
 import { disposeParams, initParams } from '../../src/model/params.ts';
@@ -26,22 +26,10 @@ async function gradientCase(connection: Connection, nStreams: number, streamInit
   const slices = backward.grads.layout.slices.map((sl) => sl.name);
   const read = new Map(slices.map((name, i) => [name, i]));
   const arrays = await backward.grads.read(slices);
-  const { projK, alphaCols, betaCols } = forward.shape.dims;
   const dispatches = forward.program.dispatchCount + backward.program.dispatchCount;
   backward.destroy();
   forward.destroy();
-  /** The engine's gradient of one tfjs parameter: its own slice, or its columns of the packed [W_α | W_β]. */
-  const engineGrad = (name: string): Float32Array => {
-    const own = read.get(name);
-    if (own !== undefined) return arrays[own] as Float32Array;
-    const alpha = name.endsWith('.dynamic_alpha_fn');
-    const packed = arrays[read.get(name.replace(/\.dynamic_(alpha|beta)_fn$/, '.dynamic_fn')) as number] as Float32Array;
-    const cols = alphaCols + betaCols;
-    const width = alpha ? alphaCols : betaCols;
-    const out = new Float32Array(projK * width);
-    for (let r = 0; r < projK; r++) out.set(packed.subarray(r * cols + (alpha ? 0 : alphaCols), r * cols + (alpha ? 0 : alphaCols) + width), r * width);
-    return out;
-  };
+  const engineGrad = (name: string): Float32Array => arrays[read.get(name) as number] as Float32Array;
   const names = [...params].filter(([, v]) => v.trainable).map(([n]) => n);
   const vars = names.map((n) => params.get(n) as Variable);
   const { value, grads } = tf.variableGrads(() => lossFn(params, c, tf.tensor2d(ids, [batch, seqLen], 'int32'), tf.tensor2d(targets, [batch, seqLen], 'int32')) as Scalar, vars);

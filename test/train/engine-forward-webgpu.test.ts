@@ -14,9 +14,9 @@ test('engine forward: the logits equal the tfjs model\'s forward to 1e-5 for res
   for (const [name, r] of Object.entries(cases)) {
     assert.ok(r.rel <= 1e-5, `${name}: logits off by ${r.rel} (norm-relative)`);
     // embed; per layer 2 norms, 4 GEMMs and attention, and per HC module the coefficient kernel
-    // and the width connection (dynamic: also the norm and the projection GEMM); then ln_f, the
-    // sum over streams and the logits GEMM
-    const perModule = name.startsWith('residual') ? 0 : name.startsWith('hc static') ? 2 : 4;
+    // and the width connection (dynamic: also the norm, packing [W_α | W_β] and the projection
+    // GEMM); then ln_f, the sum over streams and the logits GEMM
+    const perModule = name.startsWith('residual') ? 0 : name.startsWith('hc static') ? 2 : 5;
     assert.equal(r.dispatches, 1 + 2 * (7 + 2 * perModule) + 3, `${name}: dispatches`);
   }
 });
