@@ -71,7 +71,7 @@ export class EngineBackward {
       { name: 'partial', length: Math.max(chunks * K, 2 * BT) },
     ]);
     const program = new StepProgram(device);
-    const p = (name: string) => forward.params.binding(name);
+    const p = (name: string) => forward.param(name);
     const g = (name: string) => grads.binding(name);
     const a = (name: string) => forward.acts.binding(name);
     const b = (name: string) => back.binding(name);
@@ -161,11 +161,8 @@ export class EngineBackward {
     return new EngineBackward(program, grads, back, forward);
   }
 
-  /**
-   * Runs the forward on `ids` and this backward for `targets`: the mean loss, and the gradients in
-   * `grads` (read them with grads.read). wpe's rows past the sequence length stay zero.
-   */
-  async run(ids: Int32Array, targets: Int32Array): Promise<number> {
+  /** Writes the batch for the next forward and backward: the ids, the targets and the ids' sort. */
+  setBatch(ids: Int32Array, targets: Int32Array): void {
     const { config: c } = this.forward.shape;
     if (targets.length !== ids.length) throw new Error(`engine backward: ${targets.length} targets for ${ids.length} ids`);
     for (const t of targets) if (!Number.isInteger(t) || t < 0 || t >= c.vocabSize) throw new Error(`engine backward: target ${t} is outside the vocabulary of ${c.vocabSize}`);
@@ -175,10 +172,23 @@ export class EngineBackward {
     this.back.write('order', asF32(order));
     this.back.write('starts', asF32(starts));
     this.forward.setIds(ids);
-    this.forward.program.run();
-    this.program.run();
+  }
+
+  /** The mean of the per-token losses the last backward wrote. */
+  async meanLoss(): Promise<number> {
     const [losses] = (await this.back.read(['losses'])) as [Float32Array];
     return losses.reduce((s, x) => s + x, 0) / losses.length;
+  }
+
+  /**
+   * Runs the forward on `ids` and this backward for `targets`: the mean loss, and the gradients in
+   * `grads` (read them with grads.read). wpe's rows past the sequence length stay zero.
+   */
+  async run(ids: Int32Array, targets: Int32Array): Promise<number> {
+    this.setBatch(ids, targets);
+    this.forward.program.run();
+    this.program.run();
+    return this.meanLoss();
   }
 
   destroy(): void {

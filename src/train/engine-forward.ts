@@ -7,7 +7,8 @@
 // weights packed side by side, [W_α | W_β], as the tfjs model computes it), the coefficient kernel,
 // the width connection, the branch, and c_proj whose epilogue writes the depth connection.
 //
-// Arenas: `params` (every parameter by its name, as the tfjs Params hold them) and `acts` (the ids,
+// Arenas: `params` (every trainable parameter by its name, in the optimizer's layout: decay group
+// first), `constants` (fixed buffers) and `acts` (the ids,
 // each module's packed [W_α | W_β], and every activation by a path like `0.attn.qkv`: what the
 // backward reads).
 import { recordAttentionForward } from '../engine/program/attention.ts';
@@ -15,6 +16,7 @@ import type { CoefficientSmall } from '../engine/program/coefficient-small.ts';
 import { recordEmbeddingForward, type StreamExpansion } from '../engine/program/embedding.ts';
 import { recordGemm } from '../engine/program/gemm.ts';
 import { GpuArena, type SliceSpec } from '../engine/program/gpu-arena.ts';
+import { type OptimizerLayout, optimizerLayout } from '../engine/program/optimizer-layout.ts';
 import { recordHcCoefficientsForward } from '../engine/program/hc-coefficients.ts';
 import { recordMhcCoefficientsForward } from '../engine/program/mhc-coefficients.ts';
 import { recordMhcLiteCoefficientsForward } from '../engine/program/mhc-lite-coefficients.ts';
@@ -26,7 +28,7 @@ import { recordWidthForward } from '../engine/program/width-connection.ts';
 import { factorial } from '../engine/permutations.ts';
 import { ConfigError } from '../errors.ts';
 import type { ModelConfig } from '../model/config.ts';
-import { branchPrefix, modulePrefix, type Params } from '../model/params.ts';
+import { branchPrefix, modulePrefix, type Params, paramSpecs } from '../model/params.ts';
 
 const KINDS = ['residual', 'hc', 'mhc', 'mhc-lite'];
 const INITS: Record<string, StreamExpansion> = { copy: 'copy', lss: 'lss', noise: 'noise', 'stream-embed': 'stream-embed' };
@@ -80,7 +82,11 @@ export function engineDims(c: ModelConfig, batch: number, seqLen: number): Engin
 export class EngineForward {
   private constructor(
     readonly program: StepProgram,
+    /** The trainable parameters, laid out for AdamW (decay group first: `optimizer`). */
     readonly params: GpuArena,
+    /** Fixed buffers (the `noise` stream init); absent when the model has none. */
+    private readonly constants: GpuArena | undefined,
+    readonly optimizer: OptimizerLayout,
     readonly acts: GpuArena,
     private readonly tokens: number,
     /** The program's model and shape, for a backward recorded over the same arenas (engine-backward.ts). */
@@ -94,8 +100,16 @@ export class EngineForward {
   static build(device: GPUDevice, c: ModelConfig, params: Params, batch: number, seqLen: number): EngineForward {
     const dims = engineDims(c, batch, seqLen);
     const { BT, d, V, n, hc, dynamic, projRows, projK, alphaCols, betaCols, expansion, streamParam } = dims;
-    const paramArena = new GpuArena(device, 'params', [...params].map(([name, v]) => ({ name, length: v.size })));
-    for (const [name, v] of params) paramArena.write(name, v.dataSync() as Float32Array);
+    // the params arena is the optimizer's layout (decay group first), fixed buffers in their own
+    const optimizer = optimizerLayout(paramSpecs(c, 0), device.limits.minStorageBufferOffsetAlignment);
+    const paramArena = new GpuArena(device, 'params', optimizer.slices);
+    const constants = optimizer.constants.length > 0 ? new GpuArena(device, 'constants', optimizer.constants) : undefined;
+    const trainable = new Set(optimizer.slices.map((sl) => sl.name));
+    for (const [name, v] of params) {
+      const arena = trainable.has(name) ? paramArena : constants;
+      if (!arena) throw new Error(`engine: parameter ${name} is not in the model's parameter list`);
+      arena.write(name, v.dataSync() as Float32Array);
+    }
     const slices: SliceSpec[] = [
       { name: 'ids', length: BT },
       { name: 'ones', length: BT * n },
@@ -134,7 +148,7 @@ export class EngineForward {
     const acts = new GpuArena(device, 'acts', slices);
     acts.write('ones', new Float32Array(BT * n).fill(1));
     const program = new StepProgram(device);
-    const p = (name: string) => paramArena.binding(name);
+    const p = (name: string) => (trainable.has(name) ? paramArena : (constants as GpuArena)).binding(name);
     const a = (name: string) => acts.binding(name);
     const has = (name: string) => params.has(name);
     recordEmbeddingForward(program, 'embed', { batch, seqLen, vocab: V, dModel: d, nStreams: n, expansion }, { ids: a('ids'), wte: p('transformer.wte.weight'), wpe: p('transformer.wpe.weight'), streams: streamParam ? p(streamParam) : a('ones'), out: a('h') });
@@ -192,7 +206,12 @@ export class EngineForward {
     layerNorm('ln_f', 'transformer.ln_f', stream, 'ln_f.y', 'ln_f.stats', BT * n);
     recordStreamSumForward(program, 'stream sum', { tokens: BT, nStreams: n, dModel: d }, { y: a('ln_f.y'), xf: a('xf') });
     recordGemm(program, 'logits', { transA: false, transB: true, M: BT, N: V, K: d }, { a: a('xf'), b: p('transformer.wte.weight'), c: a('logits') });
-    return new EngineForward(program, paramArena, acts, BT, { config: c, batch, seqLen, dims });
+    return new EngineForward(program, paramArena, constants, optimizer, acts, BT, { config: c, batch, seqLen, dims });
+  }
+
+  /** A parameter's binding, trainable or fixed. */
+  param(name: string): GPUBufferBinding {
+    return this.optimizer.slices.some((sl) => sl.name === name) ? this.params.binding(name) : (this.constants as GpuArena).binding(name);
   }
 
   /** Writes the ids (B·T of them, row-major as the batch) for the next run. */
@@ -212,6 +231,7 @@ export class EngineForward {
 
   destroy(): void {
     this.params.destroy();
+    this.constants?.destroy();
     this.acts.destroy();
   }
 }
