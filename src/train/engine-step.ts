@@ -48,9 +48,11 @@ export class EngineTrainStep {
     this.backward.setBatch(ids, targets);
     this.t++;
     this.scratch.write('hyper', adamwHyper(this.spec, this.t, lr));
-    this.forward.program.run();
-    this.backward.program.run();
-    this.update.run();
+    // forward, backward and update encoded into one command buffer: one submit per step
+    this.forward.program.run((encoder) => {
+      this.backward.program.encode(encoder);
+      this.update.encode(encoder);
+    });
     const loss = await this.backward.meanLoss();
     const [stats] = (await this.scratch.read(['stats'])) as [Float32Array];
     return { loss, gradNorm: stats[0] as number };
