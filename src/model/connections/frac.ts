@@ -10,6 +10,7 @@ import type { ModelConfig } from '../config.ts';
 import type { Sublayer } from '../hooks.ts';
 import { gainLayerNorm, rmsNorm } from '../norms.ts';
 import { modulePrefix, param, type Params } from '../params.ts';
+import { coefficientProjections } from './coefficients.ts';
 import type { SiteHook } from './site-hook.ts';
 
 export interface FracCoefficients {
@@ -33,10 +34,9 @@ export function fracCoefficients(p: Params, c: ModelConfig, prefix: string, H: T
   }
   const gamma = param(p, `${prefix}.norm.gamma`); // [w]
   const normed = tf.reshape(conn.dynamicNorm === 'rms' ? rmsNorm(H, gamma) : gainLayerNorm(H, gamma), [B * T * m, w]); // [B*T*m, w]
-  const dynAlpha = tf.tanh(tf.matMul(normed, param(p, `${prefix}.dynamic_alpha_fn`))); // [B*T*m, 2m]
-  const alpha = tf.add(tf.mul(tf.reshape(dynAlpha, [B, T, m, 2 * m]), param(p, `${prefix}.dynamic_alpha_scale`)), staticAlpha); // [B, T, m, 2m]
-  const dynBeta = tf.tanh(tf.matMul(normed, tf.reshape(param(p, `${prefix}.dynamic_beta_fn`), [w, 1]))); // [B*T*m, 1]
-  const write = tf.add(tf.mul(tf.reshape(dynBeta, [B, T, m]), param(p, `${prefix}.dynamic_beta_scale`)), staticBeta); // [B, T, m]
+  const { wc, wb } = coefficientProjections(p, prefix, normed); // [B*T*m, 2m], [B*T*m, 1]
+  const alpha = tf.add(tf.mul(tf.reshape(tf.tanh(wc), [B, T, m, 2 * m]), param(p, `${prefix}.dynamic_alpha_scale`)), staticAlpha); // [B, T, m, 2m]
+  const write = tf.add(tf.mul(tf.reshape(tf.tanh(wb), [B, T, m]), param(p, `${prefix}.dynamic_beta_scale`)), staticBeta); // [B, T, m]
   return { alpha, write };
 }
 

@@ -5,7 +5,7 @@ import { tf, type Tensor } from '../../engine/tf.ts';
 import type { ModelConfig } from '../config.ts';
 import { gainLayerNorm, rmsNorm } from '../norms.ts';
 import { param, type Params } from '../params.ts';
-import type { Coefficients } from './coefficients.ts';
+import { type Coefficients, coefficientProjections } from './coefficients.ts';
 
 export function hcCoefficients(p: Params, c: ModelConfig, prefix: string, H: Tensor): Coefficients {
   const conn = c.connection;
@@ -21,10 +21,8 @@ export function hcCoefficients(p: Params, c: ModelConfig, prefix: string, H: Ten
   }
   const gamma = param(p, `${prefix}.norm.gamma`);
   const normed = tf.reshape(conn.dynamicNorm === 'rms' ? rmsNorm(H, gamma) : gainLayerNorm(H, gamma), [B * T * n, d]);
-  // H̄ W_α and H̄ W_β as one product (one transpose of H̄ in the backward instead of two)
-  const weights = tf.concat([param(p, `${prefix}.dynamic_alpha_fn`), tf.reshape(param(p, `${prefix}.dynamic_beta_fn`), [d, 1])], 1); // [d, n+2]
-  const [dynAlpha, dynBeta] = tf.split(tf.tanh(tf.matMul(normed, weights)), [n + 1, 1], 1) as [Tensor, Tensor]; // [B*T*n, n+1], [B*T*n, 1]
-  const alpha = tf.add(tf.mul(tf.reshape(dynAlpha, [B, T, n, n + 1]), param(p, `${prefix}.dynamic_alpha_scale`)), staticAlpha);
-  const write = tf.add(tf.mul(tf.reshape(dynBeta, [B, T, n]), param(p, `${prefix}.dynamic_beta_scale`)), staticBeta);
+  const { wc, wb } = coefficientProjections(p, prefix, normed); // [B*T*n, n+1], [B*T*n, 1]
+  const alpha = tf.add(tf.mul(tf.reshape(tf.tanh(wc), [B, T, n, n + 1]), param(p, `${prefix}.dynamic_alpha_scale`)), staticAlpha);
+  const write = tf.add(tf.mul(tf.reshape(tf.tanh(wb), [B, T, n]), param(p, `${prefix}.dynamic_beta_scale`)), staticBeta);
   return { alpha, write }; // [B, T, n, n+1], [B, T, n]
 }

@@ -5,13 +5,13 @@ import { mhcLiteCoefficientsOp } from '../../engine/ops/mhc-lite-coefficients.ts
 import { tf, type Tensor } from '../../engine/tf.ts';
 import type { ModelConfig } from '../config.ts';
 import { param, type Params } from '../params.ts';
-import type { Coefficients, LogitsHook } from './coefficients.ts';
-import { normedToken, tokenProjections } from './mhc.ts';
+import { type Coefficients, coefficientProjections, type LogitsHook } from './coefficients.ts';
+import { normedToken } from './mhc.ts';
 
 /** `hookLogits` sees (and may replace) the permutation logits [B, T, n!] entering the softmax. */
 export function mhcLiteCoefficients(p: Params, _c: ModelConfig, prefix: string, H: Tensor, hookLogits?: LogitsHook): Coefficients {
   const [B, T, n] = H.shape as [number, number, number, number];
-  const { wc, wb } = tokenProjections(p, prefix, normedToken(p, prefix, H)); // [B*T, n + n!], [B*T, n]
+  const { wc, wb } = coefficientProjections(p, prefix, normedToken(p, prefix, H)); // [B*T, n + n!], [B*T, n]
   const hook = hookLogits && ((a: Tensor) => tf.reshape(hookLogits(tf.reshape(a, [B, T, -1])), [B * T, -1]));
   const { alpha, write } = mhcLiteCoefficientsOp(n, wc, wb, {
     preBranchScale: param(p, `${prefix}.pre_branch_scale`),

@@ -5,24 +5,12 @@ import { tf, type Tensor } from '../../engine/tf.ts';
 import type { ModelConfig } from '../config.ts';
 import { rmsNorm } from '../norms.ts';
 import { param, type Params } from '../params.ts';
-import type { Coefficients, LogitsHook } from './coefficients.ts';
+import { type Coefficients, coefficientProjections, type LogitsHook } from './coefficients.ts';
 
 /** The token flattened over streams and RMS-normalised with its learned gain. */
 export function normedToken(p: Params, prefix: string, H: Tensor): Tensor {
   const [B, T, n, d] = H.shape as [number, number, number, number];
   return rmsNorm(tf.reshape(H, [B * T, n * d]), param(p, `${prefix}.norm.gamma`)); // [B*T, n*d]
-}
-
-/**
- * v W_α and v W_β as one product with the two weights side by side, split after: one pass over v
- * forward and one transpose of it backward instead of two of each.
- */
-export function tokenProjections(p: Params, prefix: string, v: Tensor): { wc: Tensor; wb: Tensor } {
-  const wAlpha = param(p, `${prefix}.dynamic_alpha_fn`); // [n*d, k]
-  const wBeta = param(p, `${prefix}.dynamic_beta_fn`); // [n*d, n]
-  const both = tf.matMul(v, tf.concat([wAlpha, wBeta], 1)); // [B*T, k + n]
-  const [wc, wb] = tf.split(both, [wAlpha.shape[1] as number, wBeta.shape[1] as number], 1) as [Tensor, Tensor];
-  return { wc, wb };
 }
 
 /** B = 2σ(s·(v W_β) + b) from wb = v W_β, shared by mHC and mHC-lite. */
@@ -36,7 +24,7 @@ export function mhcCoefficients(p: Params, c: ModelConfig, prefix: string, H: Te
   const conn = c.connection;
   if (conn.kind !== 'mhc') throw new Error(`mhcCoefficients called for ${conn.kind}`);
   const [B, T, n] = H.shape as [number, number, number, number];
-  const projected = tokenProjections(p, prefix, normedToken(p, prefix, H));
+  const projected = coefficientProjections(p, prefix, normedToken(p, prefix, H));
   const wc = tf.reshape(projected.wc, [B * T, n, n + 1]);
   // Column 0 (read) scales by pre_branch_scale, the n mixing columns by residual_scale.
   const scale = tf.concat([param(p, `${prefix}.pre_branch_scale`), tf.tile(param(p, `${prefix}.residual_scale`), [n])]); // [n+1]
