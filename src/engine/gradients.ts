@@ -3,8 +3,8 @@
 // [1,1,4,5] → [4,128,4,5] tile, a third of a wasm training step on the small config); here dy
 // is viewed as [reps₀, x₀, reps₁, x₁, …] and summed over the repetition axes in one reduction.
 // Sum and Mean: tfjs multiplies dy by a ones tensor of x's full shape, filled in JavaScript at
-// every call; here dy is broadcast with a cached ones tensor over the reduced axes only.
-// (The webgpu backend installs its own Sum and Mean gradients over these: webgpu-node.ts.)
+// every call (on webgpu also uploaded); here dy is broadcast with a cached ones tensor, kept on
+// the backend, over the reduced axes only.
 import { broadcastCopy } from './ops/broadcast-copy.ts';
 import { tf, type Tensor } from './tf.ts';
 
@@ -62,8 +62,10 @@ export function tileGradient(dy: Tensor, shape: number[], reps: number[]): Tenso
   const repAxes: number[] = [];
   shape.forEach((s, i) => {
     const r = reps[i] as number;
-    if (r > 1) repAxes.push(split.length);
-    if (r > 1) split.push(r);
+    if (r > 1) {
+      repAxes.push(split.length);
+      split.push(r);
+    }
     split.push(s);
   });
   if (repAxes.length === 0) return tf.reshape(dy, shape);

@@ -1,7 +1,8 @@
 // Adaptations that tfjs-backend-webgpu needs under Node (measured on an H100, bench/gpu):
-// synchronous reads without OffscreenCanvas, AddN within WebGPU's 8 storage buffers per stage,
-// and Sum/Mean gradients broadcast on the GPU instead of multiplying by ones filled in JS.
-import { tf, type Tensor } from './tf.ts';
+// synchronous reads without OffscreenCanvas and AddN within WebGPU's 8 storage buffers per stage.
+// (Sum/Mean gradients that broadcast on the device rather than multiply by ones filled in JS are
+// gradients.ts', registered for every backend.)
+import { tf } from './tf.ts';
 
 type Backend = {
   tensorMap: Map<unknown, { values: unknown; dtype: string; resource: { size: number } }>;
@@ -39,7 +40,6 @@ export function installWebgpuNodeFixes(): void {
   installed = true;
   prepareSyncRead();
   chunkAddN(7);
-  broadcastReductionGradients();
 }
 
 /**
@@ -163,37 +163,4 @@ function chunkAddN(max: number): void {
       return out;
     }) as never,
   });
-}
-
-/** Same gradients as tfjs' own, with dy broadcast on the device rather than times ones(x.shape). */
-function broadcastReductionGradients(): void {
-  const keptShape = (x: Tensor, axis: unknown) => {
-    const shape = x.shape.slice();
-    for (const a of tf.util.parseAxisParam(axis as number | number[], x.shape)) shape[a] = 1;
-    return shape;
-  };
-  const warn = console.warn;
-  console.warn = () => {};
-  try {
-    tf.registerGradient({
-      kernelName: 'Sum',
-      inputsToSave: ['x'],
-      gradFunc: (dy, saved, attrs) => {
-        const [x] = saved as [Tensor];
-        return { x: () => tf.broadcastTo(tf.reshape(dy as Tensor, keptShape(x, (attrs as { axis: unknown }).axis)), x.shape) };
-      },
-    });
-    tf.registerGradient({
-      kernelName: 'Mean',
-      inputsToSave: ['x'],
-      gradFunc: (dy, saved, attrs) => {
-        const [x] = saved as [Tensor];
-        const axes = tf.util.parseAxisParam((attrs as { axis: number | number[] }).axis, x.shape);
-        const n = axes.reduce((a, i) => a * (x.shape[i] as number), 1);
-        return { x: () => tf.div(tf.broadcastTo(tf.reshape(dy as Tensor, keptShape(x, (attrs as { axis: unknown }).axis)), x.shape), n) };
-      },
-    });
-  } finally {
-    console.warn = warn;
-  }
 }
