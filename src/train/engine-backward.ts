@@ -40,7 +40,8 @@ export class EngineBackward {
     const { BT, d, V, n, hc, dynamic, projRows, projK, alphaCols, betaCols, expansion, streamParam } = dims;
     const device = forward.params.device;
     const kind = c.connection.kind;
-    const smallWidth = kind === 'mhc' ? n * (n + 1) : kind === 'mhc-lite' ? alphaCols : 0;
+    // per-token contributions of mhc and mhc-lite: three scales, α₀ (α's width) and β₀
+    const smallWidth = kind === 'mhc' || kind === 'mhc-lite' ? alphaCols : 0;
     const K = 3 + smallWidth + n;
     const chunks = tokenSumChunks(BT);
     const grads = new GpuArena(device, 'grads', forward.params.layout.slices.map((sl) => ({ name: sl.name, length: sl.length })));

@@ -31,7 +31,6 @@ import type { ModelConfig } from '../model/config.ts';
 import { branchPrefix, modulePrefix, type Params, paramSpecs } from '../model/params.ts';
 
 const KINDS = ['residual', 'hc', 'mhc', 'mhc-lite'];
-const INITS: Record<string, StreamExpansion> = { copy: 'copy', lss: 'lss', noise: 'noise', 'stream-embed': 'stream-embed' };
 const INIT_PARAM: Record<StreamExpansion, string> = { copy: '', lss: 'expand_stream.lss', noise: 'expand_stream.noise', 'stream-embed': 'expand_stream.stream_embed' };
 
 /** The shapes a model's forward and backward programs share. */
@@ -62,7 +61,7 @@ export function engineDims(c: ModelConfig, batch: number, seqLen: number): Engin
   const n = c.nStreams;
   const BT = batch * seqLen;
   const perStream = kind === 'hc';
-  const expansion = INITS[c.streamInit.kind] as StreamExpansion;
+  const expansion: StreamExpansion = c.streamInit.kind;
   return {
     BT,
     d: c.dModel,
@@ -117,11 +116,16 @@ export class EngineForward {
     ];
     for (let l = 0; l < c.nLayers; l++) {
       for (const m of hc ? ['attn', 'mlp'] : []) {
+        // the packed weights, the normed input and the projection exist only for dynamic coefficients
+        if (dynamic) {
+          slices.push(
+            { name: `${l}.${m}.w`, length: projK * (alphaCols + betaCols) },
+            { name: `${l}.${m}.normed`, length: projRows * projK },
+            { name: `${l}.${m}.norm_stats`, length: 2 * projRows },
+            { name: `${l}.${m}.proj`, length: projRows * (alphaCols + betaCols) },
+          );
+        }
         slices.push(
-          { name: `${l}.${m}.w`, length: projK * (alphaCols + betaCols) },
-          { name: `${l}.${m}.normed`, length: projRows * projK },
-          { name: `${l}.${m}.norm_stats`, length: 2 * projRows },
-          { name: `${l}.${m}.proj`, length: projRows * (alphaCols + betaCols) },
           { name: `${l}.${m}.alpha`, length: BT * n * (n + 1) },
           { name: `${l}.${m}.beta`, length: BT * n },
           { name: `${l}.${m}.x`, length: BT * d },

@@ -1,6 +1,7 @@
 /// <reference types="@webgpu/types" />
 // What the mHC and mHC-lite coefficient kernels share: the five small parameters of a module, as
-// the reference names them, in the order their kernels bind them and their gradients' sums write them.
+// the reference names them, in the order their kernels bind them and their gradients' sums write
+// them, and the WGSL declarations of those bindings and of each direction's others.
 
 export interface CoefficientSmall {
   preBranchScale: GPUBufferBinding; // [1]
@@ -10,6 +11,24 @@ export interface CoefficientSmall {
   staticAlpha: GPUBufferBinding;
   staticBeta: GPUBufferBinding; // [n]
 }
+
+/** WGSL: @binding 0 the projection, 1–5 the five small parameters in smallList's order. */
+export const SMALL_BINDINGS = `@group(0) @binding(0) var<storage, read_write> proj: array<f32>;
+@group(0) @binding(1) var<storage, read_write> pre: array<f32>;
+@group(0) @binding(2) var<storage, read_write> res: array<f32>;
+@group(0) @binding(3) var<storage, read_write> hps: array<f32>;
+@group(0) @binding(4) var<storage, read_write> a0: array<f32>;
+@group(0) @binding(5) var<storage, read_write> b0: array<f32>;`;
+
+/** WGSL: the forward's outputs, @binding 6 and 7. */
+export const FORWARD_OUTPUTS = `@group(0) @binding(6) var<storage, read_write> alpha: array<f32>;
+@group(0) @binding(7) var<storage, read_write> beta: array<f32>;`;
+
+/** WGSL: the backward's upstream gradients, ∂proj and the per-token contributions, @binding 6–9. */
+export const BACKWARD_BINDINGS = `@group(0) @binding(6) var<storage, read_write> dalpha: array<f32>;
+@group(0) @binding(7) var<storage, read_write> dbeta: array<f32>;
+@group(0) @binding(8) var<storage, read_write> dproj: array<f32>;
+@group(0) @binding(9) var<storage, read_write> contrib: array<f32>;`;
 
 /** The five in binding order. */
 export const smallList = (p: CoefficientSmall): GPUBufferBinding[] => [p.preBranchScale, p.residualScale, p.hPostScale, p.staticAlpha, p.staticBeta];

@@ -14,7 +14,7 @@
 // Layouts: proj [T, n(n+1) + n], alpha [T, n, n+1] = [A_m | A_r], write [T, n].
 import type { StepProgram } from './step-program.ts';
 import { cachedPipeline, invocationGroups } from './step-program.ts';
-import { type CoefficientGradOperands, type CoefficientSmall, gradBindingNeeds, smallList, smallSizes } from './coefficient-small.ts';
+import { BACKWARD_BINDINGS, type CoefficientGradOperands, type CoefficientSmall, FORWARD_OUTPUTS, gradBindingNeeds, SMALL_BINDINGS, smallList, smallSizes } from './coefficient-small.ts';
 import { checkBindings } from './binding-size.ts';
 import { recordTokenSums, tokenSumChunks } from './token-sums.ts';
 
@@ -49,12 +49,7 @@ const A: u32 = ${s.A}u;
 const R: u32 = ${s.R}u;
 const K: u32 = ${s.K}u;
 const HALF_STEPS: u32 = ${2 * s.iters}u;
-@group(0) @binding(0) var<storage, read_write> proj: array<f32>;
-@group(0) @binding(1) var<storage, read_write> pre: array<f32>;
-@group(0) @binding(2) var<storage, read_write> res: array<f32>;
-@group(0) @binding(3) var<storage, read_write> hps: array<f32>;
-@group(0) @binding(4) var<storage, read_write> a0: array<f32>;
-@group(0) @binding(5) var<storage, read_write> b0: array<f32>;
+${SMALL_BINDINGS}
 fn sigmoid(x: f32) -> f32 { return 1.0 / (1.0 + exp(-1.0 * x)); }
 // ℓ[s, j] of token t
 fn logit(t: u32, s: u32, j: u32) -> f32 {
@@ -87,8 +82,7 @@ fn start(t: u32) -> array<f32, ${s.n * s.n}> {
 function forwardCode(s: Resolved): string {
   const steps = Math.max(1, 2 * s.iters * s.n);
   return /* wgsl */ `${tokenCode(s)}
-@group(0) @binding(6) var<storage, read_write> alpha: array<f32>;
-@group(0) @binding(7) var<storage, read_write> beta: array<f32>;
+${FORWARD_OUTPUTS}
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let t = gid.y * nwg.x * ${WG}u + gid.x;
@@ -107,10 +101,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 function backwardCode(s: Resolved): string {
   const steps = Math.max(1, 2 * s.iters * s.n);
   return /* wgsl */ `${tokenCode(s)}
-@group(0) @binding(6) var<storage, read_write> dalpha: array<f32>;
-@group(0) @binding(7) var<storage, read_write> dbeta: array<f32>;
-@group(0) @binding(8) var<storage, read_write> dproj: array<f32>;
-@group(0) @binding(9) var<storage, read_write> contrib: array<f32>;
+${BACKWARD_BINDINGS}
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let t = gid.y * nwg.x * ${WG}u + gid.x;

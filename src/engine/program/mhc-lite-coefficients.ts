@@ -13,7 +13,7 @@
 import { factorial, permutations } from '../permutations.ts';
 import type { StepProgram } from './step-program.ts';
 import { cachedPipeline, invocationGroups } from './step-program.ts';
-import { type CoefficientGradOperands, type CoefficientSmall, gradBindingNeeds, smallList, smallSizes } from './coefficient-small.ts';
+import { BACKWARD_BINDINGS, type CoefficientGradOperands, type CoefficientSmall, FORWARD_OUTPUTS, gradBindingNeeds, SMALL_BINDINGS, smallList, smallSizes } from './coefficient-small.ts';
 import { checkBindings } from './binding-size.ts';
 import { recordTokenSums, tokenSumChunks } from './token-sums.ts';
 
@@ -56,12 +56,7 @@ fn sigmoid(x: f32) -> f32 { return 1.0 / (1.0 + exp(-1.0 * x)); }`;
 /** The per-token quantities forward and backward share; bindings 0–5 are proj and the five small parameters. */
 function tokenCode(s: Resolved): string {
   return `${header(s)}
-@group(0) @binding(0) var<storage, read_write> proj: array<f32>;
-@group(0) @binding(1) var<storage, read_write> pre: array<f32>;
-@group(0) @binding(2) var<storage, read_write> res: array<f32>;
-@group(0) @binding(3) var<storage, read_write> hps: array<f32>;
-@group(0) @binding(4) var<storage, read_write> a0: array<f32>;
-@group(0) @binding(5) var<storage, read_write> b0: array<f32>;
+${SMALL_BINDINGS}
 fn read_weight(t: u32, i: u32) -> f32 { return sigmoid(proj[t * R + i] * pre[0] + a0[i]); }
 fn permutation_weights(t: u32) -> array<f32, ${s.P}> {
   var q: array<f32, ${s.P}>;
@@ -80,8 +75,7 @@ fn write_gate(t: u32, i: u32) -> f32 { return sigmoid(proj[t * R + W + i] * hps[
 
 function forwardCode(s: Resolved): string {
   return `${tokenCode(s)}
-@group(0) @binding(6) var<storage, read_write> alpha: array<f32>;
-@group(0) @binding(7) var<storage, read_write> beta: array<f32>;
+${FORWARD_OUTPUTS}
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let t = gid.y * nwg.x * ${WG}u + gid.x;
@@ -102,10 +96,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 
 function backwardCode(s: Resolved): string {
   return `${tokenCode(s)}
-@group(0) @binding(6) var<storage, read_write> dalpha: array<f32>;
-@group(0) @binding(7) var<storage, read_write> dbeta: array<f32>;
-@group(0) @binding(8) var<storage, read_write> dproj: array<f32>;
-@group(0) @binding(9) var<storage, read_write> contrib: array<f32>;
+${BACKWARD_BINDINGS}
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let t = gid.y * nwg.x * ${WG}u + gid.x;
