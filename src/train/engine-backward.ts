@@ -27,6 +27,23 @@ import { recordWidthBackward } from '../engine/program/width-connection.ts';
 import { branchPrefix, modulePrefix } from '../model/params.ts';
 import type { EngineForward } from './engine-forward.ts';
 
+/** A batch as the programs read it: u32 ids, targets and the ids' counting sort, as f32 bit patterns for the arenas. */
+export interface BatchUpload {
+  ids: Float32Array;
+  targets: Float32Array;
+  order: Float32Array;
+  starts: Float32Array;
+}
+
+/** Checks a batch against the vocabulary and packs it for upload (embeddingIndex sorts the ids for dwte). */
+export function batchUpload(ids: Int32Array, targets: Int32Array, vocab: number): BatchUpload {
+  if (targets.length !== ids.length) throw new Error(`engine: ${targets.length} targets for ${ids.length} ids`);
+  for (const t of targets) if (!Number.isInteger(t) || t < 0 || t >= vocab) throw new Error(`engine: target ${t} is outside the vocabulary of ${vocab}`);
+  const { order, starts } = embeddingIndex(ids, vocab);
+  const asF32 = (x: Uint32Array) => new Float32Array(x.buffer, x.byteOffset, x.length);
+  return { ids: asF32(Uint32Array.from(ids)), targets: asF32(Uint32Array.from(targets)), order: asF32(order), starts: asF32(starts) };
+}
+
 export class EngineBackward {
   private constructor(
     readonly program: StepProgram,
@@ -35,7 +52,11 @@ export class EngineBackward {
     private readonly forward: EngineForward,
   ) {}
 
-  static build(forward: EngineForward): EngineBackward {
+  /**
+   * `lossScale` multiplies the per-token losses' gradient (default 1/(B·T), the mean's; a step
+   * accumulating k micro-batches passes 1/(k·B·T)).
+   */
+  static build(forward: EngineForward, lossScale?: number): EngineBackward {
     const { config: c, batch, seqLen, dims } = forward.shape;
     const { BT, d, V, n, hc, dynamic, projRows, projK, alphaCols, betaCols, expansion, streamParam } = dims;
     const device = forward.params.device;
@@ -77,8 +98,8 @@ export class EngineBackward {
     const a = (name: string) => forward.acts.binding(name);
     const b = (name: string) => back.binding(name);
     const has = (name: string) => forward.params.layout.slices.some((sl) => sl.name === name);
-    // the loss: per-token cross-entropy; the logits become (softmax − onehot)/(B·T) in place
-    recordCrossEntropy(program, 'loss', { rows: BT, vocab: V, scale: 1 / BT }, { logits: a('logits'), targets: b('targets'), losses: b('losses') });
+    // the loss: per-token cross-entropy; the logits become (softmax − onehot)·lossScale in place
+    recordCrossEntropy(program, 'loss', { rows: BT, vocab: V, scale: lossScale ?? 1 / BT }, { logits: a('logits'), targets: b('targets'), losses: b('losses') });
     // logits = x_f wteᵀ: dx_f = dlogits wte, dwte = dlogitsᵀ x_f (the embedding adds its part later)
     recordGemm(program, 'dxf', { transA: false, transB: false, M: BT, N: d, K: V }, { a: a('logits'), b: p('transformer.wte.weight'), c: b('dxf') });
     recordGemm(program, 'dwte', { transA: true, transB: false, M: V, N: d, K: BT }, { a: a('logits'), b: a('xf'), c: g('transformer.wte.weight') });
@@ -162,17 +183,23 @@ export class EngineBackward {
     return new EngineBackward(program, grads, back, forward);
   }
 
+  /**
+   * Where the program reads a batch (the ids in the forward's arena; the targets and the ids' sort
+   * in this one) and writes the per-token losses: a step copies each micro-batch in from its own
+   * upload and the losses out.
+   */
+  get io(): { ids: GPUBufferBinding; targets: GPUBufferBinding; order: GPUBufferBinding; starts: GPUBufferBinding; losses: GPUBufferBinding } {
+    const b = (name: string) => this.back.binding(name);
+    return { ids: this.forward.acts.binding('ids'), targets: b('targets'), order: b('order'), starts: b('starts'), losses: b('losses') };
+  }
+
   /** Writes the batch for the next forward and backward: the ids, the targets and the ids' sort. */
   setBatch(ids: Int32Array, targets: Int32Array): void {
-    const { config: c } = this.forward.shape;
-    if (targets.length !== ids.length) throw new Error(`engine backward: ${targets.length} targets for ${ids.length} ids`);
-    for (const t of targets) if (!Number.isInteger(t) || t < 0 || t >= c.vocabSize) throw new Error(`engine backward: target ${t} is outside the vocabulary of ${c.vocabSize}`);
-    const { order, starts } = embeddingIndex(ids, c.vocabSize);
-    const asF32 = (x: Uint32Array) => new Float32Array(x.buffer, x.byteOffset, x.length);
-    this.back.write('targets', asF32(Uint32Array.from(targets)));
-    this.back.write('order', asF32(order));
-    this.back.write('starts', asF32(starts));
-    this.forward.setIds(ids);
+    const up = batchUpload(ids, targets, this.forward.shape.config.vocabSize);
+    this.back.write('targets', up.targets);
+    this.back.write('order', up.order);
+    this.back.write('starts', up.starts);
+    this.forward.acts.write('ids', up.ids);
   }
 
   /** The mean of the per-token losses the last backward wrote. */
