@@ -12,13 +12,20 @@ export interface ChildResult {
   [key: string]: unknown;
 }
 
-export function runWebgpuChild(script: string): { result: ChildResult; skip: string | false } {
+/** The environment for a process that should find the WebGPU adapter (lavapipe under HCPROBE_TEST_VULKAN). */
+export function webgpuEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
   const dir = process.env.HCPROBE_TEST_VULKAN;
   if (dir) {
     env.LD_LIBRARY_PATH = `${dir}/lib${env.LD_LIBRARY_PATH ? `:${env.LD_LIBRARY_PATH}` : ''}`;
     env.VK_ICD_FILENAMES = `${dir}/icd.json`;
   }
+  return env;
+}
+
+export function runWebgpuChild(script: string): { result: ChildResult; skip: string | false } {
+  const env = webgpuEnv();
+  const dir = process.env.HCPROBE_TEST_VULKAN;
   const r = spawnSync(process.execPath, ['--import', 'tsx', script], { env, encoding: 'utf8', timeout: 300_000 });
   assert.equal(r.status, 0, `${script} failed: ${r.stderr.slice(-2000)}`);
   const result = JSON.parse(r.stdout.trim().split('\n').at(-1) as string) as ChildResult;

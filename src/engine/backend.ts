@@ -34,8 +34,7 @@ export async function initBackend(name: BackendName, opts: BackendOptions = {}):
   registerFastGradients();
   let info: BackendInfo;
   if (name === 'auto') {
-    const gpu = hasVulkanLoader() ? await webgpuAdapter(opts).catch(() => undefined) : undefined;
-    info = gpu?.hardware ? await startWebgpu(opts) : await startWasm();
+    info = (await hardwareGpu(opts)) ? await startWebgpu(opts) : await startWasm();
     info.requested = 'auto';
   } else if (name === 'wasm') info = await startWasm();
   else if (name === 'cpu') info = await startCpu();
@@ -67,6 +66,13 @@ async function startWasm(): Promise<BackendInfo> {
   setMatmulMode('explicit');
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   return { requested: 'wasm', active: 'wasm', device: `WebAssembly${simd ? ' + SIMD' : ''}, one thread` };
+}
+
+/** Whether Dawn offers a hardware adapter (not a software rasteriser): `auto` trains on it. */
+export async function hardwareGpu(opts: BackendOptions = {}): Promise<boolean> {
+  if (!hasVulkanLoader()) return false;
+  const gpu = await webgpuAdapter(opts).catch(() => undefined);
+  return gpu?.hardware ?? false;
 }
 
 /** Dawn reaches GPUs through the Vulkan loader; without it, probing only prints warnings. */

@@ -91,6 +91,8 @@ export class EngineBackward {
       { name: 'dw', length: projK * (alphaCols + betaCols) },
       { name: 'contrib', length: BT * K },
       { name: 'partial', length: Math.max(chunks * K, 2 * BT) },
+      // the norms' parameter gradients over row chunks (norm.ts: at most 64 chunks, 2 sums per column)
+      { name: 'normPartial', length: 2 * 64 * Math.max(d, projK) },
     ]);
     const program = new StepProgram(device);
     const p = (name: string) => forward.param(name);
@@ -106,7 +108,7 @@ export class EngineBackward {
     // x_f = Σ_s ln_f(H_s): every stream's ln_f output gets dx_f; ln_f's backward writes dH
     recordStreamSumBackward(program, 'stream sum', { tokens: BT, nStreams: n, dModel: d }, { dxf: b('dxf'), dy: b('dY') });
     const normBack = (label: string, prefix: string, x: string, stats: string, rows: number, dy: GPUBufferBinding, dx: GPUBufferBinding, accumulateDx: boolean) =>
-      recordNormBackward(program, label, { kind: 'layer', rows, cols: d, bias: has(`${prefix}.bias`), accumulateDx }, { x: a(x), w: p(`${prefix}.weight`), stats: a(stats), dy, dx, dw: g(`${prefix}.weight`), ...(has(`${prefix}.bias`) ? { db: g(`${prefix}.bias`) } : {}) });
+      recordNormBackward(program, label, { kind: 'layer', rows, cols: d, bias: has(`${prefix}.bias`), accumulateDx }, { x: a(x), w: p(`${prefix}.weight`), stats: a(stats), dy, dx, dw: g(`${prefix}.weight`), ...(has(`${prefix}.bias`) ? { db: g(`${prefix}.bias`) } : {}), partial: b('normPartial') });
     let cur = 0; // dstream.cur holds the gradient of the stream after the module being walked back
     const ds = (i: number) => b(`dstream.${i}`);
     normBack('ln_f', 'transformer.ln_f', `${c.nLayers - 1}.post`, 'ln_f.stats', BT * n, b('dY'), ds(cur), false);
@@ -159,7 +161,7 @@ export class EngineBackward {
         recordGemm(program, `${l}.${m}.proj dW`, { transA: true, transB: false, M: projK, N: cols, K: projRows }, { a: at('normed'), b: b('dproj'), c: b('dw') });
         recordPackColumns(program, `${l}.${m}.unpack dW`, { rows: projK, aCols: alphaCols, bCols: betaCols }, 'unpack', { a: g(`${prefix}.dynamic_alpha_fn`), b: g(`${prefix}.dynamic_beta_fn`), packed: b('dw') });
         const normKind = conn.kind === 'hc' && conn.dynamicNorm === 'layer' ? 'gain' : 'rms';
-        recordNormBackward(program, `${l}.${m}.coeff norm`, { kind: normKind, rows: projRows, cols: projK, accumulateDx: true }, { x: a(input), w: p(`${prefix}.norm.gamma`), stats: at('norm_stats'), dy: b('dnormed'), dx: dIn, dw: g(`${prefix}.norm.gamma`) });
+        recordNormBackward(program, `${l}.${m}.coeff norm`, { kind: normKind, rows: projRows, cols: projK, accumulateDx: true }, { x: a(input), w: p(`${prefix}.norm.gamma`), stats: at('norm_stats'), dy: b('dnormed'), dx: dIn, dw: g(`${prefix}.norm.gamma`), partial: b('normPartial') });
       }
       cur = 1 - cur;
     };

@@ -30,7 +30,8 @@ import { ConfigError } from '../errors.ts';
 import type { ModelConfig } from '../model/config.ts';
 import { branchPrefix, modulePrefix, type Params, paramSpecs } from '../model/params.ts';
 
-const KINDS = ['residual', 'hc', 'mhc', 'mhc-lite'];
+/** The connection kinds the engine's kernels cover. */
+export const ENGINE_KINDS: readonly string[] = ['residual', 'hc', 'mhc', 'mhc-lite'];
 const INIT_PARAM: Record<StreamExpansion, string> = { copy: '', lss: 'expand_stream.lss', noise: 'expand_stream.noise', 'stream-embed': 'expand_stream.stream_embed' };
 
 /** The shapes a model's forward and backward programs share. */
@@ -56,7 +57,7 @@ export interface EngineDims {
 
 export function engineDims(c: ModelConfig, batch: number, seqLen: number): EngineDims {
   const kind = c.connection.kind;
-  if (!KINDS.includes(kind)) throw new ConfigError(`the WebGPU engine covers ${KINDS.join(', ')} so far, not ${kind}`);
+  if (!ENGINE_KINDS.includes(kind)) throw new ConfigError(`the WebGPU engine covers ${ENGINE_KINDS.join(', ')} so far, not ${kind}`);
   if (seqLen > c.blockSize) throw new ConfigError(`sequence of ${seqLen} tokens is longer than the block size ${c.blockSize}`);
   const n = c.nStreams;
   const BT = batch * seqLen;

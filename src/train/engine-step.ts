@@ -63,7 +63,7 @@ export class EngineTrainStep {
     private readonly update: StepProgram,
     /** Validation: the per-token losses of the forward's logits and their sum. */
     private readonly evaluate: StepProgram,
-    private readonly moments: [GpuArena, GpuArena],
+    private readonly momentArenas: [GpuArena, GpuArena],
     private readonly inputs: GpuArena,
     private readonly scratch: GpuArena,
     private readonly gacc: GpuArena | undefined,
@@ -194,20 +194,31 @@ export class EngineTrainStep {
     return (sum[0] as number) / this.forward.shape.dims.BT;
   }
 
-  /** The trainable parameters and AdamW's moments as they are on the device (for checkpoints). */
+  /** The trainable parameters as they are on the device. */
+  params(): Promise<NamedArrays> {
+    return this.readArena(this.forward.params);
+  }
+
+  /** AdamW's moments as they are on the device (for checkpoints). */
+  async moments(): Promise<{ m: NamedArrays; v: NamedArrays }> {
+    return { m: await this.readArena(this.momentArenas[0]), v: await this.readArena(this.momentArenas[1]) };
+  }
+
+  /** The trainable parameters and AdamW's moments as they are on the device. */
   async state(): Promise<{ params: NamedArrays; m: NamedArrays; v: NamedArrays }> {
+    return { params: await this.params(), ...(await this.moments()) };
+  }
+
+  private async readArena(arena: GpuArena): Promise<NamedArrays> {
     const names = this.forward.optimizer.slices.map((s) => s.name);
-    const read = async (arena: GpuArena) => {
-      const values = await arena.read(names);
-      return new Map(names.map((n, i) => [n, values[i] as Float32Array]));
-    };
-    return { params: await read(this.forward.params), m: await read(this.moments[0]), v: await read(this.moments[1]) };
+    const values = await arena.read(names);
+    return new Map(names.map((n, i) => [n, values[i] as Float32Array]));
   }
 
   /** Restores AdamW's update count and moments (a resumed run); the parameters came with build(). */
   loadOptimizer(t: number, m: ReadonlyMap<string, Float32Array>, v: ReadonlyMap<string, Float32Array>): void {
     this.t = t;
-    for (const [arena, values] of [[this.moments[0], m], [this.moments[1], v]] as const) {
+    for (const [arena, values] of [[this.momentArenas[0], m], [this.momentArenas[1], v]] as const) {
       for (const s of this.forward.optimizer.slices) {
         const x = values.get(s.name);
         if (!x) throw new Error(`engine step: no optimizer moment for ${s.name}`);
@@ -220,6 +231,6 @@ export class EngineTrainStep {
     this.forward.destroy();
     this.backward.destroy();
     this.ring.destroy();
-    for (const a of [...this.moments, this.inputs, this.scratch, ...(this.gacc ? [this.gacc] : [])]) a.destroy();
+    for (const a of [...this.momentArenas, this.inputs, this.scratch, ...(this.gacc ? [this.gacc] : [])]) a.destroy();
   }
 }

@@ -10,7 +10,7 @@ import { type LssScales, lssScales } from './lss-scales.ts';
 import type { AdamW } from './optimizer.ts';
 import { appendMetrics, type LoopState, type RunPaths, writeTrainCheckpoint } from './run-dir.ts';
 import type { GradientWorkers } from './parallel.ts';
-import { TrainStep } from './step.ts';
+import { type MicroBatch, type StepResult, TrainStep } from './step.ts';
 import { learningRate } from './schedule.ts';
 import type { TrainConfig } from './train-config.ts';
 
@@ -67,26 +67,67 @@ function firstNonFinite(params: Params): string | undefined {
   return undefined;
 }
 
-export function trainLoop(cfg: TrainConfig, corpus: Corpus, run: RunPaths, params: Params, opt: AdamW, state: LoopState, events: TrainEvents = {}, workers?: GradientWorkers): TrainResult {
+/**
+ * What executes the updates for the loop: tfjs' TrainStep on this thread (and workers), or the
+ * WebGPU engine (engine-runner.ts). A runner may run ahead: `submit` returns before the step has
+ * run, and the loop keeps at most `depth` steps in flight, never past one whose results it must read
+ * the parameters after (a log, evaluation or checkpoint step).
+ */
+export interface StepRunner {
+  /** Steps it may have in flight: 1 runs each step to the end inside submit. */
+  readonly depth: number;
+  submit(micro: MicroBatch[], lr: number): Promise<StepResult>;
+  /** Makes `params` (and with 'optimizer', the AdamW moments) current before they are read. */
+  sync(what: 'params' | 'optimizer'): Promise<void>;
+  validationLoss(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** TrainStep on tfjs: each update runs inside submit. */
+export function tfjsRunner(cfg: TrainConfig, corpus: Corpus, params: Params, opt: AdamW, workers?: GradientWorkers): StepRunner {
   const step = new TrainStep(params, cfg.model, opt, cfg.gradClip, workers);
+  return {
+    depth: 1,
+    submit: async (micro, lr) => step.run(micro, lr),
+    sync: async () => {},
+    validationLoss: async () => validationLoss(params, cfg, corpus),
+    close: async () => {},
+  };
+}
+
+/** The micro-batches of update `it` (gradient accumulation: gradAccum of them). */
+export function updateBatches(cfg: TrainConfig, corpus: Corpus, it: number): MicroBatch[] {
+  const seqLen = cfg.model.blockSize;
+  return Array.from({ length: cfg.gradAccum }, (_, k) => ({
+    ...sampleBatch(corpus.train, { batchSize: cfg.batchSize, seqLen, seed: cfg.seed, step: it * cfg.gradAccum + k }),
+    batchSize: cfg.batchSize,
+    seqLen,
+  }));
+}
+
+export async function trainLoop(cfg: TrainConfig, corpus: Corpus, run: RunPaths, params: Params, opt: AdamW, state: LoopState, runner: StepRunner, events: TrainEvents = {}): Promise<TrainResult> {
   const schedule = { lr: cfg.lr, minLr: cfg.minLr, warmupSteps: cfg.warmupSteps, decaySteps: cfg.steps };
   const diagTokens = tf.tidy(() => batchTensors(corpus.val, { ...cfg, batchSize: cfg.diagBatch }, cfg.seed + 2, 0).tokens);
-  const seqLen = cfg.model.blockSize;
-  const tokensPerStep = cfg.batchSize * cfg.gradAccum * seqLen;
+  const tokensPerStep = cfg.batchSize * cfg.gradAccum * cfg.model.blockSize;
+  /** After this many updates the loop reads the parameters (log, evaluation, checkpoint). */
+  const reads = (n: number) => n % cfg.evalInterval === 0 || n % cfg.logInterval === 0 || n % cfg.checkpointInterval === 0 || n === cfg.steps;
   let intervalStart = performance.now();
   let intervalSteps = 0;
   let lastLoss = Number.NaN;
   let lastVal = Number.NaN;
+  const inFlight: { it: number; lr: number; result: Promise<StepResult> }[] = [];
+  let next = state.step;
   try {
     while (state.step < cfg.steps) {
-      const it = state.step;
-      const lr = learningRate(schedule, it);
-      const micro = Array.from({ length: cfg.gradAccum }, (_, k) => ({
-        ...sampleBatch(corpus.train, { batchSize: cfg.batchSize, seqLen, seed: cfg.seed, step: it * cfg.gradAccum + k }),
-        batchSize: cfg.batchSize,
-        seqLen,
-      }));
-      const { loss, gradNorm } = step.run(micro, lr);
+      const held = inFlight.length >= runner.depth || next >= cfg.steps || inFlight.some((s) => reads(s.it + 1));
+      if (!held) {
+        const lr = learningRate(schedule, next);
+        inFlight.push({ it: next, lr, result: runner.submit(updateBatches(cfg, corpus, next), lr) });
+        next++;
+        continue;
+      }
+      const { it, lr, result } = inFlight.shift() as (typeof inFlight)[number];
+      const { loss, gradNorm } = await result;
       if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
         const what = Number.isFinite(loss) ? `gradient norm became ${gradNorm}` : `training loss became ${loss}`;
         throw new RunFailure(`${what} at step ${it + 1}; stopped. The last good checkpoint is kept in ${run.checkpoints} (try a lower lr).`);
@@ -98,10 +139,13 @@ export function trainLoop(cfg: TrainConfig, corpus: Corpus, run: RunPaths, param
       lastLoss = loss;
       const tokensPerS = (intervalSteps * tokensPerStep) / ((performance.now() - intervalStart) / 1000);
       events.onStep?.({ step: state.step, steps: cfg.steps, loss, lr, tokensPerS });
+      if (!reads(state.step)) continue;
       const done = state.step === cfg.steps;
+      const checkpoint = state.step % cfg.checkpointInterval === 0 || done;
+      await runner.sync(checkpoint ? 'optimizer' : 'params');
       const record: Record<string, unknown> = {};
       if (state.step % cfg.evalInterval === 0 || done) {
-        lastVal = validationLoss(params, cfg, corpus);
+        lastVal = await runner.validationLoss();
         record.val_loss = lastVal;
       }
       if (state.step % cfg.logInterval === 0 || done) {
@@ -120,7 +164,7 @@ export function trainLoop(cfg: TrainConfig, corpus: Corpus, run: RunPaths, param
         intervalStart = performance.now();
         intervalSteps = 0;
       }
-      if (state.step % cfg.checkpointInterval === 0 || done) {
+      if (checkpoint) {
         // An update can overflow the weights while its loss was finite: never save those.
         const bad = firstNonFinite(params);
         if (bad) throw new RunFailure(`parameter ${bad} became non-finite at step ${state.step}; stopped. The last good checkpoint is kept in ${run.checkpoints} (try a lower lr).`);
@@ -129,6 +173,8 @@ export function trainLoop(cfg: TrainConfig, corpus: Corpus, run: RunPaths, param
       }
     }
   } finally {
+    // a step still running when the loop stopped (a failure) is awaited so that nothing outlives it
+    await Promise.allSettled(inFlight.map((s) => s.result));
     diagTokens.dispose();
   }
   return { finalLoss: lastLoss, finalValLoss: lastVal };

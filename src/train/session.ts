@@ -8,7 +8,8 @@ import { writeFileAtomic } from '../io/atomic-write.ts';
 import { type Corpus, isTokenIdCorpus, loadCorpus, storedTokenizer } from '../data/corpus.ts';
 import { paramsFromCheckpoint } from '../model/checkpoint.ts';
 import { disposeParams, initParams, initReadStreams, type Params, paramSpecs } from '../model/params.ts';
-import { trainLoop, type TrainEvents, type TrainResult } from './loop.ts';
+import { engineDeviceFor, engineBackend, engineRunner } from './engine-runner.ts';
+import { trainLoop, type TrainEvents, type TrainResult, tfjsRunner } from './loop.ts';
 import { AdamW, optimizerGroups } from './optimizer.ts';
 import { defaultWorkers, GradientWorkers } from './parallel.ts';
 import { latestCheckpoint, type LoopState, readTrainCheckpoint, runPaths, truncateMetrics } from './run-dir.ts';
@@ -77,7 +78,9 @@ export async function runTraining(o: SessionOptions, events: SessionEvents = {})
     const fresh = cfg;
     makeParams = () => initParams(fresh.model, fresh.seed);
   }
-  const backend = await initBackend(cfg.backend);
+  const engine = await engineDeviceFor(cfg);
+  const backend = engine ? await engineBackend(engine) : await initBackend(cfg.backend);
+  if (engine && cfg.workers > 0) throw new ConfigError(`--workers ${cfg.workers}: worker threads share CPU training; the WebGPU engine trains on the GPU alone (leave --workers out)`);
   if (cfg.workers < 0) cfg = { ...cfg, workers: defaultWorkers(backend.active) };
   const params = makeParams();
   mkdirSync(run.checkpoints, { recursive: true });
@@ -89,9 +92,11 @@ export async function runTraining(o: SessionOptions, events: SessionEvents = {})
   restore(opt);
   const names = [...opt.groups.decay, ...opt.groups.noDecay];
   const workers = cfg.workers > 0 ? await GradientWorkers.start(cfg.model, names, params, cfg.workers, cfg.batchSize * cfg.model.blockSize) : undefined;
+  const runner = engine ? engineRunner(engine.device, cfg, corpus, params, opt) : tfjsRunner(cfg, corpus, params, opt, workers);
   try {
-    return trainLoop(cfg, corpus, run, params, opt, state, events, workers);
+    return await trainLoop(cfg, corpus, run, params, opt, state, runner, events);
   } finally {
+    await runner.close();
     await workers?.close();
     opt.dispose();
     disposeParams(params);

@@ -1,0 +1,85 @@
+/// <reference types="@webgpu/types" />
+// The training loop's updates on the WebGPU engine (engine-step.ts): `train --backend webgpu`.
+// The engine holds the parameters and AdamW's moments on the device; tfjs (on wasm) keeps copies
+// for what reads them (the HC diagnostics at log steps, checkpoints), refreshed by `sync` only at
+// those steps. Validation runs on the engine with the batches validationLoss uses.
+import { sampleBatch } from '../data/batches.ts';
+import type { Corpus } from '../data/corpus.ts';
+import { type BackendInfo, hardwareGpu, initBackend } from '../engine/backend.ts';
+import { type EngineDevice, requestEngineDevice } from '../engine/program/engine-device.ts';
+import { tf, type Variable } from '../engine/tf.ts';
+import { ConfigError } from '../errors.ts';
+import { ENGINE_KINDS } from './engine-forward.ts';
+import { EngineTrainStep } from './engine-step.ts';
+import type { StepRunner } from './loop.ts';
+import type { AdamW } from './optimizer.ts';
+import type { Params } from '../model/params.ts';
+import type { TrainConfig } from './train-config.ts';
+
+/**
+ * The engine's device when this run trains on it: `--backend webgpu`, or `auto` on a hardware GPU,
+ * for the connection kinds its kernels cover. Other kinds train on tfjs-webgpu (with a note), and
+ * `--backend webgpu` without an adapter is a ConfigError.
+ */
+export async function engineDeviceFor(cfg: TrainConfig): Promise<EngineDevice | undefined> {
+  if (cfg.backend !== 'webgpu' && cfg.backend !== 'auto') return undefined;
+  if (!ENGINE_KINDS.includes(cfg.model.connection.kind)) {
+    if (cfg.backend === 'webgpu') process.stderr.write(`note: the WebGPU engine covers ${ENGINE_KINDS.join(', ')}; ${cfg.model.connection.kind} trains on tfjs-webgpu (slower)\n`);
+    return undefined;
+  }
+  if (cfg.backend === 'auto' && !(await hardwareGpu())) return undefined;
+  const engine = await requestEngineDevice();
+  if (!engine) throw new ConfigError('backend "webgpu": no WebGPU adapter found (is a Vulkan driver installed? see README, Backends)');
+  return engine;
+}
+
+/** tfjs on wasm beside the engine, for what reads the parameters on the host; the run's backend record. */
+export async function engineBackend(engine: EngineDevice): Promise<BackendInfo> {
+  await initBackend('wasm');
+  return { requested: 'webgpu', active: 'webgpu-engine', device: `${engine.description} (hcprobe's WebGPU engine; tfjs on wasm for diagnostics)` };
+}
+
+export function engineRunner(device: GPUDevice, cfg: TrainConfig, corpus: Corpus, params: Params, opt: AdamW): StepRunner {
+  const adam = { beta1: cfg.beta1, beta2: cfg.beta2, eps: 1e-8, weightDecay: cfg.weightDecay };
+  const engine = EngineTrainStep.build(device, cfg.model, params, { batch: cfg.batchSize, seqLen: cfg.model.blockSize, accum: cfg.gradAccum }, adam, cfg.gradClip);
+  // a resumed run: AdamW's moments and update count from the checkpoint
+  if (opt.t > 0) {
+    const m = new Map<string, Float32Array>();
+    const v = new Map<string, Float32Array>();
+    for (const [key, x] of opt.state()) {
+      const [, kind, ...rest] = key.split('.');
+      (kind === 'm' ? m : v).set(rest.join('.'), x.data);
+    }
+    engine.loadOptimizer(opt.t, m, v);
+  }
+  const assign = (target: Variable, x: Float32Array) => {
+    const t = tf.tensor(x, target.shape);
+    target.assign(t);
+    t.dispose();
+  };
+  return {
+    depth: 2,
+    submit: (micro, lr) => engine.submit(micro.map((b) => ({ ids: b.tokens, targets: b.targets })), lr),
+    async sync(what) {
+      for (const [name, x] of await engine.params()) assign(params.get(name) as Variable, x);
+      if (what === 'params') return;
+      const { m, v } = await engine.moments();
+      const tensors = new Map<string, { data: Float32Array }>();
+      for (const [name, x] of m) tensors.set(`optimizer.m.${name}`, { data: x });
+      for (const [name, x] of v) tensors.set(`optimizer.v.${name}`, { data: x });
+      opt.load(engine.t, tensors, 'the WebGPU engine');
+    },
+    async validationLoss() {
+      let sum = 0;
+      for (let i = 0; i < cfg.evalBatches; i++) {
+        const b = sampleBatch(corpus.val, { batchSize: cfg.batchSize, seqLen: cfg.model.blockSize, seed: cfg.seed + 1, step: i });
+        sum += await engine.loss({ ids: b.tokens, targets: b.targets });
+      }
+      return sum / cfg.evalBatches;
+    },
+    async close() {
+      await device.queue.onSubmittedWorkDone();
+      engine.destroy();
+    },
+  };
+}
