@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { BACKENDS, initBackend } from '../../src/engine/backend.ts';
 import { CONNECTION_KINDS, MODEL_DEFAULTS, type ModelConfig, STREAM_INIT_KINDS, validateModelConfig } from '../../src/model/config.ts';
 import { benchStep } from '../../src/train/bench-step.ts';
+import { engineBackend, engineDeviceFor } from '../../src/train/engine-runner.ts';
 import { defaultWorkers } from '../../src/train/parallel.ts';
 import { parseChoice, parseIntFlag } from '../parse.ts';
 import { runCommand } from '../run-command.ts';
@@ -47,6 +48,7 @@ export function registerBenchStep(program: Command, setExit: (code: number) => v
     .option('--seed <s>', 'seed', '1')
     .option('--workers <n>', 'extra data-parallel worker threads (wasm); default: one per extra core on wasm')
     .option('--backend <name>', BACKENDS.join('|'), 'auto')
+    .option('--tfjs-webgpu', "on webgpu, time tfjs-webgpu's step instead of hcprobe's engine (for comparisons)")
     .option('--json', 'print one JSON object')
     .action(async (o: Opts) => {
       setExit(
@@ -55,10 +57,12 @@ export function registerBenchStep(program: Command, setExit: (code: number) => v
           const steps = parseIntFlag('--steps', o.steps as string);
           const warmup = parseIntFlag('--warmup', o.warmup as string, 0);
           const seed = parseIntFlag('--seed', o.seed as string, 0);
-          const backend = await initBackend(parseChoice('--backend', o.backend as string, BACKENDS));
-          const workers = typeof o.workers === 'string' ? parseIntFlag('--workers', o.workers, 0) : defaultWorkers(backend.active);
-          const r = await benchStep({ model, batchSize, steps, warmup, seed, workers });
-          const out = { ms_per_step: r.ms_per_step, tokens_per_s: r.tokens_per_s, backend: backend.active, device: backend.device, workers, steps, step_ms: r.step_ms };
+          const requested = parseChoice('--backend', o.backend as string, BACKENDS);
+          const engine = o.tfjsWebgpu === true ? undefined : await engineDeviceFor(requested, model);
+          const backend = engine ? await engineBackend(engine) : await initBackend(requested);
+          const workers = engine ? 0 : typeof o.workers === 'string' ? parseIntFlag('--workers', o.workers, 0) : defaultWorkers(backend.active);
+          const r = await benchStep({ model, batchSize, steps, warmup, seed, workers, ...(engine ? { engine: engine.device } : {}) });
+          const out = { ms_per_step: r.ms_per_step, tokens_per_s: r.tokens_per_s, backend: backend.active, device: backend.device, workers, steps, ...(r.dispatches ? { dispatches: r.dispatches } : {}), step_ms: r.step_ms };
           process.stdout.write(o.json ? `${JSON.stringify(out)}\n` : `${r.ms_per_step.toFixed(1)} ms/step, ${r.tokens_per_s.toFixed(0)} tokens/s (${backend.active}: ${backend.device}, ${workers} extra worker(s), median of ${steps})\n`);
         }),
       );

@@ -1,11 +1,15 @@
+/// <reference types="@webgpu/types" />
 // Throughput of full training steps (forward, backward, AdamW) on random tokens, timed after
 // warm-up; the figures bench/train-throughput compares with the reference PyTorch code.
 import { rngFor } from '../engine/random.ts';
 import type { ModelConfig } from '../model/config.ts';
-import { disposeParams, initParams, paramSpecs } from '../model/params.ts';
+import { disposeParams, initParams, type Params, paramSpecs } from '../model/params.ts';
+import { EngineTrainStep } from './engine-step.ts';
 import { AdamW, optimizerGroups } from './optimizer.ts';
 import { GradientWorkers } from './parallel.ts';
 import { TrainStep } from './step.ts';
+
+const ADAM = { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 };
 
 export interface BenchStepOptions {
   model: ModelConfig;
@@ -15,10 +19,15 @@ export interface BenchStepOptions {
   seed: number;
   /** Extra worker threads (data parallel, wasm); 0 runs on the main thread alone. */
   workers: number;
+  /** Time the WebGPU engine on this device instead of tfjs' TrainStep. */
+  engine?: GPUDevice;
 }
 
 export interface BenchStepResult {
+  /** Median step time; on the engine, the time between successive steps' results with the next step already queued, as the training loop runs. */
   ms_per_step: number;
+  /** Compute dispatches per step (the engine only). */
+  dispatches?: number;
   tokens_per_s: number;
   /** Every timed step, in milliseconds. */
   step_ms: number[];
@@ -28,8 +37,16 @@ export async function benchStep(o: BenchStepOptions): Promise<BenchStepResult> {
   const { model, batchSize, seed } = o;
   const seqLen = model.blockSize;
   const params = initParams(model, seed);
-  const opt = new AdamW(params, optimizerGroups(params, paramSpecs(model, seed)), { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 });
+  const opt = new AdamW(params, optimizerGroups(params, paramSpecs(model, seed)), ADAM);
   const names = [...opt.groups.decay, ...opt.groups.noDecay];
+  if (o.engine) {
+    try {
+      return await engineSteps(o, o.engine, params);
+    } finally {
+      opt.dispose();
+      disposeParams(params);
+    }
+  }
   const workers = o.workers > 0 ? await GradientWorkers.start(model, names, params, o.workers, batchSize * seqLen) : undefined;
   const step = new TrainStep(params, model, opt, 1.0, workers);
   const rng = rngFor(seed, 'bench-tokens');
@@ -51,7 +68,37 @@ export async function benchStep(o: BenchStepOptions): Promise<BenchStepResult> {
     opt.dispose();
     disposeParams(params);
   }
+  return summary(times, batchSize * seqLen);
+}
+
+function summary(times: number[], tokens: number, extra: Partial<BenchStepResult> = {}): BenchStepResult {
   const sorted = [...times].sort((a, b) => a - b);
   const median = sorted[Math.floor(sorted.length / 2)] as number;
-  return { ms_per_step: median, tokens_per_s: (batchSize * seqLen) / (median / 1000), step_ms: times };
+  return { ms_per_step: median, tokens_per_s: tokens / (median / 1000), step_ms: times, ...extra };
+}
+
+/** The engine's steps, submitted one ahead as the training loop does; timed from result to result. */
+async function engineSteps(o: BenchStepOptions, device: GPUDevice, params: Params): Promise<BenchStepResult> {
+  const { model, batchSize } = o;
+  const seqLen = model.blockSize;
+  const engine = EngineTrainStep.build(device, model, params, { batch: batchSize, seqLen, accum: 1 }, ADAM, 1.0);
+  const rng = rngFor(o.seed, 'bench-tokens');
+  const batch = () => ({ ids: Int32Array.from({ length: batchSize * seqLen }, () => rng.int(model.vocabSize)), targets: Int32Array.from({ length: batchSize * seqLen }, () => rng.int(model.vocabSize)) });
+  const times: number[] = [];
+  try {
+    let pending = engine.submit([batch()], 1e-4);
+    let last = performance.now();
+    for (let i = 1; i <= o.warmup + o.steps; i++) {
+      const next = i < o.warmup + o.steps ? engine.submit([batch()], 1e-4) : undefined;
+      await pending;
+      const now = performance.now();
+      if (i > o.warmup) times.push(now - last);
+      last = now;
+      if (next) pending = next;
+    }
+    await device.queue.onSubmittedWorkDone();
+    return summary(times, batchSize * seqLen, { dispatches: engine.dispatchCount });
+  } finally {
+    engine.destroy();
+  }
 }

@@ -86,10 +86,11 @@ export class EngineBackward {
       { name: 'prod', length: BT * n * d },
       { name: 'dalpha', length: BT * n * (n + 1) },
       { name: 'dbeta', length: BT * n },
+      // the coefficient kernels bind dalpha with dbeta, and dproj with contrib, as one binding each
       { name: 'dproj', length: projRows * (alphaCols + betaCols) },
+      { name: 'contrib', length: BT * K },
       { name: 'dnormed', length: projRows * projK },
       { name: 'dw', length: projK * (alphaCols + betaCols) },
-      { name: 'contrib', length: BT * K },
       { name: 'partial', length: Math.max(chunks * K, 2 * BT) },
       // the norms' parameter gradients over row chunks (norm.ts: at most 64 chunks, 2 sums per column)
       { name: 'normPartial', length: 2 * 64 * Math.max(d, projK) },

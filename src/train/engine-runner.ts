@@ -5,7 +5,7 @@
 // those steps. Validation runs on the engine with the batches validationLoss uses.
 import { sampleBatch } from '../data/batches.ts';
 import type { Corpus } from '../data/corpus.ts';
-import { type BackendInfo, hardwareGpu, initBackend } from '../engine/backend.ts';
+import { type BackendInfo, type BackendName, hardwareGpu, initBackend } from '../engine/backend.ts';
 import { type EngineDevice, requestEngineDevice } from '../engine/program/engine-device.ts';
 import { tf, type Variable } from '../engine/tf.ts';
 import { ConfigError } from '../errors.ts';
@@ -13,6 +13,7 @@ import { ENGINE_KINDS } from './engine-forward.ts';
 import { EngineTrainStep } from './engine-step.ts';
 import type { StepRunner } from './loop.ts';
 import type { AdamW } from './optimizer.ts';
+import type { ModelConfig } from '../model/config.ts';
 import type { Params } from '../model/params.ts';
 import type { TrainConfig } from './train-config.ts';
 
@@ -21,13 +22,13 @@ import type { TrainConfig } from './train-config.ts';
  * for the connection kinds its kernels cover. Other kinds train on tfjs-webgpu (with a note), and
  * `--backend webgpu` without an adapter is a ConfigError.
  */
-export async function engineDeviceFor(cfg: TrainConfig): Promise<EngineDevice | undefined> {
-  if (cfg.backend !== 'webgpu' && cfg.backend !== 'auto') return undefined;
-  if (!ENGINE_KINDS.includes(cfg.model.connection.kind)) {
-    if (cfg.backend === 'webgpu') process.stderr.write(`note: the WebGPU engine covers ${ENGINE_KINDS.join(', ')}; ${cfg.model.connection.kind} trains on tfjs-webgpu (slower)\n`);
+export async function engineDeviceFor(backend: BackendName, model: ModelConfig): Promise<EngineDevice | undefined> {
+  if (backend !== 'webgpu' && backend !== 'auto') return undefined;
+  if (!ENGINE_KINDS.includes(model.connection.kind)) {
+    if (backend === 'webgpu') process.stderr.write(`note: the WebGPU engine covers ${ENGINE_KINDS.join(', ')}; ${model.connection.kind} trains on tfjs-webgpu (slower)\n`);
     return undefined;
   }
-  if (cfg.backend === 'auto' && !(await hardwareGpu())) return undefined;
+  if (backend === 'auto' && !(await hardwareGpu())) return undefined;
   const engine = await requestEngineDevice();
   if (!engine) throw new ConfigError('backend "webgpu": no WebGPU adapter found (is a Vulkan driver installed? see README, Backends)');
   return engine;

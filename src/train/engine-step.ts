@@ -143,6 +143,12 @@ export class EngineTrainStep {
     return accum * (this.forward.program.dispatchCount + this.backward.program.dispatchCount) + per(this.load) + per(this.gather) + this.update.dispatchCount;
   }
 
+  /** The most storage bindings any dispatch of the step uses. */
+  get maxBindings(): number {
+    const programs = [this.forward.program, this.backward.program, ...this.load, ...this.gather, this.update, this.evaluate];
+    return Math.max(...programs.flatMap((p) => p.steps.map((s) => (s.kind === 'dispatch' ? s.bindings : 0))));
+  }
+
   /** Writes the micro-batches to the first micro.length upload slots. */
   private upload(micro: readonly EngineBatch[]): void {
     const BT = this.forward.shape.dims.BT;

@@ -78,7 +78,7 @@ export async function runTraining(o: SessionOptions, events: SessionEvents = {})
     const fresh = cfg;
     makeParams = () => initParams(fresh.model, fresh.seed);
   }
-  const engine = await engineDeviceFor(cfg);
+  const engine = await engineDeviceFor(cfg.backend, cfg.model);
   const backend = engine ? await engineBackend(engine) : await initBackend(cfg.backend);
   if (engine && cfg.workers > 0) throw new ConfigError(`--workers ${cfg.workers}: worker threads share CPU training; the WebGPU engine trains on the GPU alone (leave --workers out)`);
   if (cfg.workers < 0) cfg = { ...cfg, workers: defaultWorkers(backend.active) };

@@ -95,7 +95,7 @@ async function stepCase(k: Case) {
   const batch = (): EngineBatch => ({ ids: Int32Array.from({ length: BT }, () => rng.int(c.vocabSize)), targets: Int32Array.from({ length: BT }, () => rng.int(c.vocabSize)) });
   const micro = Array.from({ length: STEPS }, () => Array.from({ length: accum }, batch));
   const dead = noiseGradients(params, c, names, micro[0] as EngineBatch[], k.batch, k.seqLen);
-  const out = { loss: [] as number[], gradNorm: [] as number[], live: {} as Record<string, number>, deadInLr: {} as Record<string, number>, deadCount: [...dead.values()].reduce((n, m) => n + m.reduce((a, x) => a + x, 0), 0), valLoss: 0, resume: { loss: 0, gradNorm: 0, params: 0 }, dispatches: engine.dispatchCount };
+  const out = { loss: [] as number[], gradNorm: [] as number[], live: {} as Record<string, number>, deadInLr: {} as Record<string, number>, deadCount: [...dead.values()].reduce((n, m) => n + m.reduce((a, x) => a + x, 0), 0), valLoss: 0, resume: { loss: 0, gradNorm: 0, params: 0 }, dispatches: engine.dispatchCount, maxBindings: engine.maxBindings };
   // steps 1 and 2 are submitted before either is awaited, as the training loop does
   const results: EngineStepResult[] = [];
   let resumed: { t: number; state: Awaited<ReturnType<EngineTrainStep['state']>> } | undefined;

@@ -19,6 +19,7 @@ interface StepCase {
   valLoss: number;
   resume: { loss: number; gradNorm: number; params: number };
   dispatches: number;
+  maxBindings: number;
 }
 const cases = (result.steps ?? {}) as Record<string, StepCase>;
 
@@ -27,6 +28,8 @@ test('engine training step: losses, gradient norms and parameters follow TrainSt
   assert.equal(Object.keys(cases).length, 7, 'every case ran');
   for (const [name, r] of Object.entries(cases)) {
     assert.equal(r.loss.length, 4, `${name}: four steps`);
+    // WebGPU's default per-stage limit, all Dawn's null backend offers (lavapipe allows 16)
+    assert.ok(r.maxBindings <= 8, `${name}: a dispatch binds ${r.maxBindings} storage buffers`);
     r.loss.forEach((e, k) => assert.ok(e <= 1e-5, `${name}: step ${k + 1} loss off by ${e} (relative)`));
     r.gradNorm.forEach((e, k) => assert.ok(e <= 1e-5, `${name}: step ${k + 1} gradient norm off by ${e} (relative)`));
     // ‖Δ‖/‖p‖ per tensor over the elements whose gradient is above float noise; the others (exact

@@ -24,11 +24,38 @@ export const SMALL_BINDINGS = `@group(0) @binding(0) var<storage, read_write> pr
 export const FORWARD_OUTPUTS = `@group(0) @binding(6) var<storage, read_write> alpha: array<f32>;
 @group(0) @binding(7) var<storage, read_write> beta: array<f32>;`;
 
-/** WGSL: the backward's upstream gradients, ∂proj and the per-token contributions, @binding 6–9. */
-export const BACKWARD_BINDINGS = `@group(0) @binding(6) var<storage, read_write> dalpha: array<f32>;
-@group(0) @binding(7) var<storage, read_write> dbeta: array<f32>;
-@group(0) @binding(8) var<storage, read_write> dproj: array<f32>;
-@group(0) @binding(9) var<storage, read_write> contrib: array<f32>;`;
+/**
+ * WGSL: the backward's other operands in two bindings, so that the kernel needs 8 storage buffers,
+ * WebGPU's default per-stage limit (Dawn's null backend allows no more): @binding 6 ∂α with ∂β
+ * `DBETA` floats in, @binding 7 ∂proj with the per-token contributions `CONTRIB` floats in.
+ */
+export function backwardBindings(dbetaAt: number, contribAt: number): string {
+  return `@group(0) @binding(6) var<storage, read_write> dcoeff: array<f32>;
+@group(0) @binding(7) var<storage, read_write> dout: array<f32>;
+const DBETA: u32 = ${dbetaAt}u;
+const CONTRIB: u32 = ${contribAt}u;`;
+}
+
+/**
+ * Two slices of one buffer, `second` after `first`, as one binding from first's start to second's
+ * end; `at` is where second starts, in floats. Nothing between them is bound alongside (the
+ * dispatch's overlap check would refuse it), so in an arena they should be neighbours.
+ */
+export function pairBinding(label: string, first: GPUBufferBinding, second: GPUBufferBinding): { binding: GPUBufferBinding; at: number } {
+  const start = first.offset ?? 0;
+  const firstEnd = start + (first.size ?? first.buffer.size - start);
+  const secondStart = second.offset ?? 0;
+  const end = secondStart + (second.size ?? second.buffer.size - secondStart);
+  if (first.buffer !== second.buffer || secondStart < firstEnd) throw new Error(`${label}: the two operands must be slices of one buffer, the second after the first (bytes ${start}–${firstEnd} and ${secondStart}–${end})`);
+  return { binding: { buffer: first.buffer, offset: start, size: end - start }, at: (secondStart - start) / 4 };
+}
+
+/** The backward's dispatch bindings and the two offsets its WGSL bakes in. */
+export function backwardOperands(label: string, ops: CoefficientGradOperands): { bindings: GPUBufferBinding[]; dbetaAt: number; contribAt: number } {
+  const dcoeff = pairBinding(`${label}: ∂α, ∂β`, ops.dalpha, ops.dbeta);
+  const dout = pairBinding(`${label}: ∂proj, contributions`, ops.dproj, ops.contrib);
+  return { bindings: [ops.proj, ...smallList(ops.small), dcoeff.binding, dout.binding], dbetaAt: dcoeff.at, contribAt: dout.at };
+}
 
 /** The five in binding order. */
 export const smallList = (p: CoefficientSmall): GPUBufferBinding[] => [p.preBranchScale, p.residualScale, p.hPostScale, p.staticAlpha, p.staticBeta];

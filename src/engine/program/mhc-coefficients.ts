@@ -14,7 +14,7 @@
 // Layouts: proj [T, n(n+1) + n], alpha [T, n, n+1] = [A_m | A_r], write [T, n].
 import type { StepProgram } from './step-program.ts';
 import { cachedPipeline, invocationGroups } from './step-program.ts';
-import { BACKWARD_BINDINGS, type CoefficientGradOperands, type CoefficientSmall, FORWARD_OUTPUTS, gradBindingNeeds, SMALL_BINDINGS, smallList, smallSizes } from './coefficient-small.ts';
+import { backwardBindings, backwardOperands, type CoefficientGradOperands, type CoefficientSmall, FORWARD_OUTPUTS, gradBindingNeeds, SMALL_BINDINGS, smallList, smallSizes } from './coefficient-small.ts';
 import { checkBindings } from './binding-size.ts';
 import { recordTokenSums, tokenSumChunks } from './token-sums.ts';
 
@@ -98,10 +98,10 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 }`;
 }
 
-function backwardCode(s: Resolved): string {
+function backwardCode(s: Resolved, dbetaAt: number, contribAt: number): string {
   const steps = Math.max(1, 2 * s.iters * s.n);
   return /* wgsl */ `${tokenCode(s)}
-${BACKWARD_BINDINGS}
+${backwardBindings(dbetaAt, contribAt)}
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let t = gid.y * nwg.x * ${WG}u + gid.x;
@@ -114,7 +114,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   // through exp: g = dM ⊙ M
   var g: array<f32, ${s.n * s.n}>;
   for (var a = 0u; a < N; a = a + 1u) {
-    for (var b = 0u; b < N; b = b + 1u) { g[a * N + b] = dalpha[(t * N + a) * (N + 1u) + 1u + b] * exp(y[a * N + b]); }
+    for (var b = 0u; b < N; b = b + 1u) { g[a * N + b] = dcoeff[(t * N + a) * (N + 1u) + 1u + b] * exp(y[a * N + b]); }
   }
   // back through the half-steps; y_h (the state after half-step h) replayed from ℓ each time
   for (var k = HALF_STEPS; k > 0u; k = k - 1u) {
@@ -136,26 +136,26 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   var d_hps = 0.0;
   for (var a = 0u; a < N; a = a + 1u) {
     let r0 = sigmoid(logit(t, a, 0u));
-    let dz = dalpha[(t * N + a) * (N + 1u)] * r0 * (1.0 - r0);
+    let dz = dcoeff[(t * N + a) * (N + 1u)] * r0 * (1.0 - r0);
     let p0 = t * R + a * (N + 1u);
-    dproj[p0] = dz * pre[0];
+    dout[p0] = dz * pre[0];
     d_pre = d_pre + dz * proj[p0];
-    contrib[c + 3u + a * (N + 1u)] = dz;
+    dout[CONTRIB + c + 3u + a * (N + 1u)] = dz;
     for (var b = 0u; b < N; b = b + 1u) {
       let gr = g[a * N + b];
-      dproj[p0 + 1u + b] = gr * res[0];
+      dout[p0 + 1u + b] = gr * res[0];
       d_res = d_res + gr * proj[p0 + 1u + b];
-      contrib[c + 3u + a * (N + 1u) + 1u + b] = gr;
+      dout[CONTRIB + c + 3u + a * (N + 1u) + 1u + b] = gr;
     }
     let sg = sigmoid(proj[t * R + A + a] * hps[0] + b0[a]);
-    let dw = dbeta[t * N + a] * 2.0 * sg * (1.0 - sg);
-    dproj[t * R + A + a] = dw * hps[0];
+    let dw = dcoeff[DBETA + t * N + a] * 2.0 * sg * (1.0 - sg);
+    dout[t * R + A + a] = dw * hps[0];
     d_hps = d_hps + dw * proj[t * R + A + a];
-    contrib[c + 3u + A + a] = dw;
+    dout[CONTRIB + c + 3u + A + a] = dw;
   }
-  contrib[c] = d_pre;
-  contrib[c + 1u] = d_res;
-  contrib[c + 2u] = d_hps;
+  dout[CONTRIB + c] = d_pre;
+  dout[CONTRIB + c + 1u] = d_res;
+  dout[CONTRIB + c + 2u] = d_hps;
 }`;
 }
 
@@ -178,7 +178,8 @@ export function recordMhcCoefficientsBackward(program: StepProgram, label: strin
   const s = resolve(spec);
   const { given, need } = gradBindingNeeds(ops, s.tokens, s.R, s.A, s.n);
   checkBindings(label, given, need);
-  program.dispatch(`${label} (dproj)`, cachedPipeline(program.device, key(s, 'bwd'), () => backwardCode(s)), [ops.proj, ...smallList(ops.small), ops.dalpha, ops.dbeta, ops.dproj, ops.contrib], invocationGroups(s.tokens, WG));
+  const b = backwardOperands(label, ops);
+  program.dispatch(`${label} (dproj)`, cachedPipeline(program.device, `${key(s, 'bwd')}.${b.dbetaAt}.${b.contribAt}`, () => backwardCode(s, b.dbetaAt, b.contribAt)), b.bindings, invocationGroups(s.tokens, WG));
   // contrib's columns: d_pre, d_res, d_hps, dα₀ (n(n+1)), dβ₀ (n), in smallList's order
   recordTokenSums(program, label, { tokens: s.tokens, widths: [1, 1, 1, s.A, s.n], chunks: s.chunks }, { contrib: ops.contrib, partial: ops.partial, outs: smallList(ops.dSmall) });
 }

@@ -13,7 +13,7 @@
 import { factorial, permutations } from '../permutations.ts';
 import type { StepProgram } from './step-program.ts';
 import { cachedPipeline, invocationGroups } from './step-program.ts';
-import { BACKWARD_BINDINGS, type CoefficientGradOperands, type CoefficientSmall, FORWARD_OUTPUTS, gradBindingNeeds, SMALL_BINDINGS, smallList, smallSizes } from './coefficient-small.ts';
+import { backwardBindings, backwardOperands, type CoefficientGradOperands, type CoefficientSmall, FORWARD_OUTPUTS, gradBindingNeeds, SMALL_BINDINGS, smallList, smallSizes } from './coefficient-small.ts';
 import { checkBindings } from './binding-size.ts';
 import { recordTokenSums, tokenSumChunks } from './token-sums.ts';
 
@@ -94,9 +94,9 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 }`;
 }
 
-function backwardCode(s: Resolved): string {
+function backwardCode(s: Resolved, dbetaAt: number, contribAt: number): string {
   return `${tokenCode(s)}
-${BACKWARD_BINDINGS}
+${backwardBindings(dbetaAt, contribAt)}
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let t = gid.y * nwg.x * ${WG}u + gid.x;
@@ -106,38 +106,38 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   var d_pre = 0.0;
   for (var i = 0u; i < N; i = i + 1u) {
     let r = read_weight(t, i);
-    let dr = dalpha[a + i * (N + 1u)] * r * (1.0 - r);
-    dproj[t * R + i] = dr * pre[0];
+    let dr = dcoeff[a + i * (N + 1u)] * r * (1.0 - r);
+    dout[t * R + i] = dr * pre[0];
     d_pre = d_pre + dr * proj[t * R + i];
-    contrib[c + SA + i] = dr;
+    dout[CONTRIB + c + SA + i] = dr;
   }
   var q = permutation_weights(t);
   var dp: array<f32, ${s.P}>;
   var dot = 0.0;
   for (var k = 0u; k < P; k = k + 1u) {
     var g = 0.0;
-    for (var i = 0u; i < N; i = i + 1u) { g = g + dalpha[a + i * (N + 1u) + 1u + PERM[k * N + i]]; }
+    for (var i = 0u; i < N; i = i + 1u) { g = g + dcoeff[a + i * (N + 1u) + 1u + PERM[k * N + i]]; }
     dp[k] = g;
     dot = dot + g * q[k];
   }
   var d_res = 0.0;
   for (var k = 0u; k < P; k = k + 1u) {
     let dq = q[k] * (dp[k] - dot);
-    dproj[t * R + N + k] = dq * res[0];
+    dout[t * R + N + k] = dq * res[0];
     d_res = d_res + dq * proj[t * R + N + k];
-    contrib[c + SA + N + k] = dq;
+    dout[CONTRIB + c + SA + N + k] = dq;
   }
   var d_hps = 0.0;
   for (var i = 0u; i < N; i = i + 1u) {
     let sg = write_gate(t, i);
-    let dz = dbeta[t * N + i] * 2.0 * sg * (1.0 - sg);
-    dproj[t * R + W + i] = dz * hps[0];
+    let dz = dcoeff[DBETA + t * N + i] * 2.0 * sg * (1.0 - sg);
+    dout[t * R + W + i] = dz * hps[0];
     d_hps = d_hps + dz * proj[t * R + W + i];
-    contrib[c + SB + i] = dz;
+    dout[CONTRIB + c + SB + i] = dz;
   }
-  contrib[c] = d_pre;
-  contrib[c + 1u] = d_res;
-  contrib[c + 2u] = d_hps;
+  dout[CONTRIB + c] = d_pre;
+  dout[CONTRIB + c + 1u] = d_res;
+  dout[CONTRIB + c + 2u] = d_hps;
 }`;
 }
 
@@ -160,7 +160,8 @@ export function recordMhcLiteCoefficientsBackward(program: StepProgram, label: s
   const s = resolve(spec);
   const { given, need } = gradBindingNeeds(ops, s.tokens, s.W + s.n, s.W, s.n);
   checkBindings(label, given, need);
-  program.dispatch(`${label} (dproj)`, cachedPipeline(program.device, key(s, 'bwd'), () => backwardCode(s)), [ops.proj, ...smallList(ops.small), ops.dalpha, ops.dbeta, ops.dproj, ops.contrib], invocationGroups(s.tokens, WG));
+  const b = backwardOperands(label, ops);
+  program.dispatch(`${label} (dproj)`, cachedPipeline(program.device, `${key(s, 'bwd')}.${b.dbetaAt}.${b.contribAt}`, () => backwardCode(s, b.dbetaAt, b.contribAt)), b.bindings, invocationGroups(s.tokens, WG));
   // contrib's columns: d_pre, d_res, d_hps, dα₀ (n + n!), dβ₀ (n), in smallList's order
   recordTokenSums(program, label, { tokens: s.tokens, widths: [1, 1, 1, s.W, s.n], chunks: s.chunks }, { contrib: ops.contrib, partial: ops.partial, outs: smallList(ops.dSmall) });
 }

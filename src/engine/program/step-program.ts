@@ -12,6 +12,8 @@ export interface DispatchStep {
   label: string;
   pipeline: GPUComputePipeline;
   bindGroup: GPUBindGroup;
+  /** Storage bindings (WebGPU guarantees 8 per shader stage; the engine's kernels stay within that). */
+  bindings: number;
   groups: [number, number, number];
 }
 
@@ -61,6 +63,7 @@ export class StepProgram {
   /** Records one dispatch; `bindings[i]` is @binding(i) of group 0. Checks offsets, overlaps and group counts. */
   dispatch(label: string, pipeline: GPUComputePipeline, bindings: readonly GPUBufferBinding[], groups: readonly [number, number?, number?]): void {
     const limits = this.device.limits;
+    if (bindings.length > limits.maxStorageBuffersPerShaderStage) throw new Error(`${label}: ${bindings.length} storage bindings; the device allows ${limits.maxStorageBuffersPerShaderStage} per shader stage`);
     bindings.forEach((b, i) => {
       const [start, end] = rangeOf(b);
       if (start % limits.minStorageBufferOffsetAlignment !== 0) throw new Error(`${label}: binding ${i} starts at byte ${start}, not a multiple of ${limits.minStorageBufferOffsetAlignment}`);
@@ -73,7 +76,7 @@ export class StepProgram {
     const g: [number, number, number] = [groups[0], groups[1] ?? 1, groups[2] ?? 1];
     if (g.some((n) => !Number.isInteger(n) || n < 1 || n > limits.maxComputeWorkgroupsPerDimension)) throw new Error(`${label}: workgroup counts ${g.join('×')} outside 1…${limits.maxComputeWorkgroupsPerDimension}`);
     const bindGroup = this.device.createBindGroup({ label, layout: pipeline.getBindGroupLayout(0), entries: bindings.map((resource, binding) => ({ binding, resource })) });
-    this.list.push({ kind: 'dispatch', label, pipeline, bindGroup, groups: g });
+    this.list.push({ kind: 'dispatch', label, pipeline, bindGroup, bindings: bindings.length, groups: g });
   }
 
   /** Records a copy between two buffers (hooks copy activations out this way); it ends the current compute pass. */
