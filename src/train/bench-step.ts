@@ -81,7 +81,7 @@ function summary(times: number[], tokens: number, extra: Partial<BenchStepResult
 async function engineSteps(o: BenchStepOptions, device: GPUDevice, params: Params): Promise<BenchStepResult> {
   const { model, batchSize } = o;
   const seqLen = model.blockSize;
-  const engine = EngineTrainStep.build(device, model, params, { batch: batchSize, seqLen, accum: 1 }, ADAM, 1.0);
+  const engine = await EngineTrainStep.create(device, model, params, { batch: batchSize, seqLen, accum: 1 }, ADAM, 1.0);
   const rng = rngFor(o.seed, 'bench-tokens');
   const batch = () => ({ ids: Int32Array.from({ length: batchSize * seqLen }, () => rng.int(model.vocabSize)), targets: Int32Array.from({ length: batchSize * seqLen }, () => rng.int(model.vocabSize)) });
   const times: number[] = [];

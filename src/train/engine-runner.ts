@@ -40,9 +40,9 @@ export async function engineBackend(engine: EngineDevice): Promise<BackendInfo> 
   return { requested: 'webgpu', active: 'webgpu-engine', device: `${engine.description} (hcprobe's WebGPU engine; tfjs on wasm for diagnostics)` };
 }
 
-export function engineRunner(device: GPUDevice, cfg: TrainConfig, corpus: Corpus, params: Params, opt: AdamW): StepRunner {
+export async function engineRunner(device: GPUDevice, cfg: TrainConfig, corpus: Corpus, params: Params, opt: AdamW): Promise<StepRunner> {
   const adam = { beta1: cfg.beta1, beta2: cfg.beta2, eps: 1e-8, weightDecay: cfg.weightDecay };
-  const engine = EngineTrainStep.build(device, cfg.model, params, { batch: cfg.batchSize, seqLen: cfg.model.blockSize, accum: cfg.gradAccum }, adam, cfg.gradClip);
+  const engine = await EngineTrainStep.create(device, cfg.model, params, { batch: cfg.batchSize, seqLen: cfg.model.blockSize, accum: cfg.gradAccum }, adam, cfg.gradClip);
   // a resumed run: AdamW's moments and update count from the checkpoint
   if (opt.t > 0) {
     const m = new Map<string, Float32Array>();

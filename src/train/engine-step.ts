@@ -13,12 +13,13 @@
 // added (k > 0) into `gacc`, which AdamW then reads; the loss gradient is seeded with
 // 1/(accum·B·T), so the sum is the mean over micro-batches, as TrainStep's average.
 import { recordAccumulate } from '../engine/program/accumulate.ts';
-import { type AdamwSpec, adamwHyper, recordAdamw } from '../engine/program/adamw.ts';
+import { type AdamwSpec, adamwHyper, adamwPartials, recordAdamw } from '../engine/program/adamw.ts';
 import { columnSumChunks, recordColumnSum } from '../engine/program/column-sum.ts';
 import { recordCrossEntropy } from '../engine/program/cross-entropy.ts';
 import { GpuArena } from '../engine/program/gpu-arena.ts';
 import { ReadbackRing } from '../engine/program/readback-ring.ts';
 import { StepProgram } from '../engine/program/step-program.ts';
+import { ConfigError } from '../errors.ts';
 import type { ModelConfig } from '../model/config.ts';
 import type { Params } from '../model/params.ts';
 import { batchUpload, EngineBackward } from './engine-backward.ts';
@@ -72,6 +73,37 @@ export class EngineTrainStep {
     this.ring = new ReadbackRing(forward.params.device, [scratch.binding('lossSum'), scratch.binding('stats')]);
   }
 
+  /**
+   * build() under WebGPU error scopes: a pipeline, binding or allocation the device refuses
+   * (limits, memory) is an Error here rather than a warning on stderr and steps that do nothing.
+   * Later device errors fail the next step's result.
+   */
+  static async create(device: GPUDevice, c: ModelConfig, params: Params, shape: EngineShape, adam: AdamWConfig, maxNorm: number): Promise<EngineTrainStep> {
+    device.pushErrorScope('out-of-memory');
+    device.pushErrorScope('validation');
+    let step: EngineTrainStep | undefined;
+    let thrown: unknown;
+    try {
+      step = EngineTrainStep.build(device, c, params, shape, adam, maxNorm);
+    } catch (e) {
+      thrown = e;
+    }
+    const refused = (await device.popErrorScope()) ?? (await device.popErrorScope());
+    if (thrown) throw thrown;
+    const built = step as EngineTrainStep;
+    if (refused) {
+      built.destroy();
+      throw new ConfigError(`the WebGPU engine could not set up this model's step on this adapter (${refused.message.split('\n')[0]}); try a smaller model or batch, or --backend wasm`);
+    }
+    device.addEventListener('uncapturederror', (e) => {
+      built.deviceError ??= (e as GPUUncapturedErrorEvent).error.message;
+    });
+    return built;
+  }
+
+  /** The first error the device reported after create(); the next result rejects with it. */
+  private deviceError: string | undefined;
+
   static build(device: GPUDevice, c: ModelConfig, params: Params, shape: EngineShape, adam: AdamWConfig, maxNorm: number): EngineTrainStep {
     const { batch, seqLen, accum } = shape;
     if (!Number.isInteger(accum) || accum < 1) throw new Error(`engine step: ${accum} micro-batches per update; it needs a positive integer`);
@@ -94,7 +126,7 @@ export class EngineTrainStep {
     const rows = accum * BT;
     const scratch = new GpuArena(device, 'step', [
       { name: 'hyper', length: 8 },
-      { name: 'partial', length: 64 },
+      { name: 'partial', length: adamwPartials(device, forward.params.layout.bytes / 4) },
       { name: 'stats', length: 2 },
       { name: 'losses', length: rows },
       { name: 'lossPartial', length: columnSumChunks(rows) },
@@ -180,7 +212,10 @@ export class EngineTrainStep {
     this.ring.encode(encoder);
     this.forward.params.device.queue.submit([encoder.finish()]);
     const tokens = this.shape.accum * this.forward.shape.dims.BT;
-    return this.ring.collect().then((r) => ({ loss: (r[0] as number) / tokens, gradNorm: r[1] as number }));
+    return this.ring.collect().then((r) => {
+      if (this.deviceError) throw new Error(`the WebGPU engine's device reported an error: ${this.deviceError}`);
+      return { loss: (r[0] as number) / tokens, gradNorm: r[1] as number };
+    });
   }
 
   /** One update on one micro-batch (accum 1), awaited. */

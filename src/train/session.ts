@@ -9,7 +9,7 @@ import { type Corpus, isTokenIdCorpus, loadCorpus, storedTokenizer } from '../da
 import { paramsFromCheckpoint } from '../model/checkpoint.ts';
 import { disposeParams, initParams, initReadStreams, type Params, paramSpecs } from '../model/params.ts';
 import { engineDeviceFor, engineBackend, engineRunner } from './engine-runner.ts';
-import { trainLoop, type TrainEvents, type TrainResult, tfjsRunner } from './loop.ts';
+import { type StepRunner, trainLoop, type TrainEvents, type TrainResult, tfjsRunner } from './loop.ts';
 import { AdamW, optimizerGroups } from './optimizer.ts';
 import { defaultWorkers, GradientWorkers } from './parallel.ts';
 import { latestCheckpoint, type LoopState, readTrainCheckpoint, runPaths, truncateMetrics } from './run-dir.ts';
@@ -92,11 +92,12 @@ export async function runTraining(o: SessionOptions, events: SessionEvents = {})
   restore(opt);
   const names = [...opt.groups.decay, ...opt.groups.noDecay];
   const workers = cfg.workers > 0 ? await GradientWorkers.start(cfg.model, names, params, cfg.workers, cfg.batchSize * cfg.model.blockSize) : undefined;
-  const runner = engine ? engineRunner(engine.device, cfg, corpus, params, opt) : tfjsRunner(cfg, corpus, params, opt, workers);
+  let runner: StepRunner | undefined;
   try {
+    runner = engine ? await engineRunner(engine.device, cfg, corpus, params, opt) : tfjsRunner(cfg, corpus, params, opt, workers);
     return await trainLoop(cfg, corpus, run, params, opt, state, runner, events);
   } finally {
-    await runner.close();
+    await runner?.close();
     await workers?.close();
     opt.dispose();
     disposeParams(params);

@@ -25,7 +25,7 @@ const cases = (result.steps ?? {}) as Record<string, StepCase>;
 
 test('engine training step: losses, gradient norms and parameters follow TrainStep over four steps', { skip }, () => {
   assert.deepEqual(result.errors, [], 'no WebGPU validation errors');
-  assert.equal(Object.keys(cases).length, 7, 'every case ran');
+  assert.equal(Object.keys(cases).length, 9, 'every case ran');
   for (const [name, r] of Object.entries(cases)) {
     assert.equal(r.loss.length, 4, `${name}: four steps`);
     // WebGPU's default per-stage limit, all Dawn's null backend offers (lavapipe allows 16)

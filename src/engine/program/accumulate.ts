@@ -1,6 +1,7 @@
 /// <reference types="@webgpu/types" />
 // acc += x over `length` floats, elementwise: the gradient accumulation over micro-batches adds
 // each micro-batch's grads arena into the accumulated one (both laid out alike). One dispatch.
+import { bindingRanges, subBinding } from './adamw.ts';
 import { checkBindings } from './binding-size.ts';
 import type { StepProgram } from './step-program.ts';
 import { cachedPipeline, invocationGroups } from './step-program.ts';
@@ -20,8 +21,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
 }`;
 }
 
+/** One dispatch per binding range (one unless the arenas are larger than a storage binding may be). */
 export function recordAccumulate(program: StepProgram, label: string, length: number, ops: { x: GPUBufferBinding; acc: GPUBufferBinding }): void {
   if (!Number.isInteger(length) || length < 1) throw new Error(`${label}: length ${length} must be a positive integer`);
   checkBindings(label, ops, { x: length, acc: length });
-  program.dispatch(label, cachedPipeline(program.device, `accumulate.${length}`, () => code(length)), [ops.x, ops.acc], invocationGroups(length, WG));
+  for (const r of bindingRanges(length, program.device.limits.maxStorageBufferBindingSize)) {
+    program.dispatch(label, cachedPipeline(program.device, `accumulate.${r.length}`, () => code(r.length)), [subBinding(ops.x, r.start, r.length), subBinding(ops.acc, r.start, r.length)], invocationGroups(r.length, WG));
+  }
 }

@@ -1,7 +1,8 @@
 /// <reference types="@webgpu/types" />
 // Global-norm clipping and AdamW over whole arenas (docs/model.md, Optimisation): params, grads,
 // m and v are four arenas with one slice layout, decay-group slices first, so the update is one
-// elementwise pass with a single decay boundary. Three dispatches per step:
+// elementwise pass with a single decay boundary. Three dispatches per step (two more per extra
+// binding range when an arena is larger than one storage binding may be):
 //   1. Σ g² over the grads arena into PARTIALS fixed partial sums (grid-stride, one per workgroup);
 //   2. one workgroup: norm = √Σ, coef = maxNorm/(norm + 1e-6) when 0 < maxNorm < norm, else 1,
 //      written to stats = [norm, coef] (the readback source of grad_norm);
@@ -10,7 +11,7 @@
 // The per-step values (lr, bc1 = 1−β1ᵗ, bc2 = 1−β2ᵗ) live in an 8-float `hyper` binding that the
 // host writes before each submit (writeAdamwHyper). Gaps between slices are zero and stay zero.
 import type { StepProgram } from './step-program.ts';
-import { cachedPipeline } from './step-program.ts';
+import { cachedPipeline, invocationGroups } from './step-program.ts';
 import { checkBindings } from './binding-size.ts';
 
 export interface AdamwSpec {
@@ -24,6 +25,8 @@ export interface AdamwSpec {
   weightDecay: number;
   /** clip the global gradient norm to this; 0 or less: no clipping */
   maxNorm: number;
+  /** Largest binding in bytes (default: the device's maxStorageBufferBindingSize); tests set it small to split. */
+  maxBindingBytes?: number;
 }
 
 const WG = 256;
@@ -61,14 +64,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
 }`;
 }
 
-function normCode(s: AdamwSpec): string {
+function normCode(s: AdamwSpec & { partials: number }): string {
   return /* wgsl */ `
 @group(0) @binding(0) var<storage, read_write> partial: array<f32>;
 @group(0) @binding(1) var<storage, read_write> stats: array<f32>;
 @compute @workgroup_size(1)
 fn main() {
   var acc = 0.0;
-  for (var k = 0u; k < ${PARTIALS}u; k = k + 1u) { acc = acc + partial[k]; }
+  for (var k = 0u; k < ${s.partials}u; k = k + 1u) { acc = acc + partial[k]; }
   let norm = sqrt(acc);
   let max_norm = ${lit(s.maxNorm)};
   stats[0] = norm;
@@ -104,7 +107,27 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
 }`;
 }
 
-/** Records the three dispatches; `partial` is PARTIALS (64) floats of scratch, `stats` 2 floats. */
+/**
+ * Ranges of at most `maxBytes` (the device's maxStorageBufferBindingSize) covering `length` floats,
+ * each starting at a multiple of 64 floats (256 bytes, the usual offset alignment): passes over
+ * whole arenas bind one range at a time. One range when the arena fits in one binding.
+ */
+export function bindingRanges(length: number, maxBytes: number): { start: number; length: number }[] {
+  const per = Math.floor(maxBytes / 256) * 64;
+  if (per < 64) throw new Error(`a storage binding of ${maxBytes} bytes is too small to split arenas into`);
+  const out: { start: number; length: number }[] = [];
+  for (let start = 0; start < length; start += per) out.push({ start, length: Math.min(per, length - start) });
+  return out;
+}
+
+/** A binding's floats [start, start + length). */
+export const subBinding = (b: GPUBufferBinding, start: number, length: number): GPUBufferBinding => ({ buffer: b.buffer, offset: (b.offset ?? 0) + 4 * start, size: 4 * length });
+
+/**
+ * Records the dispatches: per binding range of the arenas (one unless an arena is larger than a
+ * storage binding may be), Σg² into that range's PARTIALS partials; then the norm (1); then the
+ * update per range. `partial` holds PARTIALS floats per range (adamwPartials).
+ */
 export function recordAdamw(
   program: StepProgram,
   label: string,
@@ -112,11 +135,24 @@ export function recordAdamw(
   ops: { params: GPUBufferBinding; grads: GPUBufferBinding; m: GPUBufferBinding; v: GPUBufferBinding; partial: GPUBufferBinding; stats: GPUBufferBinding; hyper: GPUBufferBinding },
 ): void {
   if (!Number.isInteger(spec.length) || spec.length < 1 || !Number.isInteger(spec.decayEnd) || spec.decayEnd < 0 || spec.decayEnd > spec.length) throw new Error(`${label}: length ${spec.length} and decayEnd ${spec.decayEnd} must be integers with 0 ≤ decayEnd ≤ length`);
-  checkBindings(label, ops, { params: spec.length, grads: spec.length, m: spec.length, v: spec.length, partial: PARTIALS, stats: 2, hyper: ADAMW_HYPER_FLOATS });
-  const key = `adamw.${spec.length}.${spec.decayEnd}.${spec.beta1}.${spec.beta2}.${spec.eps}.${spec.maxNorm}`;
   const dev = program.device;
-  program.dispatch(`${label} Σg²`, cachedPipeline(dev, `${key}.sumsq`, () => partialCode(spec)), [ops.grads, ops.partial], [PARTIALS]);
-  program.dispatch(`${label} norm`, cachedPipeline(dev, `${key}.norm`, () => normCode(spec)), [ops.partial, ops.stats], [1]);
-  const groups = Math.ceil(spec.length / WG);
-  program.dispatch(`${label} update`, cachedPipeline(dev, `${key}.update`, () => updateCode(spec)), [ops.params, ops.grads, ops.m, ops.v, ops.stats, ops.hyper], [Math.min(groups, 65535), Math.ceil(groups / 65535)]);
+  const ranges = bindingRanges(spec.length, spec.maxBindingBytes ?? dev.limits.maxStorageBufferBindingSize);
+  checkBindings(label, ops, { params: spec.length, grads: spec.length, m: spec.length, v: spec.length, partial: PARTIALS * ranges.length, stats: 2, hyper: ADAMW_HYPER_FLOATS });
+  const key = `adamw.${spec.beta1}.${spec.beta2}.${spec.eps}.${spec.maxNorm}`;
+  ranges.forEach((r, i) => {
+    const part = { ...spec, length: r.length };
+    program.dispatch(`${label} Σg²${ranges.length > 1 ? ` ${i + 1}/${ranges.length}` : ''}`, cachedPipeline(dev, `${key}.${r.length}.sumsq`, () => partialCode(part)), [subBinding(ops.grads, r.start, r.length), subBinding(ops.partial, PARTIALS * i, PARTIALS)], [PARTIALS]);
+  });
+  const norm = { ...spec, partials: PARTIALS * ranges.length };
+  program.dispatch(`${label} norm`, cachedPipeline(dev, `${key}.${norm.partials}.norm`, () => normCode(norm)), [subBinding(ops.partial, 0, norm.partials), ops.stats], [1]);
+  ranges.forEach((r, i) => {
+    const part = { ...spec, length: r.length, decayEnd: Math.min(r.length, Math.max(0, spec.decayEnd - r.start)) };
+    const sub = (b: GPUBufferBinding) => subBinding(b, r.start, r.length);
+    program.dispatch(`${label} update${ranges.length > 1 ? ` ${i + 1}/${ranges.length}` : ''}`, cachedPipeline(dev, `${key}.${part.length}.${part.decayEnd}.update`, () => updateCode(part)), [sub(ops.params), sub(ops.grads), sub(ops.m), sub(ops.v), ops.stats, ops.hyper], invocationGroups(r.length, WG));
+  });
+}
+
+/** Floats of AdamW's `partial` scratch for arenas of `length` floats on this device. */
+export function adamwPartials(device: GPUDevice, length: number, maxBindingBytes = device.limits.maxStorageBufferBindingSize): number {
+  return PARTIALS * bindingRanges(length, maxBindingBytes).length;
 }

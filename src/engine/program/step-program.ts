@@ -6,6 +6,7 @@
 // "includes writable usage and another usage in the same synchronization scope"), and arenas put
 // a kernel's inputs and outputs in the same buffer. Writable ranges must not overlap, which
 // dispatch() checks here rather than Dawn at submit.
+import { ConfigError } from '../../errors.ts';
 
 export interface DispatchStep {
   kind: 'dispatch';
@@ -63,11 +64,12 @@ export class StepProgram {
   /** Records one dispatch; `bindings[i]` is @binding(i) of group 0. Checks offsets, overlaps and group counts. */
   dispatch(label: string, pipeline: GPUComputePipeline, bindings: readonly GPUBufferBinding[], groups: readonly [number, number?, number?]): void {
     const limits = this.device.limits;
-    if (bindings.length > limits.maxStorageBuffersPerShaderStage) throw new Error(`${label}: ${bindings.length} storage bindings; the device allows ${limits.maxStorageBuffersPerShaderStage} per shader stage`);
+    if (bindings.length > limits.maxStorageBuffersPerShaderStage) throw new ConfigError(`${label}: ${bindings.length} storage bindings; the device allows ${limits.maxStorageBuffersPerShaderStage} per shader stage`);
     bindings.forEach((b, i) => {
       const [start, end] = rangeOf(b);
       if (start % limits.minStorageBufferOffsetAlignment !== 0) throw new Error(`${label}: binding ${i} starts at byte ${start}, not a multiple of ${limits.minStorageBufferOffsetAlignment}`);
       if (end <= start || end > b.buffer.size) throw new Error(`${label}: binding ${i} covers bytes [${start}, ${end}) of a ${b.buffer.size}-byte buffer`);
+      if (end - start > limits.maxStorageBufferBindingSize) throw new ConfigError(`${label}: binding ${i} of "${b.buffer.label}" is ${end - start} bytes; the device binds at most ${limits.maxStorageBufferBindingSize} (maxStorageBufferBindingSize): this model is too large for this adapter's bindings`);
       bindings.slice(0, i).forEach((o, j) => {
         const [s, e] = rangeOf(o);
         if (o.buffer === b.buffer && start < e && s < end) throw new Error(`${label}: bindings ${j} [${s}, ${e}) and ${i} [${start}, ${end}) overlap in buffer "${b.buffer.label}"`);

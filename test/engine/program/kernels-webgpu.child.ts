@@ -3,7 +3,7 @@
 // embedding with its stream expansion, the hc, mHC-lite and mHC coefficients, the readout's sum
 // over streams, attention, cross-entropy) against the model's tfjs ops and tf.grads on the cpu backend.
 // Prints one JSON object; {"skip": reason} without an adapter.
-import { type AdamwSpec, adamwHyper, recordAdamw } from '../../../src/engine/program/adamw.ts';
+import { type AdamwSpec, adamwHyper, adamwPartials, recordAdamw } from '../../../src/engine/program/adamw.ts';
 import { type AttentionSpec, recordAttentionBackward, recordAttentionForward } from '../../../src/engine/program/attention.ts';
 import { type ColumnSumSpec, columnSumChunks, recordColumnSum } from '../../../src/engine/program/column-sum.ts';
 import { recordCrossEntropy } from '../../../src/engine/program/cross-entropy.ts';
@@ -599,18 +599,19 @@ const crossEntropyCases = {
  * Three clipped AdamW updates over four arenas against a float64 AdamW in optimizer.ts' order:
  * the parameters' max |Δ| / (|p| + 0.01) and the norms' relative error.
  */
-async function adamwCase(maxNorm: number) {
+async function adamwCase(maxNorm: number, maxBindingBytes?: number) {
   const decaySizes = [300, 4099 * 3, 49];
   const plainSizes = [1, 7, 256, 257];
   const specs = [...decaySizes, ...plainSizes].map((length, i) => ({ name: `p${i}`, length }));
   const arenas = ['params', 'grads', 'm', 'v'].map((name) => new GpuArena(device, name, specs));
   const [params, grads, mArena, vArena] = arenas as [GpuArena, GpuArena, GpuArena, GpuArena];
+  const length = params.layout.bytes / 4;
   const opt = new GpuArena(device, 'opt', [
     { name: 'hyper', length: 8 },
-    { name: 'partial', length: 64 },
+    { name: 'partial', length: adamwPartials(device, length, maxBindingBytes) },
     { name: 'stats', length: 2 },
   ]);
-  const spec: AdamwSpec = { length: params.layout.bytes / 4, decayEnd: params.slice(`p${decaySizes.length}`).offset / 4, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, maxNorm };
+  const spec: AdamwSpec = { length, decayEnd: params.slice(`p${decaySizes.length}`).offset / 4, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, maxNorm, ...(maxBindingBytes ? { maxBindingBytes } : {}) };
   const program = new StepProgram(device);
   recordAdamw(program, 'adamw', spec, { params: params.binding('whole'), grads: grads.binding('whole'), m: mArena.binding('whole'), v: vArena.binding('whole'), partial: opt.binding('partial'), stats: opt.binding('stats'), hyper: opt.binding('hyper') });
   const p64 = specs.map((sp) => Float64Array.from(randn(sp.length)));
@@ -655,6 +656,8 @@ async function adamwCase(maxNorm: number) {
   for (const a of [...arenas, opt]) a.destroy();
   return { paramErr, normErr: Math.max(...norms.map((n, i) => Math.abs(n - (want[i] as number)) / (want[i] as number))), dispatches: program.dispatchCount, clipped: want.some((n) => maxNorm > 0 && n > maxNorm) };
 }
-const adamw = { clipped: await adamwCase(0.5), unclipped: await adamwCase(0) };
+// split: bindings of at most 4 KiB, so the arenas (~13,500 floats) take 14 ranges, one of them
+// across the decay boundary, as an arena larger than maxStorageBufferBindingSize would
+const adamw = { clipped: await adamwCase(0.5), unclipped: await adamwCase(0), 'clipped, split into ranges': await adamwCase(0.5, 4096) };
 
 await finish({ columnSums, norms, width, depth, embedding, hcCoefficients, mhcLite, mhc, streamSum, attention, crossEntropy: crossEntropyCases, adamw });
