@@ -11,7 +11,8 @@ import { tf, type Variable } from '../engine/tf.ts';
 import { ConfigError } from '../errors.ts';
 import { ENGINE_KINDS } from './engine-forward.ts';
 import { EngineTrainStep } from './engine-step.ts';
-import type { StepRunner } from './loop.ts';
+import { diagnosticIds, type StepRunner } from './loop.ts';
+import { diagnosticsFromMeans } from './hc-diagnostics.ts';
 import type { AdamW } from './optimizer.ts';
 import type { ModelConfig } from '../model/config.ts';
 import type { Params } from '../model/params.ts';
@@ -53,6 +54,7 @@ export async function engineRunner(device: GPUDevice, cfg: TrainConfig, corpus: 
     }
     engine.loadOptimizer(opt.t, m, v);
   }
+  const diagIds = diagnosticIds(cfg, corpus);
   const assign = (target: Variable, x: Float32Array) => {
     const t = tf.tensor(x, target.shape);
     target.assign(t);
@@ -78,6 +80,7 @@ export async function engineRunner(device: GPUDevice, cfg: TrainConfig, corpus: 
       }
       return sum / cfg.evalBatches;
     },
+    diagnostics: async () => diagnosticsFromMeans(cfg.model, await engine.streamMeans(diagIds)),
     async close() {
       await device.queue.onSubmittedWorkDone();
       engine.destroy();

@@ -22,6 +22,7 @@ import { StepProgram } from '../engine/program/step-program.ts';
 import { ConfigError } from '../errors.ts';
 import type { ModelConfig } from '../model/config.ts';
 import type { Params } from '../model/params.ts';
+import type { StreamMeans } from './hc-diagnostics.ts';
 import { batchUpload, EngineBackward } from './engine-backward.ts';
 import { EngineForward } from './engine-forward.ts';
 import type { AdamWConfig } from './optimizer.ts';
@@ -233,6 +234,55 @@ export class EngineTrainStep {
     this.forward.params.device.queue.submit([encoder.finish()]);
     const [sum] = (await this.scratch.read(['lossSum'])) as [Float32Array];
     return (sum[0] as number) / this.forward.shape.dims.BT;
+  }
+
+  /**
+   * Token means for the HC diagnostics (hc-diagnostics.ts) of the current parameters on `ids`
+   * (whole sequences of the program's length, any number of them): the forward runs on chunks of
+   * the program's batch, the last one padded with repeats that are left out of the means.
+   */
+  async streamMeans(ids: Int32Array): Promise<StreamMeans> {
+    const { batch, seqLen: T } = this.shape;
+    const { n, d, hc } = this.forward.shape.dims;
+    const L = this.forward.shape.config.nLayers;
+    const rows = ids.length / T;
+    if (!Number.isInteger(rows) || rows < 1) throw new Error(`engine: ${ids.length} diagnostic ids are not whole sequences of ${T}`);
+    const modules = hc ? Array.from({ length: 2 * L }, (_, i) => `${Math.floor(i / 2)}.${i % 2 === 0 ? 'attn' : 'mlp'}`) : [];
+    const energies = Array.from({ length: L }, () => new Float64Array(n));
+    const coefficients = modules.map(() => ({ read: new Float64Array(n), mixing: new Float64Array(n * n), write: new Float64Array(n) }));
+    for (let first = 0; first < rows; first += batch) {
+      const take = Math.min(batch, rows - first);
+      const chunk = new Int32Array(batch * T);
+      for (let r = 0; r < batch; r++) chunk.set(ids.subarray((first + (r < take ? r : 0)) * T, (first + (r < take ? r : 0) + 1) * T), r * T);
+      this.upload([{ ids: chunk, targets: new Int32Array(batch * T) }]);
+      const encoder = this.forward.params.device.createCommandEncoder();
+      (this.load[0] as StepProgram).encode(encoder);
+      this.forward.program.encode(encoder);
+      this.forward.params.device.queue.submit([encoder.finish()]);
+      const tokens = take * T;
+      const post = await this.forward.acts.read(Array.from({ length: L }, (_, l) => `${l}.post`));
+      post.forEach((h, l) => {
+        const e = energies[l] as Float64Array;
+        for (let t = 0; t < tokens; t++) for (let s = 0; s < n; s++) for (let k = 0; k < d; k++) e[s] = (e[s] as number) + (h[(t * n + s) * d + k] as number) ** 2;
+      });
+      if (!hc) continue;
+      const values = await this.forward.acts.read(modules.flatMap((m) => [`${m}.alpha`, `${m}.beta`]));
+      coefficients.forEach((k, i) => {
+        const alpha = values[2 * i] as Float32Array; // [BT, n, n+1]: A_m[s], then A_r[s, ·]
+        const beta = values[2 * i + 1] as Float32Array; // [BT, n]
+        for (let t = 0; t < tokens; t++) {
+          for (let s = 0; s < n; s++) {
+            const row = (t * n + s) * (n + 1);
+            k.read[s] = (k.read[s] as number) + (alpha[row] as number);
+            for (let u = 0; u < n; u++) k.mixing[s * n + u] = (k.mixing[s * n + u] as number) + (alpha[row + 1 + u] as number);
+            k.write[s] = (k.write[s] as number) + (beta[t * n + s] as number);
+          }
+        }
+      });
+    }
+    const total = rows * T;
+    const avg = (x: Float64Array) => Array.from(x, (v) => v / total);
+    return { energies: energies.map(avg), coefficients: coefficients.map((k) => ({ read: avg(k.read), mixing: avg(k.mixing), write: avg(k.write) })) };
   }
 
   /** The trainable parameters as they are on the device. */

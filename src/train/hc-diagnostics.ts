@@ -49,34 +49,53 @@ export interface HcDiagnostics {
 
 const mean = (x: Tensor, axes: number[]) => Array.from(tf.mean(x, axes).dataSync());
 
+/** What the diagnostics are computed from: token means over the diagnostic batch. */
+export interface StreamMeans {
+  /** Per layer, per stream: E‖H_s‖² at resid_post. */
+  energies: number[][];
+  /** Per module (layer, then attn before mlp): token means of A_m [n], A_r [n·n, row-major A_r[s, t]] and B [n]; empty for kinds without coefficients. */
+  coefficients: { read: number[]; mixing: number[]; write: number[] }[];
+}
+
+/** The diagnostics of the tfjs model on `tokens` [B, T]. */
 export function hcDiagnostics(p: Params, c: ModelConfig, tokens: Tensor): HcDiagnostics {
-  const n = c.nStreams;
+  return diagnosticsFromMeans(c, streamMeans(p, c, tokens));
+}
+
+/** Token means of the model on `tokens` through tfjs (runWithCache). */
+export function streamMeans(p: Params, c: ModelConfig, tokens: Tensor): StreamMeans {
   const hasCoefficients = kindHasCoefficients(c.connection.kind);
   const layerIds = [...Array(c.nLayers).keys()];
-  const coeffNames = hasCoefficients
-    ? layerIds.flatMap((layer) => (['attn', 'mlp'] as const).flatMap((module) => (['read', 'mixing', 'write'] as const).map((kind) => hookName({ kind, layer, module }))))
-    : [];
+  const sites = hasCoefficients ? layerIds.flatMap((layer) => (['attn', 'mlp'] as const).map((module) => ({ layer, module }))) : [];
+  const coeffNames = sites.flatMap((s) => (['read', 'mixing', 'write'] as const).map((kind) => hookName({ kind, ...s })));
   const run = runWithCache(p, c, tokens, [...layerIds.map((layer) => hookName({ kind: 'resid_post', layer })), ...coeffNames]);
   const act = (name: string) => run.cache.get(name) as Tensor;
-  const energies = new Map<number, number[]>();
-  const coeffs = new Map<string, number[]>();
   try {
-    tf.tidy(() => {
-      for (const layer of layerIds) energies.set(layer, mean(tf.sum(tf.square(act(hookName({ kind: 'resid_post', layer }))), -1), [0, 1]));
-      for (const name of coeffNames) coeffs.set(name, mean(act(name), [0, 1]));
-    });
+    return tf.tidy(() => ({
+      energies: layerIds.map((layer) => mean(tf.sum(tf.square(act(hookName({ kind: 'resid_post', layer }))), -1), [0, 1])),
+      coefficients: sites.map((s) => ({
+        read: mean(act(hookName({ kind: 'read', ...s })), [0, 1]),
+        mixing: mean(act(hookName({ kind: 'mixing', ...s })), [0, 1]),
+        write: mean(act(hookName({ kind: 'write', ...s })), [0, 1]),
+      })),
+    }));
   } finally {
     disposeCachedRun(run);
   }
+}
+
+/** Every diagnostic from the token means (pure). */
+export function diagnosticsFromMeans(c: ModelConfig, means: StreamMeans): HcDiagnostics {
+  const n = c.nStreams;
+  const hasCoefficients = means.coefficients.length > 0;
   const modules: ModuleDiagnostics[] = [];
   let product = eye(n);
   for (let layer = 0; layer < c.nLayers && hasCoefficients; layer++) {
     for (const module of ['attn', 'mlp'] as const) {
-      const get = (kind: 'read' | 'mixing' | 'write') => coeffs.get(hookName({ kind, layer, module })) as number[];
-      const flat = get('mixing');
-      const mixing = Array.from({ length: n }, (_, i) => flat.slice(i * n, (i + 1) * n));
-      const read = readPerStream(c, get('read'));
-      const write = get('write');
+      const k = means.coefficients[2 * layer + (module === 'attn' ? 0 : 1)] as StreamMeans['coefficients'][number];
+      const mixing = Array.from({ length: n }, (_, i) => k.mixing.slice(i * n, (i + 1) * n));
+      const read = readPerStream(c, k.read);
+      const write = k.write;
       // Unconstrained HC weights may be negative: shares use magnitudes.
       const r = summariseShares(read.map(Math.abs));
       const w = summariseShares(write.map(Math.abs));
@@ -92,7 +111,7 @@ export function hcDiagnostics(p: Params, c: ModelConfig, tokens: Tensor): HcDiag
       });
     }
   }
-  const layers = [...energies.entries()].sort(([a], [b]) => a - b).map(([layer, e]) => {
+  const layers = means.energies.map((e, layer) => {
     const s = summariseShares(e);
     return { layer, signal_shares: s.shares, dominance: s.dominance, dominant: s.dominant, n_eff: s.nEff };
   });

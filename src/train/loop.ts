@@ -5,7 +5,7 @@ import { sampleBatch } from '../data/batches.ts';
 import type { Corpus, Split } from '../data/corpus.ts';
 import type { Params } from '../model/params.ts';
 import { lossFn } from '../model/transformer.ts';
-import { hcDiagnostics } from './hc-diagnostics.ts';
+import { type HcDiagnostics, hcDiagnostics } from './hc-diagnostics.ts';
 import { type LssScales, lssScales } from './lss-scales.ts';
 import type { AdamW } from './optimizer.ts';
 import { appendMetrics, type LoopState, type RunPaths, writeTrainCheckpoint } from './run-dir.ts';
@@ -80,18 +80,27 @@ export interface StepRunner {
   /** Makes `params` (and with 'optimizer', the AdamW moments) current before they are read. */
   sync(what: 'params' | 'optimizer'): Promise<void>;
   validationLoss(): Promise<number>;
+  /** The HC diagnostics (docs/metrics.md) on the run's fixed diagnostic batch. */
+  diagnostics(): Promise<HcDiagnostics>;
   close(): Promise<void>;
+}
+
+/** The fixed diagnostic batch: diagBatch validation sequences. */
+export function diagnosticIds(cfg: TrainConfig, corpus: Corpus): Int32Array {
+  return sampleBatch(corpus.val, { batchSize: cfg.diagBatch, seqLen: cfg.model.blockSize, seed: cfg.seed + 2, step: 0 }).tokens;
 }
 
 /** TrainStep on tfjs: each update runs inside submit. */
 export function tfjsRunner(cfg: TrainConfig, corpus: Corpus, params: Params, opt: AdamW, workers?: GradientWorkers): StepRunner {
   const step = new TrainStep(params, cfg.model, opt, cfg.gradClip, workers);
+  const diagTokens = tf.tensor2d(diagnosticIds(cfg, corpus), [cfg.diagBatch, cfg.model.blockSize], 'int32');
   return {
     depth: 1,
     submit: async (micro, lr) => step.run(micro, lr),
     sync: async () => {},
     validationLoss: async () => validationLoss(params, cfg, corpus),
-    close: async () => {},
+    diagnostics: async () => hcDiagnostics(params, cfg.model, diagTokens),
+    close: async () => diagTokens.dispose(),
   };
 }
 
@@ -107,7 +116,6 @@ export function updateBatches(cfg: TrainConfig, corpus: Corpus, it: number): Mic
 
 export async function trainLoop(cfg: TrainConfig, corpus: Corpus, run: RunPaths, params: Params, opt: AdamW, state: LoopState, runner: StepRunner, events: TrainEvents = {}): Promise<TrainResult> {
   const schedule = { lr: cfg.lr, minLr: cfg.minLr, warmupSteps: cfg.warmupSteps, decaySteps: cfg.steps };
-  const diagTokens = tf.tidy(() => batchTensors(corpus.val, { ...cfg, batchSize: cfg.diagBatch }, cfg.seed + 2, 0).tokens);
   const tokensPerStep = cfg.batchSize * cfg.gradAccum * cfg.model.blockSize;
   /** After this many updates the loop reads the parameters (log, evaluation, checkpoint). */
   const reads = (n: number) => n % cfg.evalInterval === 0 || n % cfg.logInterval === 0 || n % cfg.checkpointInterval === 0 || n === cfg.steps;
@@ -156,7 +164,7 @@ export async function trainLoop(cfg: TrainConfig, corpus: Corpus, run: RunPaths,
           lr,
           grad_norm: gradNorm,
           tokens_per_s: tokensPerS,
-          hc: hcDiagnostics(params, cfg.model, diagTokens),
+          hc: await runner.diagnostics(),
           ...lssRecord(params, cfg),
         });
         state.lossSum = 0;
@@ -175,7 +183,6 @@ export async function trainLoop(cfg: TrainConfig, corpus: Corpus, run: RunPaths,
   } finally {
     // a step still running when the loop stopped (a failure) is awaited so that nothing outlives it
     await Promise.allSettled(inFlight.map((s) => s.result));
-    diagTokens.dispose();
   }
   return { finalLoss: lastLoss, finalValLoss: lastVal };
 }
