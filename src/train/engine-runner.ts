@@ -1,7 +1,7 @@
 /// <reference types="@webgpu/types" />
 // The training loop's updates on the WebGPU engine (engine-step.ts): `train --backend webgpu`.
 // The engine holds the parameters and AdamW's moments on the device; tfjs (on wasm) keeps copies
-// for what reads them (the HC diagnostics at log steps, checkpoints), refreshed by `sync` only at
+// for what reads them (the LSS record at log steps, checkpoints), refreshed by `sync` only at
 // those steps. Validation runs on the engine with the batches validationLoss uses.
 import { sampleBatch } from '../data/batches.ts';
 import type { Corpus } from '../data/corpus.ts';
@@ -64,8 +64,11 @@ export async function engineRunner(device: GPUDevice, cfg: TrainConfig, corpus: 
     depth: 2,
     submit: (micro, lr) => engine.submit(micro.map((b) => ({ ids: b.tokens, targets: b.targets })), lr),
     async sync(what) {
+      if (what !== 'all') {
+        for (const [name, x] of await engine.params(what)) assign(params.get(name) as Variable, x);
+        return;
+      }
       for (const [name, x] of await engine.params()) assign(params.get(name) as Variable, x);
-      if (what === 'params') return;
       const { m, v } = await engine.moments();
       const tensors = new Map<string, { data: Float32Array }>();
       for (const [name, x] of m) tensors.set(`optimizer.m.${name}`, { data: x });

@@ -285,9 +285,9 @@ export class EngineTrainStep {
     return { energies: energies.map(avg), coefficients: coefficients.map((k) => ({ read: avg(k.read), mixing: avg(k.mixing), write: avg(k.write) })) };
   }
 
-  /** The trainable parameters as they are on the device. */
-  params(): Promise<NamedArrays> {
-    return this.readArena(this.forward.params);
+  /** The trainable parameters (all, or the named ones) as they are on the device. */
+  params(names?: readonly string[]): Promise<NamedArrays> {
+    return this.readArena(this.forward.params, names);
   }
 
   /** AdamW's moments as they are on the device (for checkpoints). */
@@ -300,8 +300,9 @@ export class EngineTrainStep {
     return { params: await this.params(), ...(await this.moments()) };
   }
 
-  private async readArena(arena: GpuArena): Promise<NamedArrays> {
-    const names = this.forward.optimizer.slices.map((s) => s.name);
+  private async readArena(arena: GpuArena, only?: readonly string[]): Promise<NamedArrays> {
+    const names = only ?? this.forward.optimizer.slices.map((s) => s.name);
+    if (names.length === 0) return new Map();
     const values = await arena.read(names);
     return new Map(names.map((n, i) => [n, values[i] as Float32Array]));
   }

@@ -77,8 +77,11 @@ export interface StepRunner {
   /** Steps it may have in flight: 1 runs each step to the end inside submit. */
   readonly depth: number;
   submit(micro: MicroBatch[], lr: number): Promise<StepResult>;
-  /** Makes `params` (and with 'optimizer', the AdamW moments) current before they are read. */
-  sync(what: 'params' | 'optimizer'): Promise<void>;
+  /**
+   * Makes tfjs' copies current before the loop reads them: 'all' the parameters and AdamW's
+   * moments (checkpoints), or just the named parameters (log steps: the LSS record).
+   */
+  sync(what: 'all' | readonly string[]): Promise<void>;
   validationLoss(): Promise<number>;
   /** The HC diagnostics (docs/metrics.md) on the run's fixed diagnostic batch. */
   diagnostics(): Promise<HcDiagnostics>;
@@ -150,7 +153,7 @@ export async function trainLoop(cfg: TrainConfig, corpus: Corpus, run: RunPaths,
       if (!reads(state.step)) continue;
       const done = state.step === cfg.steps;
       const checkpoint = state.step % cfg.checkpointInterval === 0 || done;
-      await runner.sync(checkpoint ? 'optimizer' : 'params');
+      await runner.sync(checkpoint ? 'all' : cfg.model.streamInit.kind === 'lss' ? ['expand_stream.lss'] : []);
       const record: Record<string, unknown> = {};
       if (state.step % cfg.evalInterval === 0 || done) {
         lastVal = await runner.validationLoss();

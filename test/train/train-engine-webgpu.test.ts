@@ -63,9 +63,9 @@ test('every connection kind the engine covers trains on it and follows the wasm 
         const e = Math.abs((rec[key] as number) - (want[key] as number)) / Math.abs(want[key] as number);
         assert.ok(e <= 1e-5, `${name}: step ${rec.step} ${key} ${rec[key]} against wasm's ${want[key]} (relative ${e})`);
       }
-      // the HC diagnostics: the engine's own forward on the diagnostic batch against tfjs' (every
+      // the HC diagnostics (the engine's own forward on the diagnostic batch) and the LSS record against tfjs' (every
       // number but `dominant`, an index that flips between streams of equal energy, as copy init makes them)
-      const flat = (r: Record<string, unknown>) => JSON.stringify(r.hc, (k, v) => (k === 'dominant' ? undefined : v)).match(/-?\d+(\.\d+)?(e[-+]?\d+)?/g)?.map(Number) ?? [];
+      const flat = (r: Record<string, unknown>) => JSON.stringify({ hc: r.hc, lss: r.lss }, (k, v) => (k === 'dominant' ? undefined : v)).match(/-?\d+(\.\d+)?(e[-+]?\d+)?/g)?.map(Number) ?? [];
       const [x, y] = [flat(rec), flat(want)];
       assert.ok(x.length > 0 && x.length === y.length, `${name}: step ${rec.step} diagnostics have another shape`);
       const worst = x.reduce((m, v, j) => Math.max(m, Math.abs(v - (y[j] as number)) / Math.max(1, Math.abs(y[j] as number))), 0);
