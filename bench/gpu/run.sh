@@ -3,15 +3,16 @@
 # the reference PyTorch code, on a machine with an NVIDIA GPU, no Node.js and no network.
 # Runs THERE, from the repository root, after bench/gpu/pack.sh has built .gpu/ HERE:
 #   bash bench/gpu/run.sh [OUTDIR]          (OUTDIR default: $OUT, else .gpu/results)
-# Writes to OUTDIR (at most 8 files): run.log, env.json, parity.json, bench_webgpu.json,
-# torch_ref.json, profile.json (tf.profile kernels + V8 host profiles), summary.json, probe.tgz.
+# Writes to OUTDIR (at most 9 files): run.log, env.json, parity.json, bench_webgpu.json,
+# torch_ref.json, gemm.jsonl, profile.json (tf.profile kernels + V8 host profiles), summary.json, probe.tgz.
 # env: BATCHES="16 32" (the first is the headline; webgpu falls back to 8, 4, 2 if it fails),
 #      STEPS=10 WARMUP=3, QUICK=1 (tiny model: a check of the script itself, GPU or not),
 #      PYTHON=python3, DAWN_FLAGS (space separated, for webgpu's create()), NO_PROFILE=1,
 #      PROBE=0 (skip the shared gpu-probe in .gpu/probe; it runs last, QUICK=1, if time is left),
 #      DEADLINE=560 (seconds from the start after which nothing optional is started),
-#      PARTS="parity bench unfused profile hostprof probe" (which parts run; the environment
-#      always runs; 'unfused' times the step with HCPROBE_FUSED=0, hcprobe's WGSL programs off;
+#      PARTS="parity bench gemm tfjs unfused profile hostprof probe" (which parts run; the environment
+#      always runs; 'bench' times hcprobe's own engine, 'gemm' its GEMM against cuBLAS (gemm.jsonl), 'tfjs' the tfjs-webgpu step with the fused
+#      WGSL programs, 'unfused' tfjs-webgpu with HCPROBE_FUSED=0;
 #      'submit' and 'gradshim' are further, opt-in parts),
 #      SUBMIT_BATCHES="100" (WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE values tried in part 'submit').
 set -u
@@ -87,7 +88,7 @@ NODE=(node --require ./bench/gpu/preload.cjs)
 CLI=("${NODE[@]}" bin/hcprobe.mjs)
 DF=()
 for f in ${DAWN_FLAGS:-}; do DF+=("$f"); done
-want() { [[ " ${PARTS:-parity bench unfused profile hostprof probe} " == *" $1 "* ]]; }
+want() { [[ " ${PARTS:-parity bench gemm tfjs unfused profile hostprof probe} " == *" $1 "* ]]; }
 quiet() { grep -v -E 'maxDynamic(Uniform|Storage)Buffers|performance of synchronously reading|^HCPROBE_SHIM_STATS|^Setting feature override from URL'; }
 showerr() { local t; t="$(quiet < "$1" | head -c "${2:-700}")"; [ -n "$t" ] && printf -- '-- %s:\n%s\n' "$(basename "$1")" "$t"; return 0; }
 
@@ -152,7 +153,7 @@ for B in $BATCHES; do
   [ "$first" = 1 ] && for f in 8 4 2; do [ "$f" -lt "$B" ] && tries="$tries $f"; done
   ok=""
   for b in $tries; do
-    echo "== (c) hcprobe bench-step --backend webgpu, batch $b  [$(elapsed)]"
+    echo "== (c) hcprobe bench-step --backend webgpu (hcprobe's engine), batch $b  [$(elapsed)]"
     HCPROBE_SHIM_STATS=1 timeout 300 "${CLI[@]}" bench-step --backend webgpu "${MODEL[@]}" --batch "$b" --steps "$STEPS" --warmup "$WARMUP" --json \
       > "$WORK/bench_$b.json" 2> "$WORK/bench_$b.err"
     rc=$?
@@ -194,11 +195,12 @@ HEAD_BATCH="${HEAD_BATCH:-${BATCHES_HEAD:-16}}"
 
 # bench-step at the headline batch under extra environment (VAR=VALUE ...), as a row of
 # bench.jsonl labelled FLAGS: variant NAME FLAGS STEPS WARMUP VAR=VALUE...
+# These variants time tfjs-webgpu (--tfjs-webgpu); part (c) above times hcprobe's own engine.
 variant() {
   local name="$1" flags="$2" steps="$3" warmup="$4"
   shift 4
-  echo "== bench-step --backend webgpu, batch $HEAD_BATCH, $flags  [$(elapsed)]"
-  env "$@" timeout 300 "${CLI[@]}" bench-step --backend webgpu "${MODEL[@]}" --batch "$HEAD_BATCH" \
+  echo "== bench-step --backend webgpu --tfjs-webgpu, batch $HEAD_BATCH, $flags  [$(elapsed)]"
+  env "$@" timeout 300 "${CLI[@]}" bench-step --backend webgpu --tfjs-webgpu "${MODEL[@]}" --batch "$HEAD_BATCH" \
     --steps "$steps" --warmup "$warmup" --json > "$WORK/bench_$name.json" 2> "$WORK/bench_$name.err"
   local rc=$?
   cat "$WORK/bench_$name.json"; showerr "$WORK/bench_$name.err"
@@ -210,6 +212,15 @@ for line in open(sys.argv[7], errors="replace"):
 print(json.dumps(r))' "$HEAD_BATCH" "$rc" "$flags" "$WORK/bench_$name.json" "$steps" "$warmup" "$WORK/bench_$name.err" >> "$WORK/bench.jsonl"
 }
 
+# --- (c5) the engine's fp32 GEMM against cuBLAS (fp32, TF32 off) at 4096³ and the S step's shapes --
+if want gemm; then
+  q=""; [ "$QUICK" = 1 ] && q="--quick"
+  echo "== (c5) GEMM: hcprobe's engine, then torch.matmul  [$(elapsed)]"
+  timeout 240 node --import tsx bench/engine/gemm-time.ts 20 $q > "$WORK/gemm_engine.jsonl" 2> "$WORK/gemm_engine.err"; showerr "$WORK/gemm_engine.err" 800
+  timeout 120 "$PY" bench/gpu/torch_gemm.py 20 $q > "$WORK/gemm_torch.jsonl" 2> "$WORK/gemm_torch.err"; showerr "$WORK/gemm_torch.err" 800
+  cat "$WORK/gemm_engine.jsonl" "$WORK/gemm_torch.jsonl" | tee "$OUTDIR/gemm.jsonl"
+fi
+
 # --- (c2) tfjs-webgpu's command batching: WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE (default 15) -------
 if want submit; then
   for sb in ${SUBMIT_BATCHES:-100}; do
@@ -218,6 +229,7 @@ if want submit; then
 fi
 
 # --- (c4) the same step with hcprobe's fused WGSL programs off (HCPROBE_FUSED=0) ----------------
+want tfjs && variant tfjs "tfjs-webgpu" "$STEPS" "$WARMUP" HCPROBE_FUSED=1
 want unfused && variant unfused "HCPROBE_FUSED=0" "$STEPS" "$WARMUP" HCPROBE_FUSED=0
 
 # --- (c3) experiment: Sum/Mean gradients without tf.ones on the host (preload HCPROBE_GRAD_SHIM=1) --
