@@ -38,7 +38,7 @@ export async function engineDeviceFor(backend: BackendName, model: ModelConfig):
 /** tfjs on wasm beside the engine, for what reads the parameters on the host; the run's backend record. */
 export async function engineBackend(engine: EngineDevice): Promise<BackendInfo> {
   await initBackend('wasm');
-  return { requested: 'webgpu', active: 'webgpu-engine', device: `${engine.description} (hcprobe's WebGPU engine; tfjs on wasm for diagnostics)` };
+  return { requested: 'webgpu', active: 'webgpu-engine', device: `${engine.description} (hcprobe's WebGPU engine; tfjs on wasm holds the checkpoint copy)` };
 }
 
 export async function engineRunner(device: GPUDevice, cfg: TrainConfig, corpus: Corpus, params: Params, opt: AdamW): Promise<StepRunner> {
