@@ -4,6 +4,7 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { BACKENDS, initBackend } from '../../src/engine/backend.ts';
+import { engineCaptureForward, engineDeviceFor } from '../../src/train/engine-runner.ts';
 import { ConfigError, shown } from '../../src/errors.ts';
 import { capture } from '../../src/capture/capture.ts';
 import { availableSites } from '../../src/capture/kind-sites.ts';
@@ -106,17 +107,22 @@ export function registerCapture(program: Command, setExit: (code: number) => voi
             clearCapture(out);
           }
           const corpus = openSourceCorpus(source);
-          await initBackend(backend);
+          // the WebGPU engine's forward where it covers the model (tfjs on wasm holds the parameters)
+          const engine = await engineDeviceFor(backend, config, 'captures');
+          await initBackend(engine ? 'wasm' : backend);
           const params = paramsFromCheckpoint(file, config, ckpt);
           const bar = progressLine('capture');
           const command = process.argv.slice(2).filter((a) => a !== '--resume' && a !== '--force');
+          let forward: Awaited<ReturnType<typeof engineCaptureForward>> | undefined;
           try {
+            if (engine) forward = await engineCaptureForward(engine.device, config, params, batch);
             const m = await capture(
-              { params, config, checkpoint: ckpt, run, corpus, source: { corpus: source.corpusSpec, tokenizer: tokenizerOf(corpus), seed: source.seed }, initReadStreams: readStreamsOf(file, config, ckpt), split, tokens, sites, layers, dtype, batch, shardBytes, out, resume: o.resume === true, command, writerThread },
+              { params, config, checkpoint: ckpt, run, corpus, source: { corpus: source.corpusSpec, tokenizer: tokenizerOf(corpus), seed: source.seed }, initReadStreams: readStreamsOf(file, config, ckpt), split, tokens, sites, layers, dtype, batch, shardBytes, out, resume: o.resume === true, command, writerThread, ...(forward ? { forward } : {}) },
               (done, total) => bar.update(done, total, 'sequences'),
             );
-            bar.finish(`captured ${m.tokens} tokens (${m.sequences} sequences) × ${m.sites.join(', ')} × layers ${m.layers.join(',')} in ${m.shards.length} shards: ${out}`);
+            bar.finish(`captured ${m.tokens} tokens (${m.sequences} sequences) × ${m.sites.join(', ')} × layers ${m.layers.join(',')} in ${m.shards.length} shards: ${out}${forward ? " (hcprobe's WebGPU engine)" : ''}`);
           } finally {
+            forward?.destroy();
             disposeParams(params);
           }
         })),

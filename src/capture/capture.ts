@@ -51,6 +51,19 @@ export interface CaptureOptions {
    * are the same either way, so it is no part of the fingerprint.
    */
   writerThread?: boolean;
+  /**
+   * A forward that returns hook values itself (the WebGPU engine's, train/engine-forward.ts) for
+   * batches of `batch` sequences; batches it does not cover (a site it does not keep) run through
+   * tfjs' runWithCache. The values are the same either way, so it is no part of the fingerprint.
+   */
+  forward?: HookedForward;
+}
+
+export interface HookedForward {
+  /** Sequences per call; shorter batches are padded and the padding dropped. */
+  batch: number;
+  /** Hook values in runWithCache's layouts for B·T ids, or undefined when a name is not covered. */
+  hookValues(ids: Int32Array, names: readonly string[]): Promise<Map<string, Float32Array> | undefined>;
 }
 
 const STATE_FILE = '.capture-state.json';
@@ -58,7 +71,7 @@ const MODULES: Sublayer[] = ['attn', 'mlp'];
 
 /** Everything that decides the bytes of the shards; a resume must match it. */
 function fingerprint(o: CaptureOptions): string {
-  const { params: _p, resume: _r, command: _c, writerThread: _w, corpus, ...rest } = o;
+  const { params: _p, resume: _r, command: _c, writerThread: _w, forward: _f, corpus, ...rest } = o;
   return createHash('sha256').update(JSON.stringify({ ...rest, corpus: corpus.describe() })).digest('hex');
 }
 
@@ -90,7 +103,7 @@ export async function capture(o: CaptureOptions, onProgress: (done: number, tota
     for (let b0 = start; b0 < windows.length; b0 += o.batch) {
       const batch = windows.slice(b0, b0 + o.batch);
       // The writer thread takes the arrays' buffers: they must be this capture's own.
-      const acts = runHooked(o.params, c, batch, hookNames, threaded);
+      const acts = (o.forward ? await forwardHooked(o.forward, batch, hookNames) : undefined) ?? runHooked(o.params, c, batch, hookNames, threaded);
       await sink.write({ firstSeq: b0, endSeq: b0 + batch.length, base: baseColumns(batch, b0, labelNames), acts });
     }
     shards = await sink.finish();
@@ -135,6 +148,17 @@ function removeTemps(dir: string): void {
   for (const e of readdirSync(dir, { recursive: true, withFileTypes: true })) {
     if (e.isFile() && /\.tmp-\d+(-[0-9a-f]+)?$/.test(e.name)) rmSync(join(e.parentPath, e.name), { force: true });
   }
+}
+
+/** A batch through a HookedForward, padded to its batch with the first window; undefined when it does not cover the names. */
+async function forwardHooked(f: HookedForward, batch: Window[], names: Set<string>): Promise<Acts | undefined> {
+  if (batch.length > f.batch) return undefined;
+  const T = batch[0]?.tokens.length ?? 0;
+  const ids = new Int32Array(f.batch * T);
+  for (let i = 0; i < f.batch; i++) ids.set((batch[i] ?? batch[0] as Window).tokens, i * T);
+  const values = await f.hookValues(ids, [...names]);
+  if (!values) return undefined;
+  return new Map([...values].map(([name, x]) => [name, batch.length === f.batch ? x : x.slice(0, (x.length / f.batch) * batch.length)]));
 }
 
 function runHooked(p: Params, c: ModelConfig, batch: Window[], names: Set<string>, owned: boolean): Acts {

@@ -28,6 +28,7 @@ import { recordWidthForward } from '../engine/program/width-connection.ts';
 import { factorial } from '../engine/permutations.ts';
 import { ConfigError } from '../errors.ts';
 import type { ModelConfig } from '../model/config.ts';
+import { parseHookName } from '../model/hooks.ts';
 import { branchPrefix, modulePrefix, type Params, paramSpecs } from '../model/params.ts';
 
 /** The connection kinds the engine's kernels cover. */
@@ -224,6 +225,45 @@ export class EngineForward {
     if (ids.length !== this.tokens) throw new Error(`engine forward: ${ids.length} ids for a program of ${this.tokens} tokens`);
     const u32 = Uint32Array.from(ids);
     this.acts.write('ids', new Float32Array(u32.buffer));
+  }
+
+  /**
+   * The forward's values at hook sites (src/model/hooks.ts names), in runWithCache's layouts, for
+   * the last run: every site the forward keeps anyway (resid_pre/mid/post, branch_in/out, read,
+   * mixing, write, ln_final); undefined for a name it does not keep (embed, pos_embed,
+   * mixing_logits, one stream of a site), so that the caller can fall back to tfjs.
+   */
+  async hookValues(names: readonly string[]): Promise<Map<string, Float32Array> | undefined> {
+    const { n, hc, BT } = this.shape.dims;
+    const plan: { name: string; slice: string; pick?: (x: Float32Array) => Float32Array }[] = [];
+    for (const name of names) {
+      const site = parseHookName(name);
+      if (!site || ('stream' in site && site.stream !== undefined)) return undefined;
+      const at = (l: number, m: string, what: string) => `${l}.${m}.${what}`;
+      if (site.kind === 'resid_pre') plan.push({ name, slice: site.layer === 0 ? 'h' : `${site.layer - 1}.post` });
+      else if (site.kind === 'resid_mid') plan.push({ name, slice: `${site.layer}.mid` });
+      else if (site.kind === 'resid_post') plan.push({ name, slice: `${site.layer}.post` });
+      else if (site.kind === 'ln_final') plan.push({ name, slice: 'ln_f.y' });
+      else if (site.kind === 'branch_out') plan.push({ name, slice: at(site.layer, site.module, 'y') });
+      else if (site.kind === 'branch_in') plan.push({ name, slice: hc ? at(site.layer, site.module, 'x') : site.module === 'attn' ? (site.layer === 0 ? 'h' : `${site.layer - 1}.post`) : `${site.layer}.mid` });
+      else if (hc && site.kind === 'write') plan.push({ name, slice: at(site.layer, site.module, 'beta') });
+      else if (hc && (site.kind === 'read' || site.kind === 'mixing')) {
+        // alpha is [BT, n, n+1]: A_m[s], then A_r[s, ·]
+        const cols = site.kind === 'read' ? 1 : n;
+        const from = site.kind === 'read' ? 0 : 1;
+        plan.push({
+          name,
+          slice: at(site.layer, site.module, 'alpha'),
+          pick: (x) => {
+            const out = new Float32Array(BT * n * cols);
+            for (let r = 0; r < BT * n; r++) out.set(x.subarray(r * (n + 1) + from, r * (n + 1) + from + cols), r * cols);
+            return out;
+          },
+        });
+      } else return undefined;
+    }
+    const values = await this.acts.read(plan.map((p) => p.slice));
+    return new Map(plan.map((p, i) => [p.name, p.pick ? p.pick(values[i] as Float32Array) : (values[i] as Float32Array)]));
   }
 
   /** Logits [B·T, V] for the ids. */

@@ -9,7 +9,8 @@ import { type BackendInfo, type BackendName, hardwareGpu, initBackend } from '..
 import { type EngineDevice, requestEngineDevice } from '../engine/program/engine-device.ts';
 import { tf, type Variable } from '../engine/tf.ts';
 import { ConfigError } from '../errors.ts';
-import { ENGINE_KINDS } from './engine-forward.ts';
+import type { HookedForward } from '../capture/capture.ts';
+import { ENGINE_KINDS, EngineForward } from './engine-forward.ts';
 import { EngineTrainStep } from './engine-step.ts';
 import { diagnosticIds, type StepRunner } from './loop.ts';
 import { diagnosticsFromMeans } from './hc-diagnostics.ts';
@@ -23,10 +24,10 @@ import type { TrainConfig } from './train-config.ts';
  * for the connection kinds its kernels cover. Other kinds train on tfjs-webgpu (with a note), and
  * `--backend webgpu` without an adapter is a ConfigError.
  */
-export async function engineDeviceFor(backend: BackendName, model: ModelConfig): Promise<EngineDevice | undefined> {
+export async function engineDeviceFor(backend: BackendName, model: ModelConfig, what = 'trains'): Promise<EngineDevice | undefined> {
   if (backend !== 'webgpu' && backend !== 'auto') return undefined;
   if (!ENGINE_KINDS.includes(model.connection.kind)) {
-    if (backend === 'webgpu') process.stderr.write(`note: the WebGPU engine covers ${ENGINE_KINDS.join(', ')}; ${model.connection.kind} trains on tfjs-webgpu (slower)\n`);
+    if (backend === 'webgpu') process.stderr.write(`note: the WebGPU engine covers ${ENGINE_KINDS.join(', ')}; ${model.connection.kind} ${what} on tfjs-webgpu (slower)\n`);
     return undefined;
   }
   if (backend === 'auto' && !(await hardwareGpu())) return undefined;
@@ -88,5 +89,38 @@ export async function engineRunner(device: GPUDevice, cfg: TrainConfig, corpus: 
       await device.queue.onSubmittedWorkDone();
       engine.destroy();
     },
+  };
+}
+
+/**
+ * The engine's forward as capture's HookedForward (`capture --backend webgpu`): batches of `batch`
+ * sequences, the hook sites read from its activation arena. Built under an error scope, so a model
+ * the adapter cannot hold is a ConfigError.
+ */
+export async function engineCaptureForward(device: GPUDevice, c: ModelConfig, params: Params, batch: number): Promise<HookedForward & { destroy(): void }> {
+  device.pushErrorScope('out-of-memory');
+  device.pushErrorScope('validation');
+  let forward: EngineForward | undefined;
+  let thrown: unknown;
+  try {
+    forward = EngineForward.build(device, c, params, batch, c.blockSize);
+  } catch (e) {
+    thrown = e;
+  }
+  const refused = (await device.popErrorScope()) ?? (await device.popErrorScope());
+  if (thrown) throw thrown;
+  const f = forward as EngineForward;
+  if (refused) {
+    f.destroy();
+    throw new ConfigError(`the WebGPU engine could not set up this model's forward on this adapter (${refused.message.split('\n')[0]}); try a smaller --batch, or --backend wasm`);
+  }
+  return {
+    batch,
+    async hookValues(ids, names) {
+      f.setIds(ids);
+      f.program.run();
+      return f.hookValues(names);
+    },
+    destroy: () => f.destroy(),
   };
 }

@@ -7,6 +7,8 @@ import { tf } from '../../src/engine/tf.ts';
 import { type Connection, MODEL_DEFAULTS, type ModelConfig, type StreamInit, validateModelConfig } from '../../src/model/config.ts';
 import { disposeParams, initParams } from '../../src/model/params.ts';
 import { forward } from '../../src/model/transformer.ts';
+import { hookName } from '../../src/model/hooks.ts';
+import { disposeCachedRun, runWithCache } from '../../src/model/run-with-cache.ts';
 import { normRel, startChild } from '../engine/program/child-device.ts';
 import { perturb } from '../model/helpers.ts';
 
@@ -20,10 +22,23 @@ async function logitsCase(connection: Connection, nStreams: number, streamInit: 
   const engine = EngineForward.build(device, c, params, batch, seqLen);
   const got = await engine.run(ids);
   const dispatches = engine.program.dispatchCount;
+  // every hook site the forward keeps, against runWithCache
+  const layers = [...Array(c.nLayers).keys()];
+  const modules = layers.flatMap((layer) => (['attn', 'mlp'] as const).map((module) => ({ layer, module })));
+  const names = [
+    ...layers.flatMap((layer) => (['resid_pre', 'resid_mid', 'resid_post'] as const).map((kind) => hookName({ kind, layer }))),
+    ...modules.flatMap((m) => (['branch_in', 'branch_out', ...(c.connection.kind === 'residual' ? [] : (['read', 'mixing', 'write'] as const))] as const).map((kind) => hookName({ kind, ...m }))),
+    hookName({ kind: 'ln_final' }),
+  ];
+  const hooked = await engine.hookValues(names);
+  const uncovered = await engine.hookValues([hookName({ kind: 'embed' })]);
   engine.destroy();
   const want = tf.tidy(() => forward(params, c, tf.tensor2d(ids, [batch, seqLen], 'int32')).dataSync());
+  const run = runWithCache(params, c, tf.tensor2d(ids, [batch, seqLen], 'int32'), new Set(names));
+  const hooks = Object.fromEntries(names.map((name) => [name, hooked?.get(name) ? normRel(hooked.get(name) as Float32Array, run.cache.get(name)?.dataSync() as Float32Array) : Number.NaN]));
+  disposeCachedRun(run);
   disposeParams(params);
-  return { rel: normRel(got, want), dispatches };
+  return { rel: normRel(got, want), dispatches, hooks, uncoveredIsUndefined: uncovered === undefined };
 }
 
 const copy: StreamInit = { kind: 'copy' };
