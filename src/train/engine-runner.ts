@@ -6,7 +6,7 @@
 import { sampleBatch } from '../data/batches.ts';
 import type { Corpus } from '../data/corpus.ts';
 import { type BackendInfo, type BackendName, hardwareGpu, initBackend } from '../engine/backend.ts';
-import { type EngineDevice, requestEngineDevice } from '../engine/program/engine-device.ts';
+import { buildChecked, type EngineDevice, requestEngineDevice } from '../engine/program/engine-device.ts';
 import { tf, type Variable } from '../engine/tf.ts';
 import { ConfigError } from '../errors.ts';
 import type { HookedForward } from '../capture/capture.ts';
@@ -98,22 +98,7 @@ export async function engineRunner(device: GPUDevice, cfg: TrainConfig, corpus: 
  * the adapter cannot hold is a ConfigError.
  */
 export async function engineCaptureForward(device: GPUDevice, c: ModelConfig, params: Params, batch: number): Promise<HookedForward & { destroy(): void }> {
-  device.pushErrorScope('out-of-memory');
-  device.pushErrorScope('validation');
-  let forward: EngineForward | undefined;
-  let thrown: unknown;
-  try {
-    forward = EngineForward.build(device, c, params, batch, c.blockSize);
-  } catch (e) {
-    thrown = e;
-  }
-  const refused = (await device.popErrorScope()) ?? (await device.popErrorScope());
-  if (thrown) throw thrown;
-  const f = forward as EngineForward;
-  if (refused) {
-    f.destroy();
-    throw new ConfigError(`the WebGPU engine could not set up this model's forward on this adapter (${refused.message.split('\n')[0]}); try a smaller --batch, or --backend wasm`);
-  }
+  const f = await buildChecked(device, "this model's forward", 'try a smaller --batch, or --backend wasm', () => EngineForward.build(device, c, params, batch, c.blockSize));
   return {
     batch,
     async hookValues(ids, names) {

@@ -16,10 +16,10 @@ import { recordAccumulate } from '../engine/program/accumulate.ts';
 import { type AdamwSpec, adamwHyper, adamwPartials, recordAdamw } from '../engine/program/adamw.ts';
 import { columnSumChunks, recordColumnSum } from '../engine/program/column-sum.ts';
 import { recordCrossEntropy } from '../engine/program/cross-entropy.ts';
+import { buildChecked } from '../engine/program/engine-device.ts';
 import { GpuArena } from '../engine/program/gpu-arena.ts';
 import { ReadbackRing } from '../engine/program/readback-ring.ts';
 import { StepProgram } from '../engine/program/step-program.ts';
-import { ConfigError } from '../errors.ts';
 import type { ModelConfig } from '../model/config.ts';
 import type { Params } from '../model/params.ts';
 import type { StreamMeans } from './hc-diagnostics.ts';
@@ -80,22 +80,7 @@ export class EngineTrainStep {
    * Later device errors fail the next step's result.
    */
   static async create(device: GPUDevice, c: ModelConfig, params: Params, shape: EngineShape, adam: AdamWConfig, maxNorm: number): Promise<EngineTrainStep> {
-    device.pushErrorScope('out-of-memory');
-    device.pushErrorScope('validation');
-    let step: EngineTrainStep | undefined;
-    let thrown: unknown;
-    try {
-      step = EngineTrainStep.build(device, c, params, shape, adam, maxNorm);
-    } catch (e) {
-      thrown = e;
-    }
-    const refused = (await device.popErrorScope()) ?? (await device.popErrorScope());
-    if (thrown) throw thrown;
-    const built = step as EngineTrainStep;
-    if (refused) {
-      built.destroy();
-      throw new ConfigError(`the WebGPU engine could not set up this model's step on this adapter (${refused.message.split('\n')[0]}); try a smaller model or batch, or --backend wasm`);
-    }
+    const built = await buildChecked(device, "this model's training step", 'try a smaller model or batch, or --backend wasm', () => EngineTrainStep.build(device, c, params, shape, adam, maxNorm));
     device.addEventListener('uncapturederror', (e) => {
       built.deviceError ??= (e as GPUUncapturedErrorEvent).error.message;
     });

@@ -61,3 +61,27 @@ export async function requestEngineDevice(flags: string[] = []): Promise<EngineD
   const software = /llvmpipe|lavapipe|swiftshader|cpu/i.test(`${description} ${info.architecture ?? ''}`);
   return { device, description, software, gpu };
 }
+
+/**
+ * Runs `build` under WebGPU's out-of-memory and validation error scopes: a pipeline, binding or
+ * allocation the device refuses (limits, memory) becomes a ConfigError naming `what` with `hint`,
+ * and what was built is destroyed, instead of a warning on stderr and programs that do nothing.
+ */
+export async function buildChecked<T extends { destroy(): void }>(device: GPUDevice, what: string, hint: string, build: () => T): Promise<T> {
+  device.pushErrorScope('out-of-memory');
+  device.pushErrorScope('validation');
+  let built: T | undefined;
+  let thrown: unknown;
+  try {
+    built = build();
+  } catch (e) {
+    thrown = e;
+  }
+  const refused = (await device.popErrorScope()) ?? (await device.popErrorScope());
+  if (thrown) throw thrown;
+  if (refused) {
+    built?.destroy();
+    throw new ConfigError(`the WebGPU engine could not set up ${what} on this adapter (${refused.message.split('\n')[0]}); ${hint}`);
+  }
+  return built as T;
+}

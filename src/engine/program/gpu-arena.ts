@@ -4,6 +4,7 @@
 // minStorageBufferOffsetAlignment, so any slice can be bound on its own; arenas laid out from the
 // same slice list have the same offsets, so an update can run over params, grads, m and v as flat
 // arrays. Gaps between slices are zero and stay zero under every elementwise update.
+import { ConfigError } from '../../errors.ts';
 
 export interface SliceSpec {
   name: string;
@@ -50,7 +51,7 @@ export class GpuArena {
     specs: readonly SliceSpec[],
   ) {
     this.layout = layoutSlices(specs, device.limits.minStorageBufferOffsetAlignment);
-    if (this.layout.bytes > device.limits.maxBufferSize) throw new Error(`arena "${label}": ${this.layout.bytes} bytes exceed maxBufferSize ${device.limits.maxBufferSize}`);
+    if (this.layout.bytes > device.limits.maxBufferSize) throw new ConfigError(`arena "${label}": ${this.layout.bytes} bytes exceed the adapter's maxBufferSize ${device.limits.maxBufferSize}: this model or batch is too large for it`);
     this.byName = new Map(this.layout.slices.map((s) => [s.name, s]));
     // WebGPU zero-initialises buffers, which the gaps rely on.
     this.buffer = device.createBuffer({ label, size: this.layout.bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });

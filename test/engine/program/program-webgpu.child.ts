@@ -2,6 +2,7 @@
 // arenas on a device, a recorded StepProgram (dispatch order and count, passes split by copies,
 // one submit), the readback ring, and what recording refuses. Prints one JSON object;
 // {"skip": reason} without an adapter.
+import { buildChecked } from '../../../src/engine/program/engine-device.ts';
 import { GpuArena } from '../../../src/engine/program/gpu-arena.ts';
 import { ReadbackRing } from '../../../src/engine/program/readback-ring.ts';
 import { recordGemm } from '../../../src/engine/program/gemm.ts';
@@ -90,6 +91,16 @@ try {
 }
 unread.destroy();
 ringArena.destroy();
+// a pipeline the device refuses (WGSL that does not compile): caught by buildChecked's error scopes
+let refused = 'no error';
+try {
+  await buildChecked(device, 'a test pipeline', 'use less', () => {
+    device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code: 'fn main( {' }), entryPoint: 'main' } });
+    return { destroy: () => {} };
+  });
+} catch (e) {
+  refused = `${(e as Error).name}: ${(e as Error).message}`;
+}
 const results = {
   align: device.limits.minStorageBufferOffsetAlignment,
   offsets: arena.layout.slices.map((s) => s.offset),
@@ -100,6 +111,7 @@ const results = {
   sameBuffer,
   overlap,
   misaligned,
+  refused,
 };
 arena.destroy();
 outArena.destroy();

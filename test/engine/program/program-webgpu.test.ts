@@ -48,3 +48,7 @@ test('recording rejects overlapping bindings, misaligned offsets and copies with
   assert.match(result.misaligned as string, /starts at byte 4, not a multiple of/);
   assert.match(result.sameBuffer as string, /copy within one buffer/);
 });
+
+test('buildChecked turns what the device refuses into a ConfigError naming what was being set up', { skip }, () => {
+  assert.match(result.refused as string, /^ConfigError: the WebGPU engine could not set up a test pipeline on this adapter \(.+\); use less$/);
+});
