@@ -9,7 +9,6 @@ import { type BackendInfo, type BackendName, hardwareGpu, initBackend } from '..
 import { buildChecked, type EngineDevice, requestEngineDevice } from '../engine/program/engine-device.ts';
 import { tf, type Variable } from '../engine/tf.ts';
 import { ConfigError } from '../errors.ts';
-import type { HookedForward } from '../capture/capture.ts';
 import { ENGINE_KINDS, EngineForward } from './engine-forward.ts';
 import { EngineTrainStep } from './engine-step.ts';
 import { diagnosticIds, type StepRunner } from './loop.ts';
@@ -93,11 +92,16 @@ export async function engineRunner(device: GPUDevice, cfg: TrainConfig, corpus: 
 }
 
 /**
- * The engine's forward as capture's HookedForward (`capture --backend webgpu`): batches of `batch`
+ * The engine's forward as capture's HookedForward (capture/capture.ts; `capture --backend webgpu`): batches of `batch`
  * sequences, the hook sites read from its activation arena. Built under an error scope, so a model
  * the adapter cannot hold is a ConfigError.
  */
-export async function engineCaptureForward(device: GPUDevice, c: ModelConfig, params: Params, batch: number): Promise<HookedForward & { destroy(): void }> {
+export async function engineCaptureForward(
+  device: GPUDevice,
+  c: ModelConfig,
+  params: Params,
+  batch: number,
+): Promise<{ batch: number; hookValues(ids: Int32Array, names: readonly string[]): Promise<Map<string, Float32Array> | undefined>; destroy(): void }> {
   const f = await buildChecked(device, "this model's forward", 'try a smaller --batch, or --backend wasm', () => EngineForward.build(device, c, params, batch, c.blockSize));
   return {
     batch,
