@@ -92,9 +92,9 @@ export async function engineRunner(device: GPUDevice, cfg: TrainConfig, corpus: 
 }
 
 /**
- * The engine's forward as capture's HookedForward (capture/capture.ts; `capture --backend webgpu`): batches of `batch`
- * sequences, the hook sites read from its activation arena. Built under an error scope, so a model
- * the adapter cannot hold is a ConfigError.
+ * The engine's forward as capture's HookedForward (capture/capture.ts; `capture --backend
+ * webgpu`): batches of `batch` sequences, the hook sites read from its activation arena. Built
+ * under error scopes, so a model the adapter cannot hold is a ConfigError.
  */
 export async function engineCaptureForward(
   device: GPUDevice,
