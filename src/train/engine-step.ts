@@ -59,8 +59,9 @@ export class EngineTrainStep {
     readonly forward: EngineForward,
     readonly backward: EngineBackward,
     readonly shape: EngineShape,
-    /** Per micro-batch: copy its batch in (and, after the backward, its losses out and its grads into gacc). */
+    /** Per micro-batch: copy its batch in. */
     private readonly load: StepProgram[],
+    /** Per micro-batch, after its backward: copy its losses out and its grads into gacc. */
     private readonly gather: StepProgram[],
     private readonly update: StepProgram,
     /** Validation: the per-token losses of the forward's logits and their sum. */
