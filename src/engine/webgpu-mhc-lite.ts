@@ -1,10 +1,10 @@
-/// <reference types="@webgpu/types" />
 // mHC-lite's coefficients from the two projections of the normed token as fused WGSL programs,
 // for ops/mhc-lite-coefficients.ts: read σ(·), the softmax over the n! permutations and their
 // convex combination, and the write 2σ(·) in one program per token (tfjs ops: ~14 kernels
 // forward, ~30 backward); the gradient is one program per token plus the sums over tokens for
 // the five small parameters. Same formulas, same order as the op's tfjs composite;
 // test/model/webgpu-fused.test.ts compares them.
+/// <reference types="@webgpu/types" />
 import { factorial, permutations } from './permutations.ts';
 import { tf, type Tensor } from './tf.ts';
 import { dispatch, newTensor, packed, pipeline, type WebgpuBackend } from './webgpu-raw.ts';

@@ -1,10 +1,10 @@
-/// <reference types="@webgpu/types" />
 // LayerNorm, the (γ+1)-gain LayerNorm and RMSNorm of ops/norms.ts as fused WGSL programs with
 // their gradient, for the webgpu backend. Through tfjs ops a LayerNorm is ~9 kernels forward and ~25
 // backward; here it is 1 forward (one workgroup per row, also writing the row statistics) and 3
 // backward (dx per row; dγ and dβ as column sums in row chunks, then over the chunks).
 // The formulas are those of the ops' tfjs composites, in the same order;
 // test/model/webgpu-norms.test.ts checks them against the composites.
+/// <reference types="@webgpu/types" />
 import { tf, type Tensor } from './tf.ts';
 import { dispatch, newTensor, pipeline, rowGroups, type WebgpuBackend, workgroupSumWgsl } from './webgpu-raw.ts';
 

@@ -1,6 +1,6 @@
-/// <reference types="@webgpu/types" />
 // Direct access to tfjs-webgpu's device and tensor buffers, for hand-written WGSL programs that
 // tfjs' one-output program model cannot express (in-place updates, several outputs per pass).
+/// <reference types="@webgpu/types" />
 import { tf, type Tensor } from './tf.ts';
 
 interface TensorData {

@@ -1,9 +1,9 @@
-/// <reference types="@webgpu/types" />
 // Global-norm clipping and AdamW fused into three WGSL programs for the webgpu backend. Through
 // tfjs ops an update costs about 16 kernels per parameter tensor (square, sum, scale, and 13 for
 // the moments and the step); here it is two dispatches per tensor plus one, recorded in tfjs'
 // own compute pass, and p, m and v are written in place. The arithmetic is the unfused path's, in the same
 // order (optimizer.ts), so both agree to float32 rounding; test/train/adamw-webgpu.test.ts checks it.
+/// <reference types="@webgpu/types" />
 import type { Tensor, Variable } from '../engine/tf.ts';
 import { dispatch, markWritten, pipeline, type WebgpuBackend, workgroupSumWgsl } from '../engine/webgpu-raw.ts';
 import { readBufferSync } from '../engine/webgpu-node.ts';

@@ -1,6 +1,6 @@
-/// <reference types="@webgpu/types" />
 // Throughput of full training steps (forward, backward, AdamW) on random tokens, timed after
 // warm-up; the figures bench/train-throughput compares with the reference PyTorch code.
+/// <reference types="@webgpu/types" />
 import { rngFor } from '../engine/random.ts';
 import type { ModelConfig } from '../model/config.ts';
 import { disposeParams, initParams, type Params, paramSpecs } from '../model/params.ts';

@@ -1,4 +1,3 @@
-/// <reference types="@webgpu/types" />
 // The backward pass of the engine's recorded forward (engine-forward.ts): the mean next-token
 // cross-entropy, then the gradient of every parameter into a `grads` arena laid out like `params`
 // (one slice per tensor of the model). It reads what the forward
@@ -7,6 +6,7 @@
 // gradient and each LayerNorm's backward adds into; for the HC kinds, each module reads dĤ from one
 // and writes dH (the width connection's, plus the coefficient norm's) into the other.
 // Parity test: the gradients of the tfjs model's loss (test/train/engine-backward-webgpu.test.ts).
+/// <reference types="@webgpu/types" />
 import { recordAttentionBackward } from '../engine/program/attention.ts';
 import type { CoefficientSmall } from '../engine/program/coefficient-small.ts';
 import { recordColumnSum } from '../engine/program/column-sum.ts';

@@ -1,4 +1,3 @@
-/// <reference types="@webgpu/types" />
 // The forward pass of the model as one recorded program of the WebGPU engine (docs/engine.md),
 // from token ids to logits: the engine's kernels composed into the model. It covers `residual`
 // (a GPT-2 with Pre-Norm) and the HC family, `hc` (static or dynamic, RMS or gain-LayerNorm),
@@ -11,6 +10,7 @@
 // first), `constants` (fixed buffers) and `acts` (the ids,
 // each module's packed [W_α | W_β], and every activation by a path like `0.attn.qkv`: what the
 // backward reads).
+/// <reference types="@webgpu/types" />
 import { recordAttentionForward } from '../engine/program/attention.ts';
 import type { CoefficientSmall } from '../engine/program/coefficient-small.ts';
 import { recordEmbeddingForward, type StreamExpansion } from '../engine/program/embedding.ts';

@@ -1,8 +1,8 @@
-/// <reference types="@webgpu/types" />
 // The training loop's updates on the WebGPU engine (engine-step.ts): `train --backend webgpu`.
 // The engine holds the parameters and AdamW's moments on the device; tfjs (on wasm) keeps copies
 // for what reads them (the LSS record at log steps, checkpoints), refreshed by `sync` only at
 // those steps. Validation runs on the engine with the batches validationLoss uses.
+/// <reference types="@webgpu/types" />
 import { sampleBatch } from '../data/batches.ts';
 import type { Corpus } from '../data/corpus.ts';
 import { type BackendInfo, type BackendName, hardwareGpu, initBackend } from '../engine/backend.ts';

@@ -1,4 +1,3 @@
-/// <reference types="@webgpu/types" />
 // One training step on the WebGPU engine: for each of `accum` micro-batches the recorded forward
 // and backward (engine-forward.ts, engine-backward.ts), their gradients added up, then global-norm
 // clipping and AdamW over the params, grads, m and v arenas in one pass (engine/program/adamw.ts;
@@ -12,6 +11,7 @@
 // losses out to `losses` (k·B·T onwards). With accum > 1 the grads arena is copied (k = 0) or
 // added (k > 0) into `gacc`, which AdamW then reads; the loss gradient is seeded with
 // 1/(accum·B·T), so the sum is the mean over micro-batches, as TrainStep's average.
+/// <reference types="@webgpu/types" />
 import { recordAccumulate } from '../engine/program/accumulate.ts';
 import { type AdamwSpec, adamwHyper, adamwPartials, recordAdamw } from '../engine/program/adamw.ts';
 import { columnSumChunks, recordColumnSum } from '../engine/program/column-sum.ts';

@@ -1,4 +1,3 @@
-/// <reference types="@webgpu/types" />
 // Global-norm clipping and AdamW over whole arenas (docs/model.md, Optimisation): params, grads,
 // m and v are four arenas with one slice layout, decay-group slices first, so the update is one
 // elementwise pass with a single decay boundary. Three dispatches per step (two more per extra
@@ -10,6 +9,7 @@
 //      m ← β1 m + (1−β1) g; v ← β2 v + (1−β2) g²; p ← p − (lr/bc1)·m/(√v/√bc2 + ε).
 // The per-step values (lr, bc1 = 1−β1ᵗ, bc2 = 1−β2ᵗ) live in an 8-float `hyper` binding that the
 // host writes before each submit (writeAdamwHyper). Gaps between slices are zero and stay zero.
+/// <reference types="@webgpu/types" />
 import type { StepProgram } from './step-program.ts';
 import { cachedPipeline, invocationGroups } from './step-program.ts';
 import { checkBindings } from './binding-size.ts';

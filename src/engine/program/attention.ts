@@ -1,4 +1,3 @@
-/// <reference types="@webgpu/types" />
 // Causal multi-head self-attention from the packed c_attn output, with an online softmax
 // (FlashAttention's recurrence; no T×T matrix is stored). Per (batch b, head h, query i), with
 // s_ij = q_i·k_j/√dh for j ≤ i:
@@ -10,6 +9,7 @@
 // o [B·T, d]; L and D [B, H, T]; dqkv like qkv. This first version is one invocation per query
 // (forward, dq) or key (dk, dv) row, reading K, V, Q straight from memory: correct, not yet
 // tiled through workgroup memory.
+/// <reference types="@webgpu/types" />
 import type { StepProgram } from './step-program.ts';
 import { cachedPipeline } from './step-program.ts';
 import { checkBindings } from './binding-size.ts';

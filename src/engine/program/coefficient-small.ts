@@ -1,7 +1,7 @@
-/// <reference types="@webgpu/types" />
 // What the mHC and mHC-lite coefficient kernels share: the five small parameters of a module, as
 // the reference names them, in the order their kernels bind them and their gradients' sums write
 // them, and the WGSL declarations of those bindings and of each direction's others.
+/// <reference types="@webgpu/types" />
 
 export interface CoefficientSmall {
   preBranchScale: GPUBufferBinding; // [1]

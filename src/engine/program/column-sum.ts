@@ -1,9 +1,9 @@
-/// <reference types="@webgpu/types" />
 // Column sums out[c] (+)= Σ_r x[r, c]: the gradients of biases, LayerNorm gains, wpe and the
 // stream-init parameters are such sums over tokens. Deterministic, without float atomics: with
 // `chunks` > 1 the rows are split into that many contiguous chunks whose partial sums go to a
 // scratch binding, then a second dispatch adds the partials in chunk order. One invocation per
 // column, so neighbouring invocations read neighbouring floats of a row.
+/// <reference types="@webgpu/types" />
 import type { StepProgram } from './step-program.ts';
 import { cachedPipeline } from './step-program.ts';
 import { floatsIn } from './binding-size.ts';

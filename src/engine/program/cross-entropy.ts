@@ -1,10 +1,10 @@
-/// <reference types="@webgpu/types" />
 // Softmax cross-entropy over the vocabulary, one workgroup per token row, with the gradient
 // written over the logits in place (the logits are not needed after it):
 //   loss_t = logsumexp(z_t) − z_t[y_t],   z_t ← scale·(softmax(z_t) − onehot(y_t)).
 // `scale` is 1/(tokens in the step) for a mean loss (1/(accum·B·T) with accumulation). Per-row
 // losses go to `losses`; their mean is a column sum away. Targets are u32 in a buffer of their
 // own (the arenas hold f32).
+/// <reference types="@webgpu/types" />
 import type { StepProgram } from './step-program.ts';
 import { cachedPipeline } from './step-program.ts';
 import { bytesIn } from './binding-size.ts';

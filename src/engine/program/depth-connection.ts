@@ -1,4 +1,3 @@
-/// <reference types="@webgpu/types" />
 // The depth connection of one HC module (HC paper, Algorithm 2), per token t with the mixed
 // streams H'_t ∈ R^{n×d}, the branch output y_t ∈ R^d and the write weights B_t ∈ R^n:
 //   Ĥ_t[u] = H'_t[u] + B_t[u]·y_t
@@ -6,6 +5,7 @@
 //           dy = Σ_u B[u]·dĤ_u,  dB[u] = ⟨y, dĤ_u⟩.
 // One workgroup per token. Layouts: H', Ĥ [T, n, d], y [T, d], B [T, n]. (The step program will
 // fold the forward into the c_proj GEMM's epilogue; this kernel is its reference and fallback.)
+/// <reference types="@webgpu/types" />
 import type { StepProgram } from './step-program.ts';
 import { cachedPipeline } from './step-program.ts';
 import { checkBindings } from './binding-size.ts';

@@ -1,4 +1,3 @@
-/// <reference types="@webgpu/types" />
 // Token and position embedding, expanded into n streams (docs/model.md §1.6), per token i with id
 // x_i at position p_i = i mod T:
 //   h⁰_i = wte[x_i] + wpe[p_i],   H⁰_{i,s} = h⁰_i (copy) | h⁰_i ⊙ λ_s (lss, noise) | h⁰_i + e_s (stream-embed)
@@ -11,6 +10,7 @@
 // them (`embeddingIndex`), so row v's occurrences are order[starts[v] .. starts[v+1]), summed in
 // token order; the sum is added to dwte, which may already hold the unembedding's gradient (tied).
 // Layouts: ids u32 [B·T], wte [V, d], wpe [≥T, d], λ/e [n, d], H⁰ [B·T, n, d], dh⁰ [B·T, d].
+/// <reference types="@webgpu/types" />
 import type { StepProgram } from './step-program.ts';
 import { cachedPipeline } from './step-program.ts';
 import { checkBindings } from './binding-size.ts';

@@ -1,6 +1,6 @@
-/// <reference types="@webgpu/types" />
 // The engine's own GPUDevice, straight from Dawn (the `webgpu` package), without tfjs: the step
 // program owns every buffer, so it asks for the adapter's largest storage and workgroup limits.
+/// <reference types="@webgpu/types" />
 import { createRequire } from 'node:module';
 import { ConfigError } from '../../errors.ts';
 

@@ -1,4 +1,3 @@
-/// <reference types="@webgpu/types" />
 // fp32 GEMM for the step program: C[b] = op(A[b])·op(B[b]) (+ bias) (+ C[b] when accumulating),
 // row-major, op = identity or transpose. Forward y = x·W is NN, dX = dY·Wᵀ is NT, dW = Xᵀ·dY is
 // TN. A workgroup of 16×16 invocations computes a 64×64 tile of C through 16-deep slices of
@@ -10,6 +9,7 @@
 // `depth`, the HC depth connection Ĥ[m, u] = H'[m, u] + B[m, u]·C[m] on the finished row as well.
 // GELU is x·Φ(x) with erf by Abramowitz–Stegun 7.1.26 (|error| ≤ 1.5e-7), the formula tfjs' erf
 // kernel uses; gelu' = Φ(x) + x·φ(x), the derivative tfjs takes of that composite.
+/// <reference types="@webgpu/types" />
 import type { StepProgram } from './step-program.ts';
 import { cachedPipeline } from './step-program.ts';
 import { floatsIn } from './binding-size.ts';

@@ -1,9 +1,9 @@
-/// <reference types="@webgpu/types" />
 // One GPUBuffer holding many named float32 slices (parameters, gradients, AdamW moments,
 // activations, scratch), allocated once. Each slice starts at a multiple of the device's
 // minStorageBufferOffsetAlignment, so any slice can be bound on its own; arenas laid out from the
 // same slice list have the same offsets, so an update can run over params, grads, m and v as flat
 // arrays. Gaps between slices are zero and stay zero under every elementwise update.
+/// <reference types="@webgpu/types" />
 import { ConfigError } from '../../errors.ts';
 
 export interface SliceSpec {

@@ -1,4 +1,3 @@
-/// <reference types="@webgpu/types" />
 // Hyper-connections' coefficients per token (HC paper; docs/model.md), from the projection of each
 // stream's normalised row, proj = H̄ [W_α | W_β] ∈ R^{n×(n+2)} (one GEMM, computed before):
 //   α[s, j] = α₀[s, j] + a·tanh(proj[s, j])   (j ≤ n: column 0 reads, 1…n mix)
@@ -9,6 +8,7 @@
 //   dα₀ = Σ_t dα_t, dβ₀ = Σ_t dβ_t (column sums), da = Σ dα ⊙ tanh, db = Σ dβ ⊙ tanh (per-token
 //   partials [T, 2], then one workgroup's fixed-order tree sum into the two scalars)
 // Layouts: proj [T, n, n+2], α [T, n, n+1], β [T, n], α₀ [n, n+1], β₀ [n], a and b one float each.
+/// <reference types="@webgpu/types" />
 import type { StepProgram } from './step-program.ts';
 import { cachedPipeline, invocationGroups } from './step-program.ts';
 import { checkBindings } from './binding-size.ts';

@@ -1,4 +1,3 @@
-/// <reference types="@webgpu/types" />
 // mHC's coefficients per token (arXiv 2512.24880; docs/model.md) from the one projection of the
 // RMS-normed token, proj = v [W_α | W_β] = [wc (n·(n+1)) | wb (n)] per token, wc read as [n, n+1]:
 //   ℓ[s, j] = wc[s, j] · (j = 0 ? pre : res) + α₀[s, j]
@@ -12,6 +11,7 @@
 // over the line. The token's contributions to the five small parameters' gradients go to
 // contrib [T, 3 + n(n+1) + n] and token-sums.ts adds them up (2 dispatches).
 // Layouts: proj [T, n(n+1) + n], alpha [T, n, n+1] = [A_m | A_r], write [T, n].
+/// <reference types="@webgpu/types" />
 import type { StepProgram } from './step-program.ts';
 import { cachedPipeline, invocationGroups } from './step-program.ts';
 import { backwardBindings, backwardOperands, type CoefficientGradOperands, type CoefficientSmall, FORWARD_OUTPUTS, gradBindingNeeds, SMALL_BINDINGS, smallList, smallSizes } from './coefficient-small.ts';

@@ -1,4 +1,3 @@
-/// <reference types="@webgpu/types" />
 // mHC-lite's coefficients per token (arXiv 2601.05732; docs/model.md) from the one projection of
 // the normed token, proj = v [W_α | W_β] = [wc (n + n!) | wb (n)] per token:
 //   A_m[i] = σ(pre · wc[i] + α₀[i])
@@ -10,6 +9,7 @@
 // parameters' gradients, [T, K] with K = 3 + (n + n!) + n; then token-sums.ts sums them over
 // tokens into the five gradients (2 dispatches).
 // Layouts: proj [T, n + n! + n], alpha [T, n, n+1] = [A_m | A_r], write [T, n].
+/// <reference types="@webgpu/types" />
 import { factorial, permutations } from '../permutations.ts';
 import type { StepProgram } from './step-program.ts';
 import { cachedPipeline, invocationGroups } from './step-program.ts';

@@ -1,4 +1,3 @@
-/// <reference types="@webgpu/types" />
 // The row norms of the model inside a step program, forward and backward (model/norms.ts):
 // layer: (x−μ)·rstd·w (+b), rstd = 1/√(var+1e-5) with the biased variance; gain: the same with
 // (γ+1); rms: x·r·(γ+1), r = √D / max(‖x‖, 1e-12) (F.normalize·√D). Forward: one workgroup per
@@ -6,6 +5,7 @@
 //   layer/gain: dx = rstd·(g − mean(g) − x̂·mean(g·x̂)),  g = dy·gain;
 //   rms:        dx = r·g − (r/‖x‖²)·(Σ g·x)·x  (no second term where the floor holds);
 // and dw = Σ_rows dy·x̂, db = Σ_rows dy as column sums (row chunks, then a fixed-order final sum).
+/// <reference types="@webgpu/types" />
 import type { StepProgram } from './step-program.ts';
 import { cachedPipeline } from './step-program.ts';
 import { checkBindings } from './binding-size.ts';

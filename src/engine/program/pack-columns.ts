@@ -1,9 +1,9 @@
-/// <reference types="@webgpu/types" />
 // Two matrices with the same rows side by side, and back: packed[r] = [a[r] | b[r]] for a [R, A]
 // and b [R, B]. The coefficient projection multiplies by [W_α | W_β] in one GEMM while the params
 // arena keeps W_α and W_β as the model's own tensors (decay groups and checkpoints stay 1:1); the
 // backward unpacks the GEMM's packed dW into the two gradients. One dispatch each way, one
 // invocation per packed element.
+/// <reference types="@webgpu/types" />
 import type { StepProgram } from './step-program.ts';
 import { cachedPipeline, invocationGroups } from './step-program.ts';
 import { checkBindings } from './binding-size.ts';

@@ -1,8 +1,8 @@
-/// <reference types="@webgpu/types" />
 // Reads a few floats per step (the loss, the gradient norm) without stalling the queue: each
 // step's command buffer ends with copies into one of `depth` mappable buffers, and the host maps
 // that buffer while the next steps run. The caller awaits step t's values after submitting
 // step t+1, so the host reads one step behind and the GPU never waits for it.
+/// <reference types="@webgpu/types" />
 
 export class ReadbackRing {
   private readonly buffers: GPUBuffer[];

@@ -1,4 +1,3 @@
-/// <reference types="@webgpu/types" />
 // A recorded training step: every pipeline and bind group is made once, at record time; a run
 // encodes the whole list into one command encoder (compute passes split only by buffer copies)
 // and submits it once. Engine kernels declare every storage binding read_write: WebGPU forbids one
@@ -6,6 +5,7 @@
 // "includes writable usage and another usage in the same synchronization scope"), and arenas put
 // a kernel's inputs and outputs in the same buffer. Writable ranges must not overlap, which
 // dispatch() checks here rather than Dawn at submit.
+/// <reference types="@webgpu/types" />
 import { ConfigError } from '../../errors.ts';
 
 export interface DispatchStep {

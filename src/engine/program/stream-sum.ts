@@ -1,8 +1,8 @@
-/// <reference types="@webgpu/types" />
 // The readout's sum over streams (model/connections/readout.ts, reduceTerms): after ln_f per
 // stream, x_f[t] = Σ_s Y[t, s] ∈ R^d, summed in stream order. Backward: every stream's gradient is
 // the same dx_f[t], written (or added, `accumulate`) to dY[t, s]. One invocation per (token,
 // column) each way. Layouts: Y, dY [T, n, d], x_f, dx_f [T, d].
+/// <reference types="@webgpu/types" />
 import type { StepProgram } from './step-program.ts';
 import { cachedPipeline, invocationGroups } from './step-program.ts';
 import { checkBindings } from './binding-size.ts';

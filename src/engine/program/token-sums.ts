@@ -1,10 +1,10 @@
-/// <reference types="@webgpu/types" />
 // Sums over tokens of per-token gradient contributions, split into several parameters' gradients:
 // contrib [T, K] holds, per token, the contributions to outputs 0, 1, … laid side by side (widths
 // w₀, w₁, …, Σw = K). The columns are summed over token chunks into partial [chunks, K] (one
 // dispatch), then the chunk sums, in chunk order, are written to each output's own binding (one
 // dispatch). Deterministic, without atomics; used by the coefficient kernels for their small
 // parameters (scales, static α and β), which live in separate slices of the gradient arena.
+/// <reference types="@webgpu/types" />
 import type { StepProgram } from './step-program.ts';
 import { cachedPipeline } from './step-program.ts';
 import { checkBindings } from './binding-size.ts';

@@ -1,4 +1,3 @@
-/// <reference types="@webgpu/types" />
 // The width connection of one HC module (HC paper, Algorithm 2; docs/model.md, One connection
 // module), per token t with streams H_t ∈ R^{n×d} and alpha_t = [A_m | A_r] ∈ R^{n×(n+1)}:
 //   x_t = Σ_s A_m[s]·H_s  (the branch input)      H'_t[u] = Σ_s A_r[s, u]·H_s  (the residual mix)
@@ -6,6 +5,7 @@
 //           dA_m[s] = ⟨H_s, dx⟩,  dA_r[s, u] = ⟨H_s, dH'_u⟩.
 // One workgroup per token; each invocation walks columns, and the n(n+1) dot products are summed
 // over the workgroup in one tree. Layouts: H and H' [T, n, d], x [T, d], alpha [T, n, n+1].
+/// <reference types="@webgpu/types" />
 import type { StepProgram } from './step-program.ts';
 import { cachedPipeline } from './step-program.ts';
 import { checkBindings } from './binding-size.ts';
