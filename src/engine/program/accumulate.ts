@@ -1,8 +1,7 @@
 // acc += x over `length` floats, elementwise: the gradient accumulation over micro-batches adds
 // each micro-batch's grads arena into the accumulated one (both laid out alike). One dispatch.
 /// <reference types="@webgpu/types" />
-import { bindingRanges, subBinding } from './adamw.ts';
-import { checkBindings } from './binding-size.ts';
+import { bindingRanges, checkBindings, subBinding } from './binding-size.ts';
 import type { StepProgram } from './step-program.ts';
 import { cachedPipeline, invocationGroups } from './step-program.ts';
 

@@ -12,7 +12,7 @@
 /// <reference types="@webgpu/types" />
 import type { StepProgram } from './step-program.ts';
 import { cachedPipeline, invocationGroups } from './step-program.ts';
-import { checkBindings } from './binding-size.ts';
+import { bindingRanges, checkBindings, subBinding } from './binding-size.ts';
 
 export interface AdamwSpec {
   /** floats in each arena (the arena's bytes / 4) */
@@ -106,22 +106,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   p[i] = pd - hyper[1] * (mi / (sqrt(vi) / hyper[2] + EPS));
 }`;
 }
-
-/**
- * Ranges of at most `maxBytes` (the device's maxStorageBufferBindingSize) covering `length` floats,
- * each starting at a multiple of 64 floats (256 bytes, the usual offset alignment): passes over
- * whole arenas bind one range at a time. One range when the arena fits in one binding.
- */
-export function bindingRanges(length: number, maxBytes: number): { start: number; length: number }[] {
-  const per = Math.floor(maxBytes / 256) * 64;
-  if (per < 64) throw new Error(`a storage binding of ${maxBytes} bytes is too small to split arenas into`);
-  const out: { start: number; length: number }[] = [];
-  for (let start = 0; start < length; start += per) out.push({ start, length: Math.min(per, length - start) });
-  return out;
-}
-
-/** A binding's floats [start, start + length). */
-export const subBinding = (b: GPUBufferBinding, start: number, length: number): GPUBufferBinding => ({ buffer: b.buffer, offset: (b.offset ?? 0) + 4 * start, size: 4 * length });
 
 /**
  * Records the dispatches: per binding range of the arenas (one unless an arena is larger than a
