@@ -12,6 +12,13 @@ export type Rank = import('@tensorflow/tfjs').Rank;
 export const tf: Tf = require('@tensorflow/tfjs') as Tf;
 export type Scalar = import('@tensorflow/tfjs').Scalar;
 
+/** Overwrites a variable's values with `data` (its shape's size, row-major). */
+export function assignValues(target: Variable, data: Float32Array): void {
+  const t = tf.tensor(data, target.shape);
+  target.assign(t);
+  t.dispose();
+}
+
 /**
  * A variable that holds the only reference to its data: tf.variable(x) shares x's buffer, and
  * kernels that update variables in place (the fused webgpu optimizer) need sole ownership.

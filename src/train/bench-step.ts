@@ -33,32 +33,33 @@ export interface BenchStepResult {
   step_ms: number[];
 }
 
+/** Uniformly random tokens and targets, batchSize × blockSize, the same sequence for a seed. */
+function randomBatches(o: BenchStepOptions): () => { tokens: Int32Array; targets: Int32Array } {
+  const rng = rngFor(o.seed, 'bench-tokens');
+  const n = o.batchSize * o.model.blockSize;
+  return () => ({ tokens: Int32Array.from({ length: n }, () => rng.int(o.model.vocabSize)), targets: Int32Array.from({ length: n }, () => rng.int(o.model.vocabSize)) });
+}
+
 export async function benchStep(o: BenchStepOptions): Promise<BenchStepResult> {
   const { model, batchSize, seed } = o;
   const seqLen = model.blockSize;
   const params = initParams(model, seed);
-  const opt = new AdamW(params, optimizerGroups(params, paramSpecs(model, seed)), ADAM);
-  const names = [...opt.groups.decay, ...opt.groups.noDecay];
   if (o.engine) {
     try {
       return await engineSteps(o, o.engine, params);
     } finally {
-      opt.dispose();
       disposeParams(params);
     }
   }
+  const opt = new AdamW(params, optimizerGroups(params, paramSpecs(model, seed)), ADAM);
+  const names = [...opt.groups.decay, ...opt.groups.noDecay];
   const workers = o.workers > 0 ? await GradientWorkers.start(model, names, params, o.workers, batchSize * seqLen) : undefined;
   const step = new TrainStep(params, model, opt, 1.0, workers);
-  const rng = rngFor(seed, 'bench-tokens');
-  const batch = () => {
-    const tokens = Int32Array.from({ length: batchSize * seqLen }, () => rng.int(model.vocabSize));
-    const targets = Int32Array.from({ length: batchSize * seqLen }, () => rng.int(model.vocabSize));
-    return { tokens, targets, batchSize, seqLen };
-  };
+  const batch = randomBatches(o);
   const times: number[] = [];
   try {
     for (let i = 0; i < o.warmup + o.steps; i++) {
-      const b = batch();
+      const b = { ...batch(), batchSize, seqLen };
       const t0 = performance.now();
       step.run([b], 1e-4); // the loss is read back, so the step has finished when this returns
       if (i >= o.warmup) times.push(performance.now() - t0);
@@ -82,8 +83,11 @@ async function engineSteps(o: BenchStepOptions, device: GPUDevice, params: Param
   const { model, batchSize } = o;
   const seqLen = model.blockSize;
   const engine = await EngineTrainStep.create(device, model, params, { batch: batchSize, seqLen, accum: 1 }, ADAM, 1.0);
-  const rng = rngFor(o.seed, 'bench-tokens');
-  const batch = () => ({ ids: Int32Array.from({ length: batchSize * seqLen }, () => rng.int(model.vocabSize)), targets: Int32Array.from({ length: batchSize * seqLen }, () => rng.int(model.vocabSize)) });
+  const random = randomBatches(o);
+  const batch = () => {
+    const b = random();
+    return { ids: b.tokens, targets: b.targets };
+  };
   const times: number[] = [];
   try {
     let pending = engine.submit([batch()], 1e-4);

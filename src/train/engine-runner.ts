@@ -3,15 +3,14 @@
 // for what reads them (the LSS record at log steps, checkpoints), refreshed by `sync` only at
 // those steps. Validation runs on the engine with the batches validationLoss uses.
 /// <reference types="@webgpu/types" />
-import { sampleBatch } from '../data/batches.ts';
 import type { Corpus } from '../data/corpus.ts';
 import { type BackendInfo, type BackendName, hardwareGpu, initBackend } from '../engine/backend.ts';
 import { buildChecked, type EngineDevice, requestEngineDevice } from '../engine/program/engine-device.ts';
-import { tf, type Variable } from '../engine/tf.ts';
+import { assignValues, type Variable } from '../engine/tf.ts';
 import { ConfigError } from '../errors.ts';
 import { ENGINE_KINDS, EngineForward } from './engine-forward.ts';
 import { EngineTrainStep } from './engine-step.ts';
-import { diagnosticIds, type StepRunner } from './loop.ts';
+import { diagnosticIds, type StepRunner, validationBatch } from './loop.ts';
 import { diagnosticsFromMeans } from './hc-diagnostics.ts';
 import type { AdamW } from './optimizer.ts';
 import type { ModelConfig } from '../model/config.ts';
@@ -46,39 +45,26 @@ export async function engineRunner(device: GPUDevice, cfg: TrainConfig, corpus: 
   const engine = await EngineTrainStep.create(device, cfg.model, params, { batch: cfg.batchSize, seqLen: cfg.model.blockSize, accum: cfg.gradAccum }, adam, cfg.gradClip);
   // a resumed run: AdamW's moments and update count from the checkpoint
   if (opt.t > 0) {
-    const m = new Map<string, Float32Array>();
-    const v = new Map<string, Float32Array>();
-    for (const [key, x] of opt.state()) {
-      const [, kind, ...rest] = key.split('.');
-      (kind === 'm' ? m : v).set(rest.join('.'), x.data);
-    }
+    const { m, v } = opt.moments();
     engine.loadOptimizer(opt.t, m, v);
   }
   const diagIds = diagnosticIds(cfg, corpus);
-  const assign = (target: Variable, x: Float32Array) => {
-    const t = tf.tensor(x, target.shape);
-    target.assign(t);
-    t.dispose();
+  const assign = async (names?: readonly string[]) => {
+    for (const [name, x] of await engine.params(names)) assignValues(params.get(name) as Variable, x);
   };
   return {
     depth: 2,
     submit: (micro, lr) => engine.submit(micro.map((b) => ({ ids: b.tokens, targets: b.targets })), lr),
     async sync(what) {
-      if (what !== 'all') {
-        for (const [name, x] of await engine.params(what)) assign(params.get(name) as Variable, x);
-        return;
-      }
-      for (const [name, x] of await engine.params()) assign(params.get(name) as Variable, x);
+      if (what !== 'all') return assign(what);
+      await assign();
       const { m, v } = await engine.moments();
-      const tensors = new Map<string, { data: Float32Array }>();
-      for (const [name, x] of m) tensors.set(`optimizer.m.${name}`, { data: x });
-      for (const [name, x] of v) tensors.set(`optimizer.v.${name}`, { data: x });
-      opt.load(engine.t, tensors, 'the WebGPU engine');
+      opt.setMoments(engine.t, m, v, 'the WebGPU engine');
     },
     async validationLoss() {
       let sum = 0;
       for (let i = 0; i < cfg.evalBatches; i++) {
-        const b = sampleBatch(corpus.val, { batchSize: cfg.batchSize, seqLen: cfg.model.blockSize, seed: cfg.seed + 1, step: i });
+        const b = validationBatch(cfg, corpus, i);
         sum += await engine.loss({ ids: b.tokens, targets: b.targets });
       }
       return sum / cfg.evalBatches;

@@ -1,8 +1,8 @@
 // The training loop: AdamW with warmup-cosine schedule, gradient accumulation and clipping,
 // periodic validation, HC diagnostics at every log step, atomic checkpoints and exact resume.
-import { tf, type Tensor } from '../engine/tf.ts';
+import { tf } from '../engine/tf.ts';
 import { sampleBatch } from '../data/batches.ts';
-import type { Corpus, Split } from '../data/corpus.ts';
+import type { Corpus } from '../data/corpus.ts';
 import type { Params } from '../model/params.ts';
 import { lossFn } from '../model/transformer.ts';
 import { type HcDiagnostics, hcDiagnostics } from './hc-diagnostics.ts';
@@ -37,20 +37,18 @@ export interface TrainResult {
   finalValLoss: number;
 }
 
-function batchTensors(split: Split, cfg: TrainConfig, seed: number, step: number): { tokens: Tensor; targets: Tensor } {
-  const seqLen = cfg.model.blockSize;
-  const b = sampleBatch(split, { batchSize: cfg.batchSize, seqLen, seed, step });
-  return { tokens: tf.tensor2d(b.tokens, [cfg.batchSize, seqLen], 'int32'), targets: tf.tensor2d(b.targets, [cfg.batchSize, seqLen], 'int32') };
+/** Validation batch i of evalBatches: the same at every evaluation, whatever runs it. */
+export function validationBatch(cfg: TrainConfig, corpus: Corpus, i: number): { tokens: Int32Array; targets: Int32Array } {
+  return sampleBatch(corpus.val, { batchSize: cfg.batchSize, seqLen: cfg.model.blockSize, seed: cfg.seed + 1, step: i });
 }
 
 /** Mean validation loss over a fixed set of batches, the same at every evaluation. */
 export function validationLoss(params: Params, cfg: TrainConfig, corpus: Corpus): number {
+  const shape: [number, number] = [cfg.batchSize, cfg.model.blockSize];
   let sum = 0;
   for (let i = 0; i < cfg.evalBatches; i++) {
-    sum += tf.tidy(() => {
-      const { tokens, targets } = batchTensors(corpus.val, cfg, cfg.seed + 1, i);
-      return lossFn(params, cfg.model, tokens, targets).dataSync()[0] as number;
-    });
+    const b = validationBatch(cfg, corpus, i);
+    sum += tf.tidy(() => lossFn(params, cfg.model, tf.tensor2d(b.tokens, shape, 'int32'), tf.tensor2d(b.targets, shape, 'int32')).dataSync()[0] as number);
   }
   return sum / cfg.evalBatches;
 }

@@ -1,6 +1,6 @@
 // AdamW with PyTorch's update order (decoupled decay first, bias-corrected step) and two
 // groups: decay on ≥2-D weights and LSS scales, none on biases, norms and static HC parameters.
-import { ownedVariable, tf, type Tensor, type Variable } from '../engine/tf.ts';
+import { assignValues, ownedVariable, tf, type Tensor, type Variable } from '../engine/tf.ts';
 import { fusedBackend, ownsBuffer } from '../engine/webgpu-raw.ts';
 import type { ParamSpec, Params } from '../model/params.ts';
 import { type FusedParam, WebgpuAdamW } from './adamw-webgpu.ts';
@@ -104,27 +104,42 @@ export class AdamW {
     }
   }
 
-  /** Moments by name, for checkpoints. */
+  /** The first and second moments by parameter name. */
+  moments(): { m: Map<string, Float32Array>; v: Map<string, Float32Array> } {
+    const read = (x: Map<string, Variable>) => new Map([...x].map(([name, t]) => [name, t.dataSync() as Float32Array]));
+    return { m: read(this.m), v: read(this.v) };
+  }
+
+  /** Sets the update count and both moments of every parameter (a resumed run, the WebGPU engine's state). */
+  setMoments(t: number, m: ReadonlyMap<string, ArrayLike<number>>, v: ReadonlyMap<string, ArrayLike<number>>, source: string): void {
+    this.t = t;
+    for (const [name, mt] of this.m) {
+      for (const [kind, target, saved] of [['m', mt, m.get(name)], ['v', this.v.get(name) as Variable, v.get(name)]] as const) {
+        if (!saved || saved.length !== target.size) throw new Error(`${source}: optimizer state ${kind} of ${name} is missing or has the wrong size`);
+        assignValues(target, Float32Array.from(saved));
+      }
+    }
+  }
+
+  /** Moments by checkpoint tensor name (optimizer.m.NAME, optimizer.v.NAME). */
   state(): Map<string, { shape: number[]; data: Float32Array }> {
+    const { m, v } = this.moments();
     const out = new Map<string, { shape: number[]; data: Float32Array }>();
-    for (const [name, m] of this.m) {
-      out.set(`optimizer.m.${name}`, { shape: m.shape, data: m.dataSync() as Float32Array });
-      out.set(`optimizer.v.${name}`, { shape: m.shape, data: (this.v.get(name) as Variable).dataSync() as Float32Array });
+    for (const [name, x] of m) {
+      const shape = (this.m.get(name) as Variable).shape;
+      out.set(`optimizer.m.${name}`, { shape, data: x });
+      out.set(`optimizer.v.${name}`, { shape, data: v.get(name) as Float32Array });
     }
     return out;
   }
 
+  /** The moments of a checkpoint's tensors (state()'s names). */
   load(t: number, tensors: ReadonlyMap<string, { data: Float32Array | Int32Array }>, source: string): void {
-    this.t = t;
-    for (const [name, m] of this.m) {
-      for (const [kind, target] of [['m', m], ['v', this.v.get(name) as Variable]] as const) {
-        const saved = tensors.get(`optimizer.${kind}.${name}`);
-        if (!saved || saved.data.length !== target.size) throw new Error(`${source}: optimizer state ${kind} of ${name} is missing or has the wrong size`);
-        const t = tf.tensor(Float32Array.from(saved.data), target.shape);
-        target.assign(t);
-        t.dispose();
-      }
-    }
+    const of = (kind: 'm' | 'v') => new Map([...this.m.keys()].flatMap((name) => {
+      const saved = tensors.get(`optimizer.${kind}.${name}`);
+      return saved ? [[name, saved.data] as const] : [];
+    }));
+    this.setMoments(t, of('m'), of('v'), source);
   }
 
   dispose(): void {

@@ -2,7 +2,7 @@
 // gradients of its share of each batch, exchanged with the main thread through shared memory.
 import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend } from '../engine/backend.ts';
-import { tf, type Scalar, type Variable } from '../engine/tf.ts';
+import { assignValues, tf, type Scalar, type Variable } from '../engine/tf.ts';
 import type { ModelConfig } from '../model/config.ts';
 import { initParams } from '../model/params.ts';
 import { lossFn } from '../model/transformer.ts';
@@ -32,9 +32,7 @@ for (;;) {
   try {
     let off = 0;
     for (const x of vars) {
-      const t = tf.tensor(v.params.subarray(off, off + x.size), x.shape);
-      x.assign(t);
-      t.dispose();
+      assignValues(x, v.params.subarray(off, off + x.size));
       off += x.size;
     }
     const rows = v.ctrl[1] as number;
