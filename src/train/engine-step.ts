@@ -21,6 +21,7 @@ import { GpuArena } from '../engine/program/gpu-arena.ts';
 import { ReadbackRing } from '../engine/program/readback-ring.ts';
 import { StepProgram } from '../engine/program/step-program.ts';
 import type { ModelConfig } from '../model/config.ts';
+import { hookName } from '../model/hooks.ts';
 import type { Params } from '../model/params.ts';
 import type { StreamMeans } from './hc-diagnostics.ts';
 import { batchUpload, EngineBackward } from './engine-backward.ts';
@@ -210,14 +211,19 @@ export class EngineTrainStep {
     return this.submit([{ ids, targets }], lr);
   }
 
-  /** Mean loss of the current parameters on one batch of the program's shape (no update). */
-  async loss(b: EngineBatch): Promise<number> {
+  /** Runs the forward alone on one batch of the program's shape (upload slot 0), then `then`. */
+  private forwardOn(b: EngineBatch, then?: StepProgram): void {
     this.upload([b]);
     const encoder = this.forward.params.device.createCommandEncoder();
     (this.load[0] as StepProgram).encode(encoder);
     this.forward.program.encode(encoder);
-    this.evaluate.encode(encoder);
+    then?.encode(encoder);
     this.forward.params.device.queue.submit([encoder.finish()]);
+  }
+
+  /** Mean loss of the current parameters on one batch of the program's shape (no update). */
+  async loss(b: EngineBatch): Promise<number> {
+    this.forwardOn(b, this.evaluate);
     const [sum] = (await this.scratch.read(['lossSum'])) as [Float32Array];
     return (sum[0] as number) / this.forward.shape.dims.BT;
   }
@@ -225,7 +231,8 @@ export class EngineTrainStep {
   /**
    * Token means for the HC diagnostics (hc-diagnostics.ts) of the current parameters on `ids`
    * (whole sequences of the program's length, any number of them): the forward runs on chunks of
-   * the program's batch, the last one padded with repeats that are left out of the means.
+   * the program's batch, the last one padded with repeats that are left out of the means; the
+   * values come from its hook sites (EngineForward.hookValues, runWithCache's layouts).
    */
   async streamMeans(ids: Int32Array): Promise<StreamMeans> {
     const { batch, seqLen: T } = this.shape;
@@ -233,37 +240,32 @@ export class EngineTrainStep {
     const L = this.forward.shape.config.nLayers;
     const rows = ids.length / T;
     if (!Number.isInteger(rows) || rows < 1) throw new Error(`engine: ${ids.length} diagnostic ids are not whole sequences of ${T}`);
-    const modules = hc ? Array.from({ length: 2 * L }, (_, i) => `${Math.floor(i / 2)}.${i % 2 === 0 ? 'attn' : 'mlp'}`) : [];
+    const post = Array.from({ length: L }, (_, layer) => hookName({ kind: 'resid_post', layer }));
+    const modules = hc ? Array.from({ length: 2 * L }, (_, i) => ({ layer: Math.floor(i / 2), module: i % 2 === 0 ? ('attn' as const) : ('mlp' as const) })) : [];
+    const coeffNames = modules.map((m) => ({ read: hookName({ kind: 'read', ...m }), mixing: hookName({ kind: 'mixing', ...m }), write: hookName({ kind: 'write', ...m }) }));
     const energies = Array.from({ length: L }, () => new Float64Array(n));
     const coefficients = modules.map(() => ({ read: new Float64Array(n), mixing: new Float64Array(n * n), write: new Float64Array(n) }));
+    /** acc[j] += x[r·w + j] over the first `tokens` rows, w = acc.length. */
+    const addRows = (acc: Float64Array, x: Float32Array, tokens: number) => {
+      for (let r = 0; r < tokens; r++) for (let j = 0; j < acc.length; j++) acc[j] = (acc[j] as number) + (x[r * acc.length + j] as number);
+    };
     for (let first = 0; first < rows; first += batch) {
       const take = Math.min(batch, rows - first);
       const chunk = new Int32Array(batch * T);
       for (let r = 0; r < batch; r++) chunk.set(ids.subarray((first + (r < take ? r : 0)) * T, (first + (r < take ? r : 0) + 1) * T), r * T);
-      this.upload([{ ids: chunk, targets: new Int32Array(batch * T) }]);
-      const encoder = this.forward.params.device.createCommandEncoder();
-      (this.load[0] as StepProgram).encode(encoder);
-      this.forward.program.encode(encoder);
-      this.forward.params.device.queue.submit([encoder.finish()]);
+      this.forwardOn({ ids: chunk, targets: new Int32Array(batch * T) });
+      const values = (await this.forward.hookValues([...post, ...coeffNames.flatMap((k) => [k.read, k.mixing, k.write])])) as Map<string, Float32Array>;
       const tokens = take * T;
-      const post = await this.forward.acts.read(Array.from({ length: L }, (_, l) => `${l}.post`));
-      post.forEach((h, l) => {
+      post.forEach((name, l) => {
+        const h = values.get(name) as Float32Array; // [BT, n, d]
         const e = energies[l] as Float64Array;
         for (let t = 0; t < tokens; t++) for (let s = 0; s < n; s++) for (let k = 0; k < d; k++) e[s] = (e[s] as number) + (h[(t * n + s) * d + k] as number) ** 2;
       });
-      if (!hc) continue;
-      const values = await this.forward.acts.read(modules.flatMap((m) => [`${m}.alpha`, `${m}.beta`]));
       coefficients.forEach((k, i) => {
-        const alpha = values[2 * i] as Float32Array; // [BT, n, n+1]: A_m[s], then A_r[s, ·]
-        const beta = values[2 * i + 1] as Float32Array; // [BT, n]
-        for (let t = 0; t < tokens; t++) {
-          for (let s = 0; s < n; s++) {
-            const row = (t * n + s) * (n + 1);
-            k.read[s] = (k.read[s] as number) + (alpha[row] as number);
-            for (let u = 0; u < n; u++) k.mixing[s * n + u] = (k.mixing[s * n + u] as number) + (alpha[row + 1 + u] as number);
-            k.write[s] = (k.write[s] as number) + (beta[t * n + s] as number);
-          }
-        }
+        const names = coeffNames[i] as (typeof coeffNames)[number];
+        addRows(k.read, values.get(names.read) as Float32Array, tokens); // [BT, n]
+        addRows(k.mixing, values.get(names.mixing) as Float32Array, tokens); // [BT, n, n]
+        addRows(k.write, values.get(names.write) as Float32Array, tokens); // [BT, n]
       });
     }
     const total = rows * T;
