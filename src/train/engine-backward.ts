@@ -25,7 +25,7 @@ import { recordStreamSumBackward } from '../engine/program/stream-sum.ts';
 import { tokenSumChunks } from '../engine/program/token-sums.ts';
 import { recordWidthBackward } from '../engine/program/width-connection.ts';
 import { branchPrefix, modulePrefix } from '../model/params.ts';
-import type { EngineForward } from './engine-forward.ts';
+import { type EngineForward, u32Floats } from './engine-forward.ts';
 
 /** A batch as the programs read it: u32 ids, targets and the ids' counting sort, as f32 bit patterns for the arenas. */
 export interface BatchUpload {
@@ -40,8 +40,7 @@ export function batchUpload(ids: Int32Array, targets: Int32Array, vocab: number)
   if (targets.length !== ids.length) throw new Error(`engine: ${targets.length} targets for ${ids.length} ids`);
   for (const t of targets) if (!Number.isInteger(t) || t < 0 || t >= vocab) throw new Error(`engine: target ${t} is outside the vocabulary of ${vocab}`);
   const { order, starts } = embeddingIndex(ids, vocab);
-  const asF32 = (x: Uint32Array) => new Float32Array(x.buffer, x.byteOffset, x.length);
-  return { ids: asF32(Uint32Array.from(ids)), targets: asF32(Uint32Array.from(targets)), order: asF32(order), starts: asF32(starts) };
+  return { ids: u32Floats(ids), targets: u32Floats(targets), order: u32Floats(order), starts: u32Floats(starts) };
 }
 
 export class EngineBackward {

@@ -80,6 +80,12 @@ export function engineDims(c: ModelConfig, batch: number, seqLen: number): Engin
   };
 }
 
+/** Integers as u32 bit patterns in a Float32Array, as the f32 arenas carry ids, targets and sorts. */
+export function u32Floats(x: ArrayLike<number>): Float32Array {
+  const u = x instanceof Uint32Array ? x : Uint32Array.from(x);
+  return new Float32Array(u.buffer, u.byteOffset, u.length);
+}
+
 export class EngineForward {
   private constructor(
     readonly program: StepProgram,
@@ -223,8 +229,7 @@ export class EngineForward {
   /** Writes the ids (B·T of them, row-major as the batch) for the next run. */
   setIds(ids: Int32Array): void {
     if (ids.length !== this.tokens) throw new Error(`engine forward: ${ids.length} ids for a program of ${this.tokens} tokens`);
-    const u32 = Uint32Array.from(ids);
-    this.acts.write('ids', new Float32Array(u32.buffer));
+    this.acts.write('ids', u32Floats(ids));
   }
 
   /**
