@@ -7,7 +7,7 @@
 #
 # HC_REF: a checkout of brain-lab-research/hc-stream-collapse (model.py, hyper_conn/);
 # EINOPS: a checkout of arogozhnikov/einops. See README.md for how to get both.
-# Optional: ROUNDS (3), STEPS (21 timed steps per run), WARMUP (3), THREADS (2),
+# Optional: KINDS ("hc mhc-lite mhc"), ROUNDS (3), STEPS (21 timed steps per run), WARMUP (3), THREADS (2),
 # PYTHON (/usr/bin/python3, Debian's python3-torch), OUT (bench/train-throughput/out),
 # QUIET_LOAD and QUIET_WAIT: before each pair of runs, wait up to QUIET_WAIT seconds (0: no
 # wait) for the 1-minute load average to fall below QUIET_LOAD (1.5), on a shared machine.
@@ -32,7 +32,7 @@ rm -f "$OUT"/raw/*
 
 # The issue's config: vocab 256, d 128, 4 layers, 4 heads, seq 128, batch 8, n 4, fp32.
 MODEL=(--streams 4 --layers 4 --heads 4 --d-model 128 --seq 128 --batch 8 --vocab 256)
-KINDS=(hc mhc-lite mhc)
+read -r -a KINDS <<< "${KINDS:-hc mhc-lite mhc}"
 ref_type() { [[ "$1" == mhc-lite ]] && echo mhc_lite || echo "$1"; }
 
 load1() { cut -d' ' -f1 /proc/loadavg; }

@@ -6,7 +6,7 @@ import { ConfigError } from '../errors.ts';
 import { registerFastGradients } from './gradients.ts';
 import { setMatmulMode } from './matmul.ts';
 import { tf } from './tf.ts';
-import { registerWasmKernels } from './wasm-kernels.ts';
+import { registerWasmKernels } from './wasm/tfjs-kernels.ts';
 import { installWebgpuNodeFixes, prepareSyncRead } from './webgpu-node.ts';
 
 const require = createRequire(import.meta.url);
@@ -62,7 +62,7 @@ async function startWasm(): Promise<BackendInfo> {
   require('@tensorflow/tfjs-backend-wasm');
   if (!(await tf.setBackend('wasm'))) throw new Error('tf.setBackend("wasm") returned false');
   await tf.ready();
-  registerWasmKernels();
+  registerWasmKernels(tf.backend());
   setMatmulMode('explicit');
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   return { requested: 'wasm', active: 'wasm', device: `WebAssembly${simd ? ' + SIMD' : ''}, one thread` };

@@ -1,8 +1,9 @@
 // Normalisations and the activation of the GPT-2 block, matched to PyTorch's definitions:
 // LayerNorm with eps 1e-5 and biased variance; F.normalize's max(‖x‖, 1e-12); exact GELU.
 // The norms are engine ops (engine/ops/norms.ts), which choose how they run.
+import { geluOp } from '../engine/ops/gelu.ts';
 import { gainLayerNormOp, layerNormOp, rmsNormOp } from '../engine/ops/norms.ts';
-import { tf, type Tensor } from '../engine/tf.ts';
+import type { Tensor } from '../engine/tf.ts';
 
 /** LayerNorm over the last axis: (x − μ)/√(σ² + 1e-5) · w + b; `bias` absent for bias-free models. */
 export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor | undefined): Tensor {
@@ -24,5 +25,5 @@ export function gainLayerNorm(x: Tensor, gamma: Tensor): Tensor {
 
 /** GELU with the exact erf form, as torch.nn.GELU() by default: x·Φ(x). */
 export function gelu(x: Tensor): Tensor {
-  return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)); // x's shape
+  return geluOp(x); // x's shape
 }

@@ -2,7 +2,7 @@
 // fractions H ∈ R^{m×d/m} that play HC's streams (docs/model.md). With FC = [[0, β], [Γ, A]]:
 //   x = concat_j Σ_s Γ[s,j] H_s,  H'_t = Σ_s A[s,t] H_s + β_t · T(x)_t   (T(x) split like h).
 // Static, or dynamic as DHC: Γ, A, β + s·tanh(H̄ W) from each fraction's own normalised row.
-import { mm } from '../../engine/matmul.ts';
+import { tokenMix } from '../../engine/ops/token-mix.ts';
 import { broadcastCopy } from '../../engine/ops/broadcast-copy.ts';
 import { tf, type Tensor } from '../../engine/tf.ts';
 import { attentionBranch, mlpBranch } from '../branches.ts';
@@ -56,7 +56,7 @@ function hooked(k: FracCoefficients, layer: number, module: Sublayer, at: SiteHo
 export function fracModule(p: Params, c: ModelConfig, layer: number, module: Sublayer, H: Tensor, at: SiteHook): Tensor {
   const [B, T, m, w] = H.shape as [number, number, number, number];
   const k = hooked(fracCoefficients(p, c, modulePrefix(layer, module), H), layer, module, at);
-  const out = mm(tf.reshape(k.alpha, [B * T, m, 2 * m]), tf.reshape(H, [B * T, m, w]), true, false); // [B*T, 2m, w]
+  const out = tokenMix(tf.reshape(k.alpha, [B * T, m, 2 * m]), tf.reshape(H, [B * T, m, w])); // [B*T, 2m, w]
   const branchIn = tf.reshape(tf.slice(out, [0, 0, 0], [-1, m, -1]), [B, T, m * w]); // [B, T, d]
   const mixed = tf.reshape(tf.slice(out, [0, m, 0], [-1, m, -1]), [B, T, m, w]); // [B, T, m, w]
   const x = at({ kind: 'branch_in', layer, module }, branchIn); // [B, T, d]

@@ -1,6 +1,6 @@
 // Applying a module's coefficients (HC paper, Algorithm 2): the width connection reads the
 // branch input and mixes the streams in one product; the depth connection writes T(x) back.
-import { mm } from '../../engine/matmul.ts';
+import { tokenMix } from '../../engine/ops/token-mix.ts';
 import { tf, type Tensor } from '../../engine/tf.ts';
 
 /**
@@ -9,7 +9,7 @@ import { tf, type Tensor } from '../../engine/tf.ts';
  */
 export function widthConnection(H: Tensor, alpha: Tensor): { branchIn: Tensor; mixed: Tensor } {
   const [B, T, n, d] = H.shape as [number, number, number, number];
-  const out = mm(tf.reshape(alpha, [B * T, n, n + 1]), tf.reshape(H, [B * T, n, d]), true, false); // [B*T, n+1, d]
+  const out = tokenMix(tf.reshape(alpha, [B * T, n, n + 1]), tf.reshape(H, [B * T, n, d])); // [B*T, n+1, d]
   const branchIn = tf.reshape(tf.slice(out, [0, 0, 0], [-1, 1, -1]), [B, T, d]);
   const mixed = tf.reshape(tf.slice(out, [0, 1, 0], [-1, n, -1]), [B, T, n, d]);
   return { branchIn, mixed };

@@ -1,6 +1,7 @@
-// The wasm backend's replaced Slice, Unpack, SplitV and Identity kernels (src/engine/wasm-kernels.ts)
-// against the cpu backend's: the same values for contiguous and strided slices of ranks 1–5,
-// unstacking along every axis, uneven splits, and a clone that outlives its source.
+// The wasm backend's replaced Slice, Unpack, SplitV, Concat, Cast, Sum and Identity kernels
+// (src/engine/wasm/tfjs-kernels.ts) against the cpu backend's: the same values for contiguous and
+// strided slices of ranks 1–5, unstacking along every axis, uneven splits, concatenations along
+// every axis (int32 and bool too), sums over every block of axes, and a clone that outlives its source.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { initBackend } from '../../src/engine/backend.ts';
@@ -22,6 +23,14 @@ const cases: Case[] = [
   { what: 'uneven split axis 1', run: (x) => tf.split(x, [1, 3], 1) },
   { what: 'even split last axis', run: (x) => tf.split(tf.reshape(x, [3, 4, 5, 6]), 3, 3) },
   { what: 'int32 slice', run: (x) => tf.slice(tf.cast(tf.reshape(x, [12, 30]), 'int32'), [1, 1], [2, 3]) },
+  { what: 'bool slice', run: (x) => tf.slice(tf.greater(tf.reshape(x, [12, 30]), 0), [1, 3], [5, 7]) },
+  { what: 'empty slice', run: (x) => tf.slice(x, [0, 0, 0, 0, 0], [3, 0, 5, 2, 3]) },
+  ...[0, 1, 2, 3].map((axis) => ({ what: `concat axis ${axis}`, run: (x: Tensor) => tf.concat([tf.slice(tf.reshape(x, [3, 4, 5, 6]), [0, 0, 0, 0], [axis === 0 ? 1 : 3, axis === 1 ? 1 : 4, axis === 2 ? 2 : 5, axis === 3 ? 5 : 6]), tf.reshape(x, [3, 4, 5, 6]), tf.neg(tf.reshape(x, [3, 4, 5, 6]))], axis) })),
+  { what: 'concat narrow columns', run: (x) => tf.concat([tf.reshape(x, [72, 5]), tf.slice(tf.reshape(x, [360, 1]), [0, 0], [72, 1])], 1) },
+  { what: 'concat int32 and bool', run: (x) => [tf.concat([tf.cast(tf.reshape(x, [12, 30]), 'int32'), tf.cast(tf.reshape(x, [12, 30]), 'int32')], 1), tf.concat([tf.greater(x, 1), tf.less(x, 0)], 4)] },
+  { what: 'cast to the same dtype', run: (x) => tf.cast(x, 'float32') },
+  ...[[0], [1], [2], [0, 1], [1, 2], [0, 1, 2], [3], [2, 3], [0, 1, 2, 3], [0, 2]].flatMap((axes) => [false, true].map((keepDims) => ({ what: `sum axes ${axes}${keepDims ? ' keepDims' : ''}`, run: (x: Tensor) => tf.sum(tf.reshape(x, [3, 2, 5, 12]), axes, keepDims) }))),
+  { what: 'sum middle of [2048, 128] shaped', run: (x) => tf.sum(tf.tile(tf.reshape(tf.slice(tf.reshape(x, [-1]), [0], [256]), [2, 128]), [1024, 1]), 0) },
 ];
 
 async function valuesOn(backend: 'cpu' | 'wasm'): Promise<Map<string, number[][]>> {
@@ -37,7 +46,7 @@ async function valuesOn(backend: 'cpu' | 'wasm'): Promise<Map<string, number[][]
   return out;
 }
 
-test('wasm Slice, Unpack and SplitV give the cpu backend\'s values', async () => {
+test('wasm Slice, Unpack, SplitV, Concat, Cast and Sum give the cpu backend\'s values', async () => {
   const wasm = await valuesOn('wasm');
   const cpu = await valuesOn('cpu');
   for (const c of cases) assert.deepEqual(wasm.get(c.what), cpu.get(c.what), c.what);

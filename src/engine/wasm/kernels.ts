@@ -1,0 +1,190 @@
+// Our WebAssembly kernels (SIMD), run in tfjs-wasm's own memory: arguments are byte addresses in
+// its heap and sizes, results are written into tensors tfjs has allocated (tfjs-kernels.ts).
+//   mixNN: C[r] = A[r] · B[r], A addressed by strides (so Aᵀ costs nothing), B and C contiguous,
+//          vectorised along B's rows (columns a multiple of 4). Batched products of many tiny
+//          matrices against long rows, a hyper-connection's per-token mixing αᵀH: tfjs-wasm sends
+//          batched products to a scalar fallback that ran these at ~0.6 GFLOP/s.
+//   mixNT: C[r] = A[r] · B[r]ᵀ, A and B contiguous, vectorised along the shared axis (a multiple of 4).
+//   sumMiddle: out[o, :] = Σ_m x[o, m, :] (inner a multiple of 4); tfjs-wasm transposes the
+//          reduced axes to the end first.
+//   copyRuns: `count` runs of `run` bytes from strided source to strided destination, for slices,
+//          splits and concatenations (tfjs-wasm copies narrow runs one JavaScript call each).
+import { assemble, type WasmFunction, w } from './assemble.ts';
+
+// MixNN(a, b, c, batch, m, k, n, rsA, csA, bsA): strides of A in elements.
+const NN = { a: 0, b: 1, c: 2, batch: 3, m: 4, k: 5, n: 6, rsA: 7, csA: 8, bsA: 9, bt: 10, i: 11, jb: 12, p: 13, aRow: 14, aP: 15, bP: 16, bBase: 17, cRow: 18, nb: 19, knb: 20, acc: 21 };
+const mixNN: WasmFunction = {
+  name: 'mixNN',
+  params: 10,
+  i32Locals: 11,
+  v128Locals: 1,
+  body: [
+    ...w.set(NN.nb, w.shl2(w.get(NN.n))),
+    ...w.set(NN.knb, w.mul(w.get(NN.k), w.get(NN.nb))),
+    ...w.set(NN.rsA, w.shl2(w.get(NN.rsA))),
+    ...w.set(NN.csA, w.shl2(w.get(NN.csA))),
+    ...w.set(NN.bsA, w.shl2(w.get(NN.bsA))),
+    ...w.set(NN.cRow, w.get(NN.c)),
+    ...w.range(NN.bt, w.get(NN.batch), w.i32(1),
+      w.set(NN.bBase, w.add(w.get(NN.b), w.mul(w.get(NN.bt), w.get(NN.knb)))),
+      w.range(NN.i, w.get(NN.m), w.i32(1),
+        w.set(NN.aRow, w.add(w.add(w.get(NN.a), w.mul(w.get(NN.bt), w.get(NN.bsA))), w.mul(w.get(NN.i), w.get(NN.rsA)))),
+        w.range(NN.jb, w.get(NN.nb), w.i32(16),
+          w.set(NN.acc, w.v128Zero()),
+          w.set(NN.aP, w.get(NN.aRow)),
+          w.set(NN.bP, w.add(w.get(NN.bBase), w.get(NN.jb))),
+          w.range(NN.p, w.get(NN.k), w.i32(1),
+            w.set(NN.acc, w.f32x4Add(w.get(NN.acc), w.f32x4Mul(w.f32x4Splat(w.f32Load(w.get(NN.aP))), w.v128Load(w.get(NN.bP))))),
+            w.inc(NN.aP, w.get(NN.csA)),
+            w.inc(NN.bP, w.get(NN.nb)),
+          ),
+          w.v128Store(w.add(w.get(NN.cRow), w.get(NN.jb)), w.get(NN.acc)),
+        ),
+        w.inc(NN.cRow, w.get(NN.nb)),
+      ),
+    ),
+  ],
+};
+
+// MixNT(a, b, c, batch, m, n, k).
+const NT = { a: 0, b: 1, c: 2, batch: 3, m: 4, n: 5, k: 6, bt: 7, i: 8, j: 9, pb: 10, aRow: 11, bRow: 12, cP: 13, kb: 14, bBase: 15, acc: 16 };
+const lane = (l: number) => w.f32x4Lane(w.get(NT.acc), l);
+const mixNT: WasmFunction = {
+  name: 'mixNT',
+  params: 7,
+  i32Locals: 9,
+  v128Locals: 1,
+  body: [
+    ...w.set(NT.kb, w.shl2(w.get(NT.k))),
+    ...w.set(NT.cP, w.get(NT.c)),
+    ...w.set(NT.aRow, w.get(NT.a)),
+    ...w.range(NT.bt, w.get(NT.batch), w.i32(1),
+      w.set(NT.bBase, w.add(w.get(NT.b), w.mul(w.mul(w.get(NT.bt), w.get(NT.n)), w.get(NT.kb)))),
+      w.range(NT.i, w.get(NT.m), w.i32(1),
+        w.set(NT.bRow, w.get(NT.bBase)),
+        w.range(NT.j, w.get(NT.n), w.i32(1),
+          w.set(NT.acc, w.v128Zero()),
+          w.range(NT.pb, w.get(NT.kb), w.i32(16),
+            w.set(NT.acc, w.f32x4Add(w.get(NT.acc), w.f32x4Mul(w.v128Load(w.add(w.get(NT.aRow), w.get(NT.pb))), w.v128Load(w.add(w.get(NT.bRow), w.get(NT.pb)))))),
+          ),
+          w.f32Store(w.get(NT.cP), w.f32Add(w.f32Add(lane(0), lane(1)), w.f32Add(lane(2), lane(3)))),
+          w.inc(NT.cP, w.i32(4)),
+          w.inc(NT.bRow, w.get(NT.kb)),
+        ),
+        w.inc(NT.aRow, w.get(NT.kb)),
+      ),
+    ),
+  ],
+};
+
+// sumMiddle(x, out, outer, mid, inner)
+const SM = { x: 0, out: 1, outer: 2, mid: 3, inner: 4, o: 5, jb: 6, m: 7, xp: 8, xo: 9, op: 10, ib: 11, mb: 12, acc: 13 };
+const sumMiddle: WasmFunction = {
+  name: 'sumMiddle',
+  params: 5,
+  i32Locals: 8,
+  v128Locals: 1,
+  body: [
+    ...w.set(SM.ib, w.shl2(w.get(SM.inner))),
+    ...w.set(SM.mb, w.mul(w.get(SM.mid), w.get(SM.ib))),
+    ...w.set(SM.xo, w.get(SM.x)),
+    ...w.set(SM.op, w.get(SM.out)),
+    ...w.range(SM.o, w.get(SM.outer), w.i32(1),
+      w.range(SM.jb, w.get(SM.ib), w.i32(16),
+        w.set(SM.acc, w.v128Zero()),
+        w.set(SM.xp, w.add(w.get(SM.xo), w.get(SM.jb))),
+        w.range(SM.m, w.get(SM.mid), w.i32(1),
+          w.set(SM.acc, w.f32x4Add(w.get(SM.acc), w.v128Load(w.get(SM.xp)))),
+          w.inc(SM.xp, w.get(SM.ib)),
+        ),
+        w.v128Store(w.add(w.get(SM.op), w.get(SM.jb)), w.get(SM.acc)),
+      ),
+      w.inc(SM.xo, w.get(SM.mb)),
+      w.inc(SM.op, w.get(SM.ib)),
+    ),
+  ],
+};
+
+// copyRuns(src, dst, count, run, srcStride, dstStride), all in bytes
+const CR = { src: 0, dst: 1, count: 2, run: 3, srcStride: 4, dstStride: 5, r: 6 };
+const copyRuns: WasmFunction = {
+  name: 'copyRuns',
+  params: 6,
+  i32Locals: 1,
+  v128Locals: 0,
+  body: w.range(CR.r, w.get(CR.count), w.i32(1),
+    w.copy(w.get(CR.dst), w.get(CR.src), w.get(CR.run)),
+    w.inc(CR.src, w.get(CR.srcStride)),
+    w.inc(CR.dst, w.get(CR.dstStride)),
+  ),
+};
+
+// Exact GELU, x Φ(x) with Φ(x) = (1 + erf(x/√2)) / 2, and its derivative Φ(x) + x φ(x). erf is
+// Abramowitz–Stegun 7.1.26 (|error| ≤ 1.5e-7, as tfjs' erf) and exp Cephes' expf (range reduction
+// by ln 2, a degree-6 polynomial, 2^k from the exponent bits), four lanes at a time.
+const C = w.f32x4Const;
+const GL = { x: 0, y: 1, count: 2, dx: 3, ib: 4, nb: 5, v: 6, z: 7, a: 8, t: 9, p: 10, e: 11, erf: 12, fx: 13, r: 14 }; // y is dy in the backward
+/** Locals GL.erf = erf(v/√2) and GL.e = exp(−v²/2) from GL.v. */
+const erfAndGaussian = (): number[] => {
+  const g = w.get;
+  const poly = (acc: number, x: number, coefs: number[]) => coefs.flatMap((c) => w.set(acc, w.f32x4Add(w.f32x4Mul(g(acc), g(x)), C(c))));
+  return [
+    ...w.set(GL.z, w.f32x4Mul(g(GL.v), C(Math.SQRT1_2))),
+    ...w.set(GL.a, w.f32x4Abs(g(GL.z))),
+    ...w.set(GL.t, w.f32x4Div(C(1), w.f32x4Add(C(1), w.f32x4Mul(C(0.3275911), g(GL.a))))),
+    ...w.set(GL.p, C(1.061405429)),
+    ...poly(GL.p, GL.t, [-1.453152027, 1.421413741, -0.284496736, 0.254829592]),
+    ...w.set(GL.p, w.f32x4Mul(g(GL.p), g(GL.t))),
+    // e = exp(−a²)
+    ...w.set(GL.r, w.f32x4Max(w.f32x4Sub(C(0), w.f32x4Mul(g(GL.a), g(GL.a))), C(-87.33654))),
+    ...w.set(GL.fx, w.f32x4Nearest(w.f32x4Mul(g(GL.r), C(Math.LOG2E)))),
+    ...w.set(GL.r, w.f32x4Sub(w.f32x4Sub(g(GL.r), w.f32x4Mul(g(GL.fx), C(0.693359375))), w.f32x4Mul(g(GL.fx), C(-2.12194440e-4)))),
+    ...w.set(GL.e, C(1.98756915e-4)),
+    ...poly(GL.e, GL.r, [1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1]),
+    ...w.set(GL.e, w.f32x4Add(w.f32x4Add(w.f32x4Mul(w.f32x4Mul(g(GL.e), g(GL.r)), g(GL.r)), g(GL.r)), C(1))),
+    ...w.set(GL.e, w.f32x4Mul(g(GL.e), w.i32x4Shl(w.i32x4Add(w.i32x4TruncSat(g(GL.fx)), w.i32x4Const(127)), 23))),
+    // erf(z) = sign(z) (1 − p e)
+    ...w.set(GL.erf, w.v128Or(w.f32x4Sub(C(1), w.f32x4Mul(g(GL.p), g(GL.e))), w.v128And(g(GL.z), w.i32x4Const(-0x80000000)))),
+  ];
+};
+const elementLoop = (...body: number[][]) => [...w.set(GL.nb, w.shl2(w.get(GL.count))), ...w.range(GL.ib, w.get(GL.nb), w.i32(16), ...body)];
+const at = (base: number) => w.add(w.get(base), w.get(GL.ib));
+// geluForward(x, y, count): y = (x/2)(1 + erf(x/√2)); count a multiple of 4
+const geluForward: WasmFunction = {
+  name: 'geluForward',
+  params: 3,
+  i32Locals: 3, // dx's slot unused here, so the layouts agree
+  v128Locals: 9,
+  body: elementLoop(
+    w.set(GL.v, w.v128Load(at(GL.x))),
+    erfAndGaussian(),
+    w.v128Store(at(GL.y), w.f32x4Mul(w.f32x4Mul(w.get(GL.v), C(0.5)), w.f32x4Add(w.get(GL.erf), C(1)))),
+  ),
+};
+// geluBackward(x, dy, count, dx): dx = dy ((1 + erf(x/√2))/2 + x exp(−x²/2)/√(2π))
+const geluBackward: WasmFunction = {
+  name: 'geluBackward',
+  params: 4,
+  i32Locals: 2,
+  v128Locals: 9,
+  body: elementLoop(
+    w.set(GL.v, w.v128Load(at(GL.x))),
+    erfAndGaussian(),
+    w.v128Store(at(GL.dx), w.f32x4Mul(w.v128Load(at(GL.y)), w.f32x4Add(w.f32x4Mul(C(0.5), w.f32x4Add(w.get(GL.erf), C(1))), w.f32x4Mul(w.f32x4Mul(w.get(GL.v), w.get(GL.e)), C(1 / Math.sqrt(2 * Math.PI)))))),
+  ),
+};
+
+export interface Kernels {
+  mixNN(a: number, b: number, c: number, batch: number, m: number, k: number, n: number, rsA: number, csA: number, bsA: number): void;
+  mixNT(a: number, b: number, c: number, batch: number, m: number, n: number, k: number): void;
+  sumMiddle(x: number, out: number, outer: number, mid: number, inner: number): void;
+  copyRuns(src: number, dst: number, count: number, run: number, srcStride: number, dstStride: number): void;
+  geluForward(x: number, y: number, count: number): void;
+  geluBackward(x: number, dy: number, count: number, dx: number): void;
+}
+
+/** The kernels, running in `memory` (tfjs-wasm's heap). */
+export function instantiateKernels(memory: WebAssembly.Memory): Kernels {
+  const module = new WebAssembly.Module(assemble([mixNN, mixNT, sumMiddle, copyRuns, geluForward, geluBackward]));
+  return new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Kernels;
+}

@@ -1,0 +1,219 @@
+// What we change in tfjs-wasm's kernels, and our own kernels registered on it (kernels.ts runs in
+// its heap). Replaced, because they copy far more than they return or run scalar loops:
+// - Slice reads the whole input out of the heap before copying its part, so unstacking a
+//   [16,128,128] tensor copied it 16 times; Unpack and SplitV call it once per output. Here slices
+//   are strided copies in the heap (copyRuns) and Unpack and SplitV use them.
+// - Concat copies narrow rows one JavaScript call each ([2048,5] ‖ [2048,1]: 1.2 ms); here each
+//   input is one copyRuns.
+// - Identity, and Cast to the same dtype, copy their input; tfjs clones every tensor it saves for
+//   the backward pass through Identity (about 800 copies per training step). Here both share the
+//   input's buffer as Reshape does: no kernel of tfjs or ours writes into an existing tensor.
+// - Sum over axes that are not the last ones transposes them to the end first (1.1 ms for
+//   [4,128,4,128] → [128]); here a contiguous block of reduced axes is summed in place (sumMiddle).
+// Added: HcprobeMixNN and HcprobeMixNT, the per-token products of ops/token-mix.ts, and
+// HcprobeGelu and HcprobeGeluGrad (ops/gelu.ts).
+import { type Tensor, tf } from '../tf.ts';
+import { instantiateKernels, type Kernels } from './kernels.ts';
+
+interface TensorInfo {
+  dataId: object;
+  shape: number[];
+  dtype: string;
+}
+interface WasmBackend {
+  incRef(dataId: object): void;
+  makeOutput(shape: number[], dtype: string): TensorInfo;
+  typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
+  dataIdMap: { get(dataId: object): { memoryOffset: number } };
+  wasm: { asm: { memory: WebAssembly.Memory } };
+}
+type KernelArgs = { inputs: Record<string, TensorInfo>; attrs: Record<string, unknown>; backend: WasmBackend };
+type KernelFunc = (a: KernelArgs) => unknown;
+
+let kernels: Kernels | undefined;
+
+const BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1 };
+const at = (b: WasmBackend, t: TensorInfo) => b.dataIdMap.get(t.dataId).memoryOffset;
+const sizeOf = (shape: number[]) => shape.reduce((a, s) => a * s, 1);
+
+/** Registers the replacements and our kernels on the wasm backend (once per process); call after it is ready. */
+export function registerWasmKernels(backend: unknown): void {
+  if (kernels) return;
+  const k = instantiateKernels((backend as WasmBackend).wasm.asm.memory);
+  kernels = k;
+  const replace = (kernelName: string, kernelFunc: (a: KernelArgs, original: KernelFunc) => unknown) => {
+    const original = tf.getKernel(kernelName, 'wasm')?.kernelFunc as unknown as KernelFunc;
+    tf.unregisterKernel(kernelName, 'wasm');
+    tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: ((a: KernelArgs) => kernelFunc(a, original)) as never });
+  };
+  const share = (b: WasmBackend, x: TensorInfo, dtype = x.dtype): TensorInfo => {
+    b.incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype };
+  };
+  replace('Identity', ({ inputs, backend: b }) => {
+    const x = inputs.x as TensorInfo;
+    if (x.dtype === 'string') return tf.tensor(tf.backend().readSync(x.dataId as never) as never, x.shape, 'string');
+    return share(b, x);
+  });
+  replace('Cast', (args, original) => {
+    const x = args.inputs.x as TensorInfo;
+    return x.dtype === args.attrs.dtype && x.dtype !== 'string' ? share(args.backend, x) : original(args);
+  });
+  replace('Slice', ({ inputs, attrs, backend: b }) => {
+    const x = inputs.x as TensorInfo;
+    const [begin, size] = tf.slice_util.parseSliceParams(x as unknown as Tensor, attrs.begin as number[], attrs.size as number[]);
+    return sliceFromHeap(b, k, x, begin as number[], size as number[]);
+  });
+  replace('Unpack', ({ inputs, attrs, backend: b }) => {
+    const x = inputs.value as TensorInfo;
+    const axis = tf.util.parseAxisParam(attrs.axis as number, x.shape)[0] as number;
+    const outShape = x.shape.filter((_, i) => i !== axis);
+    const begin = x.shape.map(() => 0);
+    const size = x.shape.slice();
+    size[axis] = 1;
+    return Array.from({ length: x.shape[axis] as number }, (_, i) => {
+      begin[axis] = i;
+      const part = sliceFromHeap(b, k, x, begin, size);
+      return { dataId: part.dataId, shape: outShape, dtype: part.dtype };
+    });
+  });
+  replace('SplitV', ({ inputs, attrs, backend: b }) => {
+    const x = inputs.x as TensorInfo;
+    const axis = tf.util.parseAxisParam(attrs.axis as number, x.shape)[0] as number;
+    const sizes = tf.backend_util.prepareSplitSize(x as unknown as Tensor, attrs.numOrSizeSplits as number[] | number, axis);
+    const begin = x.shape.map(() => 0);
+    return sizes.map((s) => {
+      const size = x.shape.slice();
+      size[axis] = s;
+      const part = sliceFromHeap(b, k, x, begin, size);
+      begin[axis] = (begin[axis] as number) + s;
+      return part;
+    });
+  });
+  replace('Concat', (args, original) => {
+    const xs = Object.values(args.inputs) as TensorInfo[];
+    const first = xs[0] as TensorInfo;
+    const bytes = BYTES[first.dtype];
+    if (!bytes || xs.some((x) => x.dtype !== first.dtype)) return original(args);
+    const axis = tf.util.parseAxisParam(args.attrs.axis as number, first.shape)[0] as number;
+    const outShape = tf.backend_util.computeOutShape(xs.map((x) => x.shape), axis);
+    const b = args.backend;
+    const out = b.makeOutput(outShape, first.dtype);
+    const rows = sizeOf(outShape.slice(0, axis));
+    const outRow = sizeOf(outShape.slice(axis)) * bytes;
+    let offset = at(b, out);
+    for (const x of xs) {
+      const run = sizeOf(x.shape.slice(axis)) * bytes;
+      if (run > 0 && rows > 0) k.copyRuns(at(b, x), offset, rows, run, run, outRow);
+      offset += run;
+    }
+    return out;
+  });
+  replace('Sum', (args, original) => {
+    const x = args.inputs.x as TensorInfo;
+    const axes = tf.util.parseAxisParam(args.attrs.axis as number | number[], x.shape).sort((a, c) => a - c);
+    const first = axes[0] as number;
+    const last = axes[axes.length - 1] as number;
+    const inner = sizeOf(x.shape.slice(last + 1));
+    // a contiguous block of reduced axes, followed by kept axes whose size is a multiple of 4
+    if (x.dtype !== 'float32' || axes.length === 0 || last - first + 1 !== axes.length || last === x.shape.length - 1 || inner % 4 !== 0) return original(args);
+    const b = args.backend;
+    const kept = x.shape.map((s, i) => (axes.includes(i) ? 1 : s));
+    const out = b.makeOutput(args.attrs.keepDims ? kept : x.shape.filter((_, i) => !axes.includes(i)), 'float32');
+    k.sumMiddle(at(b, x), at(b, out), sizeOf(x.shape.slice(0, first)), sizeOf(x.shape.slice(first, last + 1)), inner);
+    return out;
+  });
+  const register = (kernelName: string, kernelFunc: KernelFunc) => tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as never });
+  register('HcprobeMixNN', ({ inputs, attrs, backend: b }) => {
+    const { a, b: x } = inputs as { a: TensorInfo; b: TensorInfo };
+    const { m, rsA, csA, bsA } = attrs as { m: number; rsA: number; csA: number; bsA: number };
+    const [batch, kk, n] = x.shape as [number, number, number];
+    const out = b.makeOutput([batch, m, n], 'float32');
+    k.mixNN(at(b, a), at(b, x), at(b, out), batch, m, kk, n, rsA, csA, bsA);
+    return out;
+  });
+  register('HcprobeGelu', ({ inputs, backend: b }) => {
+    const x = inputs.x as TensorInfo;
+    const out = b.makeOutput(x.shape, 'float32');
+    k.geluForward(at(b, x), at(b, out), sizeOf(x.shape));
+    return out;
+  });
+  register('HcprobeGeluGrad', ({ inputs, backend: b }) => {
+    const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
+    const out = b.makeOutput(x.shape, 'float32');
+    k.geluBackward(at(b, x), at(b, dy), sizeOf(x.shape), at(b, out));
+    return out;
+  });
+  register('HcprobeMixNT', ({ inputs, backend: b }) => {
+    const { a, b: x } = inputs as { a: TensorInfo; b: TensorInfo };
+    const [batch, m, kk] = a.shape as [number, number, number];
+    const n = x.shape[1] as number;
+    const out = b.makeOutput([batch, m, n], 'float32');
+    k.mixNT(at(b, a), at(b, x), at(b, out), batch, m, n, kk);
+    return out;
+  });
+}
+
+/** Whether our kernels run here: the wasm backend is active and they are registered. */
+export function wasmKernelsActive(): boolean {
+  return kernels !== undefined && tf.getBackend() === 'wasm';
+}
+
+/** C[r] = op(A[r]) · B[r] where op(A)[i, p] = A at r·bsA + i·rsA + p·csA; B [R, k, n], n % 4 = 0. */
+export function mixNN(a: Tensor, b: Tensor, m: number, strides: { rsA: number; csA: number; bsA: number }): Tensor {
+  return tf.engine().runKernel('HcprobeMixNN', { a, b }, { m, ...strides }) as Tensor;
+}
+
+/** C[r] = A[r] · B[r]ᵀ; A [R, m, k], B [R, n, k], k % 4 = 0. */
+export function mixNT(a: Tensor, b: Tensor): Tensor {
+  return tf.engine().runKernel('HcprobeMixNT', { a, b }, {}) as Tensor;
+}
+
+/** Exact GELU of x (float32, size a multiple of 4) and, given dy, its gradient. */
+export function geluKernel(x: Tensor): Tensor {
+  return tf.engine().runKernel('HcprobeGelu', { x }, {}) as Tensor;
+}
+export function geluGradKernel(x: Tensor, dy: Tensor): Tensor {
+  return tf.engine().runKernel('HcprobeGeluGrad', { x, dy }, {}) as Tensor;
+}
+
+/** x[begin : begin + size] copied in the heap: one strided copy when only one axis is cut, else run by run. */
+function sliceFromHeap(b: WasmBackend, k: Kernels, x: TensorInfo, begin: number[], size: number[]): TensorInfo {
+  const bytes = BYTES[x.dtype];
+  if (!bytes) throw new Error(`slice of a ${x.dtype} tensor on wasm`);
+  const out = b.makeOutput(size, x.dtype);
+  if (sizeOf(size) === 0) return out;
+  const rank = x.shape.length;
+  const strides = tf.util.computeStrides(x.shape);
+  // The innermost run of axes taken whole, from the last axis inwards, is one contiguous block.
+  let inner = 1;
+  let axis = rank - 1;
+  while (axis >= 0 && begin[axis] === 0 && size[axis] === x.shape[axis]) inner *= x.shape[axis--] as number;
+  const src = at(b, x);
+  const dst = at(b, out);
+  if (axis < 0) {
+    k.copyRuns(src, dst, 1, inner * bytes, 0, 0);
+    return out;
+  }
+  const run = inner * (size[axis] as number) * bytes;
+  const rowStride = inner * (x.shape[axis] as number) * bytes;
+  const base = src + (begin[axis] as number) * inner * bytes;
+  // Axes above `axis` taken whole: their rows are evenly spaced, one strided copy.
+  if (begin.slice(0, axis).every((s, i) => s === 0 && size[i] === x.shape[i])) {
+    k.copyRuns(base, dst, sizeOf(size.slice(0, axis)), run, rowStride, run);
+    return out;
+  }
+  const count = sizeOf(size.slice(0, axis));
+  const index = new Array<number>(axis).fill(0);
+  for (let r = 0, o = dst; r < count; r++, o += run) {
+    let from = base;
+    for (let a = 0; a < axis; a++) from += ((begin[a] as number) + (index[a] as number)) * (strides[a] as number) * bytes;
+    k.copyRuns(from, o, 1, run, 0, 0);
+    for (let a = axis - 1; a >= 0; a--) {
+      index[a] = (index[a] as number) + 1;
+      if ((index[a] as number) < (size[a] as number)) break;
+      index[a] = 0;
+    }
+  }
+  return out;
+}
