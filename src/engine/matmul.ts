@@ -2,6 +2,7 @@
 // 10-20x slower than a plain one (ENGINE-NOTES), so in 'explicit' mode transposes are
 // materialised and BatchMatMul's gradient is re-registered to use plain products only.
 import { tf, type Tensor } from './tf.ts';
+import { batchedKernelsFit, batchedMatMul } from './ops/batched-matmul.ts';
 import { mixNN, wasmKernelsActive } from './wasm/tfjs-kernels.ts';
 
 export type MatmulMode = 'native' | 'explicit';
@@ -27,11 +28,12 @@ export function mm(a: Tensor, b: Tensor, transposeA = false, transposeB = false)
 /**
  * Batched product of rank-3 operands [batch, m, k] @ [batch, k, n]. tfjs-wasm's batched kernel
  * runs ~6x slower than separate 2-D products (measured: 12 ms against 1.8 ms for 32 products of
- * [128,128]@[128,32]), so in 'explicit' mode the batch is unstacked; autodiff goes through
- * unstack/stack.
+ * [128,128]@[128,32]), so in 'explicit' mode it runs on our kernels (ops/batched-matmul.ts)
+ * or, for shapes they do not take, the batch is unstacked; autodiff goes through unstack/stack.
  */
 export function bmm(a: Tensor, b: Tensor, transposeA = false, transposeB = false): Tensor {
   if (mode !== 'explicit') return tf.matMul(a, b, transposeA, transposeB);
+  if (batchedKernelsFit(a, b, transposeA, transposeB)) return batchedMatMul(a, b, transposeA, transposeB);
   const as = tf.unstack(transposeA ? swapLast(a) : a);
   const bs = tf.unstack(transposeB ? swapLast(b) : b);
   return tf.stack(as.map((x, i) => tf.matMul(x, bs[i] as Tensor)));

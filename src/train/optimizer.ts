@@ -1,6 +1,7 @@
 // AdamW with PyTorch's update order (decoupled decay first, bias-corrected step) and two
 // groups: decay on ≥2-D weights and LSS scales, none on biases, norms and static HC parameters.
 import { assignValues, ownedVariable, tf, type Tensor, type Variable } from '../engine/tf.ts';
+import { adamwInPlace, type HeapAdamWParam, ownsHeapBuffer, wasmKernelsActive } from '../engine/wasm/tfjs-kernels.ts';
 import { fusedBackend, ownsBuffer } from '../engine/webgpu-raw.ts';
 import type { ParamSpec, Params } from '../model/params.ts';
 import { type FusedParam, WebgpuAdamW } from './adamw-webgpu.ts';
@@ -46,9 +47,16 @@ export class AdamW {
   /**
    * Clips the gradients to a global norm of `maxNorm` (0: no clipping), applies one update and
    * returns the norm before clipping. On webgpu the fused programs of adamw-webgpu.ts do both
-   * (HCPROBE_FUSED=0 turns them off); elsewhere tfjs ops do, as clipByGlobalNorm and step.
+   * (HCPROBE_FUSED=0 turns them off), on wasm our kernels in place (the same float32 operations
+   * as step's); elsewhere tfjs ops do, as clipByGlobalNorm and step.
    */
   clipAndStep(grads: Map<string, Tensor>, lr: number, maxNorm: number): number {
+    const heap = this.heapParams(grads);
+    if (heap) {
+      this.t++;
+      const { beta1, beta2, eps, weightDecay } = this.cfg;
+      return adamwInPlace(heap, { lr, beta1, beta2, eps, weightDecay, bc1: 1 - beta1 ** this.t, bc2: 1 - beta2 ** this.t, maxNorm });
+    }
     const fused = this.fusedParams(grads);
     this.lastStepFused = fused !== undefined;
     if (fused) {
@@ -81,6 +89,21 @@ export class AdamW {
     }
     this.fused ??= new WebgpuAdamW(backend);
     return { engine: this.fused, params };
+  }
+
+  /** The wasm kernels' operands, when they can run: every p, m and v owns its buffer. */
+  private heapParams(grads: ReadonlyMap<string, Tensor>): HeapAdamWParam[] | undefined {
+    if (!wasmKernelsActive()) return undefined;
+    const params: HeapAdamWParam[] = [];
+    for (const [name, m] of this.m) {
+      const g = grads.get(name);
+      if (!g) continue;
+      const p = this.params.get(name) as Variable;
+      const v = this.v.get(name) as Variable;
+      if (![p, m, v].every(ownsHeapBuffer) || g.dtype !== 'float32') return undefined;
+      params.push({ p, m, v, g, decay: this.decay.has(name) });
+    }
+    return params;
   }
 
   /** One update with already-clipped gradients. */

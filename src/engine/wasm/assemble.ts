@@ -1,6 +1,7 @@
 // A small WebAssembly assembler: just enough of the binary format to build kernels that run on
 // tfjs-wasm's own memory (imported as env.memory), with 128-bit SIMD. Functions take i32
-// parameters (byte addresses and sizes), may declare i32 and v128 locals, and return nothing.
+// parameters (byte addresses and sizes) and then f32 ones, may declare i32 and v128 locals, and
+// return nothing.
 // Bodies are arrays of instruction bytes built with the helpers below; loops are counted.
 
 /** Unsigned LEB128. */
@@ -32,6 +33,7 @@ function sleb(n: number): number[] {
 }
 
 const I32 = 0x7f;
+const F32 = 0x7d;
 const V128 = 0x7b;
 const simd = (code: number, ...rest: number[]): number[] => [0xfd, ...uleb(code), ...rest];
 
@@ -48,16 +50,19 @@ export const w = {
   f32Load: (addr: number[]) => [...addr, 0x2a, 2, 0],
   f32Store: (addr: number[], value: number[]) => [...addr, ...value, 0x38, 2, 0],
   f32Add: (a: number[], b: number[]) => [...a, ...b, 0x92],
+  /** a rounded down to a multiple of 4 */
+  floor4: (a: number[]) => [...a, 0x41, ...sleb(-4), 0x71],
   /** memory.copy(dst, src, bytes) */
   copy: (dst: number[], src: number[], bytes: number[]) => [...dst, ...src, ...bytes, 0xfc, 0x0a, 0, 0],
-  v128Load: (addr: number[]) => [...addr, ...simd(0x00, 0, 0)],
-  v128Store: (addr: number[], value: number[]) => [...addr, ...value, ...simd(0x0b, 0, 0)],
+  v128Load: (addr: number[], offset = 0) => [...addr, ...simd(0x00, 0, ...uleb(offset))],
+  v128Store: (addr: number[], value: number[], offset = 0) => [...addr, ...value, ...simd(0x0b, 0, ...uleb(offset))],
   v128Zero: () => simd(0x0c, ...new Array<number>(16).fill(0)),
   f32x4Splat: (x: number[]) => [...x, ...simd(0x13)],
   f32x4Add: (a: number[], b: number[]) => [...a, ...b, ...simd(0xe4)],
   f32x4Mul: (a: number[], b: number[]) => [...a, ...b, ...simd(0xe6)],
   f32x4Lane: (v: number[], lane: number) => [...v, ...simd(0x1f, lane)],
   f32x4Sub: (a: number[], b: number[]) => [...a, ...b, ...simd(0xe5)],
+  f32x4Sqrt: (a: number[]) => [...a, ...simd(0xe3)],
   f32x4Div: (a: number[], b: number[]) => [...a, ...b, ...simd(0xe7)],
   f32x4Min: (a: number[], b: number[]) => [...a, ...b, ...simd(0xe8)],
   f32x4Max: (a: number[], b: number[]) => [...a, ...b, ...simd(0xe9)],
@@ -87,6 +92,8 @@ export interface WasmFunction {
   name: string;
   /** Number of i32 parameters. */
   params: number;
+  /** Number of f32 parameters, after the i32 ones. */
+  f32Params?: number;
   /** Extra locals after the parameters: i32s first, then v128s. */
   i32Locals: number;
   v128Locals: number;
@@ -102,7 +109,10 @@ const name = (s: string): number[] => {
 
 /** A module importing env.memory (no maximum) and exporting the functions by name. */
 export function assemble(functions: WasmFunction[]): Uint8Array<ArrayBuffer> {
-  const types = functions.map((f) => [0x60, ...uleb(f.params), ...new Array<number>(f.params).fill(I32), 0]);
+  const types = functions.map((f) => {
+    const params = [...new Array<number>(f.params).fill(I32), ...new Array<number>(f.f32Params ?? 0).fill(F32)];
+    return [0x60, ...uleb(params.length), ...params, 0];
+  });
   const memoryImport = [...name('env'), ...name('memory'), 0x02, 0x00, 0x00]; // memory, limits: min 0, no max
   const code = functions.map((f) => {
     const locals: number[][] = [];

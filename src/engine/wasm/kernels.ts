@@ -46,6 +46,58 @@ const mixNN: WasmFunction = {
   ],
 };
 
+// gemmNN: mixNN's product and arguments, for m a multiple of 4 and n of 8: each 4 × 8 block of C
+// is held in eight accumulators while p runs over k (one splat of A per row and two loads of B
+// per step for 32 multiply-adds, against mixNN's 1 and 1 for 4).
+const GM = { a: 0, b: 1, c: 2, batch: 3, m: 4, k: 5, n: 6, rsA: 7, csA: 8, bsA: 9, bt: 10, i: 11, jb: 12, p: 13, aP: 14, bP: 15, aRow: 16, bBase: 17, cBase: 18, nb: 19, rs2: 20, rs3: 21, cP: 22, b0: 23, b1: 24, av: 25, acc: 26 };
+const accOf = (r: number, v: number) => GM.acc + 2 * r + v;
+const gemmNN: WasmFunction = {
+  name: 'gemmNN',
+  params: 10,
+  i32Locals: 13,
+  v128Locals: 11,
+  body: [
+    ...w.set(GM.nb, w.shl2(w.get(GM.n))),
+    ...w.set(GM.rsA, w.shl2(w.get(GM.rsA))),
+    ...w.set(GM.csA, w.shl2(w.get(GM.csA))),
+    ...w.set(GM.bsA, w.shl2(w.get(GM.bsA))),
+    ...w.set(GM.rs2, w.add(w.get(GM.rsA), w.get(GM.rsA))),
+    ...w.set(GM.rs3, w.add(w.get(GM.rs2), w.get(GM.rsA))),
+    ...w.range(GM.bt, w.get(GM.batch), w.i32(1),
+      w.set(GM.bBase, w.add(w.get(GM.b), w.mul(w.get(GM.bt), w.mul(w.get(GM.k), w.get(GM.nb))))),
+      w.set(GM.cBase, w.add(w.get(GM.c), w.mul(w.get(GM.bt), w.mul(w.get(GM.m), w.get(GM.nb))))),
+      w.range(GM.i, w.get(GM.m), w.i32(4),
+        w.set(GM.aRow, w.add(w.add(w.get(GM.a), w.mul(w.get(GM.bt), w.get(GM.bsA))), w.mul(w.get(GM.i), w.get(GM.rsA)))),
+        w.range(GM.jb, w.get(GM.nb), w.i32(32),
+          ...[0, 1, 2, 3].flatMap((r) => [w.set(accOf(r, 0), w.v128Zero()), w.set(accOf(r, 1), w.v128Zero())]),
+          w.set(GM.aP, w.get(GM.aRow)),
+          w.set(GM.bP, w.add(w.get(GM.bBase), w.get(GM.jb))),
+          w.range(GM.p, w.get(GM.k), w.i32(1),
+            w.set(GM.b0, w.v128Load(w.get(GM.bP))),
+            w.set(GM.b1, w.v128Load(w.get(GM.bP), 16)),
+            ...[0, 1, 2, 3].flatMap((r) => {
+              const addr = r === 0 ? w.get(GM.aP) : w.add(w.get(GM.aP), w.get(r === 1 ? GM.rsA : r === 2 ? GM.rs2 : GM.rs3));
+              return [
+                w.set(GM.av, w.f32x4Splat(w.f32Load(addr))),
+                w.set(accOf(r, 0), w.f32x4Add(w.get(accOf(r, 0)), w.f32x4Mul(w.get(GM.av), w.get(GM.b0)))),
+                w.set(accOf(r, 1), w.f32x4Add(w.get(accOf(r, 1)), w.f32x4Mul(w.get(GM.av), w.get(GM.b1)))),
+              ];
+            }),
+            w.inc(GM.aP, w.get(GM.csA)),
+            w.inc(GM.bP, w.get(GM.nb)),
+          ),
+          w.set(GM.cP, w.add(w.add(w.get(GM.cBase), w.mul(w.get(GM.i), w.get(GM.nb))), w.get(GM.jb))),
+          ...[0, 1, 2, 3].flatMap((r) => [
+            w.v128Store(w.get(GM.cP), w.get(accOf(r, 0))),
+            w.v128Store(w.get(GM.cP), w.get(accOf(r, 1)), 16),
+            w.inc(GM.cP, w.get(GM.nb)),
+          ]),
+        ),
+      ),
+    ),
+  ],
+};
+
 // MixNT(a, b, c, batch, m, n, k).
 const NT = { a: 0, b: 1, c: 2, batch: 3, m: 4, n: 5, k: 6, bt: 7, i: 8, j: 9, pb: 10, aRow: 11, bRow: 12, cP: 13, kb: 14, bBase: 15, acc: 16 };
 const lane = (l: number) => w.f32x4Lane(w.get(NT.acc), l);
@@ -174,17 +226,64 @@ const geluBackward: WasmFunction = {
   ),
 };
 
+// adamw(p, m, v, g, count; coef, decay, β1, 1−β1, β2, 1−β2, √bc2, eps, lr/bc1): one AdamW update
+// in place over the first count − count mod 4 elements, in the order of optimizer.ts' tfjs ops
+// (the caller does the rest): g ← g·coef; p ← p·decay; m ← m β1 + g (1−β1);
+// v ← v β2 + g² (1−β2); p ← p − m / (√v / √bc2 + eps) · lr/bc1.
+const AD = { p: 0, m: 1, v: 2, g: 3, count: 4, coef: 5, decay: 6, b1: 7, omb1: 8, b2: 9, omb2: 10, sbc2: 11, eps: 12, step: 13, ib: 14, nb: 15, gg: 16, mm: 17, vv: 18, pd: 19 };
+const splat = (f32Param: number) => w.f32x4Splat(w.get(f32Param));
+const atAD = (base: number) => w.add(w.get(base), w.get(AD.ib));
+const adamw: WasmFunction = {
+  name: 'adamw',
+  params: 5,
+  f32Params: 9,
+  i32Locals: 2,
+  v128Locals: 4,
+  body: [
+    ...w.set(AD.nb, w.shl2(w.floor4(w.get(AD.count)))),
+    ...w.range(AD.ib, w.get(AD.nb), w.i32(16),
+      w.set(AD.gg, w.f32x4Mul(w.v128Load(atAD(AD.g)), splat(AD.coef))),
+      w.set(AD.pd, w.f32x4Mul(w.v128Load(atAD(AD.p)), splat(AD.decay))),
+      w.set(AD.mm, w.f32x4Add(w.f32x4Mul(w.v128Load(atAD(AD.m)), splat(AD.b1)), w.f32x4Mul(w.get(AD.gg), splat(AD.omb1)))),
+      w.v128Store(atAD(AD.m), w.get(AD.mm)),
+      w.set(AD.vv, w.f32x4Add(w.f32x4Mul(w.v128Load(atAD(AD.v)), splat(AD.b2)), w.f32x4Mul(w.f32x4Mul(w.get(AD.gg), w.get(AD.gg)), splat(AD.omb2)))),
+      w.v128Store(atAD(AD.v), w.get(AD.vv)),
+      w.v128Store(atAD(AD.p), w.f32x4Sub(w.get(AD.pd), w.f32x4Mul(w.f32x4Div(w.get(AD.mm), w.f32x4Add(w.f32x4Div(w.f32x4Sqrt(w.get(AD.vv)), splat(AD.sbc2)), splat(AD.eps))), splat(AD.step)))),
+    ),
+  ],
+};
+
+// sumSquares(x, count, out): f32 at out = Σ x² over the first count − count mod 4 elements.
+const SS = { x: 0, count: 1, out: 2, ib: 3, nb: 4, acc: 5 };
+const sumSquares: WasmFunction = {
+  name: 'sumSquares',
+  params: 3,
+  i32Locals: 2,
+  v128Locals: 1,
+  body: [
+    ...w.set(SS.nb, w.shl2(w.floor4(w.get(SS.count)))),
+    ...w.set(SS.acc, w.v128Zero()),
+    ...w.range(SS.ib, w.get(SS.nb), w.i32(16),
+      w.set(SS.acc, w.f32x4Add(w.get(SS.acc), w.f32x4Mul(w.v128Load(w.add(w.get(SS.x), w.get(SS.ib))), w.v128Load(w.add(w.get(SS.x), w.get(SS.ib)))))),
+    ),
+    ...w.f32Store(w.get(SS.out), w.f32Add(w.f32Add(w.f32x4Lane(w.get(SS.acc), 0), w.f32x4Lane(w.get(SS.acc), 1)), w.f32Add(w.f32x4Lane(w.get(SS.acc), 2), w.f32x4Lane(w.get(SS.acc), 3)))),
+  ],
+};
+
 export interface Kernels {
   mixNN(a: number, b: number, c: number, batch: number, m: number, k: number, n: number, rsA: number, csA: number, bsA: number): void;
   mixNT(a: number, b: number, c: number, batch: number, m: number, n: number, k: number): void;
+  gemmNN(a: number, b: number, c: number, batch: number, m: number, k: number, n: number, rsA: number, csA: number, bsA: number): void;
   sumMiddle(x: number, out: number, outer: number, mid: number, inner: number): void;
   copyRuns(src: number, dst: number, count: number, run: number, srcStride: number, dstStride: number): void;
   geluForward(x: number, y: number, count: number): void;
   geluBackward(x: number, dy: number, count: number, dx: number): void;
+  adamw(p: number, m: number, v: number, g: number, count: number, coef: number, decay: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, sqrtBc2: number, eps: number, stepSize: number): void;
+  sumSquares(x: number, count: number, out: number): void;
 }
 
 /** The kernels, running in `memory` (tfjs-wasm's heap). */
 export function instantiateKernels(memory: WebAssembly.Memory): Kernels {
-  const module = new WebAssembly.Module(assemble([mixNN, mixNT, sumMiddle, copyRuns, geluForward, geluBackward]));
+  const module = new WebAssembly.Module(assemble([mixNN, mixNT, gemmNN, sumMiddle, copyRuns, geluForward, geluBackward, adamw, sumSquares]));
   return new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Kernels;
 }

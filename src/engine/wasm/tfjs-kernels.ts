@@ -24,8 +24,8 @@ interface WasmBackend {
   incRef(dataId: object): void;
   makeOutput(shape: number[], dtype: string): TensorInfo;
   typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
-  dataIdMap: { get(dataId: object): { memoryOffset: number } };
-  wasm: { asm: { memory: WebAssembly.Memory } };
+  dataIdMap: { get(dataId: object): { memoryOffset: number; refCount: number } | undefined };
+  wasm: { asm: { memory: WebAssembly.Memory }; HEAPF32: Float32Array; _malloc(bytes: number): number };
 }
 type KernelArgs = { inputs: Record<string, TensorInfo>; attrs: Record<string, unknown>; backend: WasmBackend };
 type KernelFunc = (a: KernelArgs) => unknown;
@@ -33,7 +33,7 @@ type KernelFunc = (a: KernelArgs) => unknown;
 let kernels: Kernels | undefined;
 
 const BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1 };
-const at = (b: WasmBackend, t: TensorInfo) => b.dataIdMap.get(t.dataId).memoryOffset;
+const at = (b: WasmBackend, t: TensorInfo) => (b.dataIdMap.get(t.dataId) as { memoryOffset: number }).memoryOffset;
 const sizeOf = (shape: number[]) => shape.reduce((a, s) => a * s, 1);
 
 /** Registers the replacements and our kernels on the wasm backend (once per process); call after it is ready. */
@@ -129,7 +129,7 @@ export function registerWasmKernels(backend: unknown): void {
     const { m, rsA, csA, bsA } = attrs as { m: number; rsA: number; csA: number; bsA: number };
     const [batch, kk, n] = x.shape as [number, number, number];
     const out = b.makeOutput([batch, m, n], 'float32');
-    k.mixNN(at(b, a), at(b, x), at(b, out), batch, m, kk, n, rsA, csA, bsA);
+    (m % 4 === 0 && n % 8 === 0 ? k.gemmNN : k.mixNN)(at(b, a), at(b, x), at(b, out), batch, m, kk, n, rsA, csA, bsA);
     return out;
   });
   register('HcprobeGelu', ({ inputs, backend: b }) => {
@@ -167,6 +167,75 @@ export function mixNN(a: Tensor, b: Tensor, m: number, strides: { rsA: number; c
 /** C[r] = A[r] · B[r]ᵀ; A [R, m, k], B [R, n, k], k % 4 = 0. */
 export function mixNT(a: Tensor, b: Tensor): Tensor {
   return tf.engine().runKernel('HcprobeMixNT', { a, b }, {}) as Tensor;
+}
+
+/** Whether t is float32 and holds the only reference to its heap buffer, as updates in place need. */
+export function ownsHeapBuffer(t: Tensor): boolean {
+  const d = (tf.backend() as unknown as WasmBackend).dataIdMap.get(t.dataId);
+  return d !== undefined && d.refCount === 1 && t.dtype === 'float32';
+}
+
+export interface HeapAdamWParam {
+  p: Tensor;
+  m: Tensor;
+  v: Tensor;
+  g: Tensor;
+  decay: boolean;
+}
+export interface HeapAdamWStep {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  bc1: number;
+  bc2: number;
+  /** Clip to this global norm (0: no clipping). */
+  maxNorm: number;
+}
+
+let scratch = 0;
+
+/**
+ * Clipping by global norm and one AdamW update, in place on every p, m and v (each must own its
+ * buffer: ownsHeapBuffer), with optimizer.ts' float32 operations in its order, so that the result
+ * equals its tfjs ops bit for bit; only the norm's sum runs in another order. Returns the norm
+ * before clipping.
+ */
+export function adamwInPlace(params: HeapAdamWParam[], c: HeapAdamWStep): number {
+  const k = kernels as Kernels;
+  const b = tf.backend() as unknown as WasmBackend;
+  if (scratch === 0) scratch = b.wasm._malloc(16);
+  const F = Math.fround;
+  let sum = 0;
+  for (const { g } of params) {
+    const n = g.size;
+    k.sumSquares(at(b, g as unknown as TensorInfo), n, scratch);
+    const heap = b.wasm.HEAPF32;
+    sum += heap[scratch >> 2] as number;
+    const base = at(b, g as unknown as TensorInfo) >> 2;
+    for (let i = n - (n % 4); i < n; i++) sum += F((heap[base + i] as number) ** 2);
+  }
+  const norm = Math.sqrt(sum);
+  const coef = c.maxNorm > 0 && norm > c.maxNorm ? c.maxNorm / (norm + 1e-6) : 1;
+  const [coefF, decayF, b1, omb1, b2, omb2, sbc2, eps, step] = [coef, 1 - c.lr * c.weightDecay, c.beta1, 1 - c.beta1, c.beta2, 1 - c.beta2, Math.sqrt(c.bc2), c.eps, c.lr / c.bc1].map(F) as number[] as [number, number, number, number, number, number, number, number, number];
+  for (const { p, m, v, g, decay } of params) {
+    const n = g.size;
+    const [ap, am, av, ag] = [p, m, v, g].map((t) => at(b, t as unknown as TensorInfo)) as [number, number, number, number];
+    k.adamw(ap, am, av, ag, n, coefF, decay ? decayF : 1, b1, omb1, b2, omb2, sbc2, eps, step);
+    const heap = b.wasm.HEAPF32;
+    for (let i = n - (n % 4); i < n; i++) {
+      const [ip, im, iv, ig] = [(ap >> 2) + i, (am >> 2) + i, (av >> 2) + i, (ag >> 2) + i];
+      const gg = F((heap[ig] as number) * coefF);
+      const pd = decay ? F((heap[ip] as number) * decayF) : (heap[ip] as number);
+      const mm = F(F((heap[im] as number) * b1) + F(gg * omb1));
+      const vv = F(F((heap[iv] as number) * b2) + F(F(gg * gg) * omb2));
+      heap[im] = mm;
+      heap[iv] = vv;
+      heap[ip] = F(pd - F(F(mm / F(F(F(Math.sqrt(vv)) / sbc2) + eps)) * step));
+    }
+  }
+  return norm;
 }
 
 /** Exact GELU of x (float32, size a multiple of 4) and, given dy, its gradient. */
