@@ -19,6 +19,7 @@ export function swapLast(x: Tensor): Tensor {
 
 /** a @ b with optional transposes; operands must share batch dims (no broadcasting). */
 export function mm(a: Tensor, b: Tensor, transposeA = false, transposeB = false): Tensor {
+  if (mode === 'explicit' && !transposeA && transposeB && a.rank === 2 && b.rank === 2 && blockedFits(b.shape[0] as number, a.shape[1] as number)) return linearProduct(a, b);
   if (mode === 'explicit' && (transposeA || transposeB)) {
     return tf.matMul(transposeA ? swapLast(a) : a, transposeB ? swapLast(b) : b);
   }
@@ -39,16 +40,50 @@ export function bmm(a: Tensor, b: Tensor, transposeA = false, transposeB = false
   return tf.stack(as.map((x, i) => tf.matMul(x, bs[i] as Tensor)));
 }
 
+/** Whether the wasm kernels' blocked product takes an output of m rows and n columns. */
+function blockedFits(m: number, n: number): boolean {
+  return wasmKernelsActive() && m % 4 === 0 && n % 8 === 0;
+}
+
+/** op(x) · y on the wasm kernels, op(x) = x or xᵀ read through strides; x, y 2-D float32. */
+function stridedProduct(x: Tensor, transposeX: boolean, y: Tensor): Tensor {
+  const [r0, r1] = x.shape as [number, number];
+  const m = transposeX ? r1 : r0;
+  const strides = transposeX ? { rsA: 1, csA: r1, bsA: 0 } : { rsA: r1, csA: 1, bsA: 0 };
+  return tf.reshape(mixNN(x, tf.reshape(y, [1, ...(y.shape as [number, number])]), m, strides), [m, y.shape[1] as number]);
+}
+
 /**
- * aᵀ g for 2-D a [r, k] and a narrow g [r, c] (c ≤ 8), the weight gradient of a projection to a
- * few columns (the HC coefficients' x W): on wasm one strided product (gᵀa)ᵀ that reads a in
- * place, instead of a transpose of a (1.5 ms for [2048, 128]) and a product; else undefined.
+ * aᵀ g for 2-D a [r, k] and g [r, c], a weight gradient, on wasm without materialising aᵀ
+ * (tfjs' Transpose: 1.5 ms for [2048, 128]): for a narrow g (c ≤ 8, the HC coefficients' x W) as
+ * (gᵀa)ᵀ, else on the blocked kernel when it takes [k, c]; undefined when neither applies.
  */
-function narrowWeightGrad(a: Tensor, g: Tensor): Tensor | undefined {
-  const [r, k] = a.shape as [number, number];
+function weightGrad(a: Tensor, g: Tensor): Tensor | undefined {
+  if (a.rank !== 2 || g.rank !== 2 || a.dtype !== 'float32' || g.dtype !== 'float32' || !wasmKernelsActive()) return undefined;
+  const k = a.shape[1] as number;
   const c = g.shape[1] as number;
-  if (a.rank !== 2 || g.rank !== 2 || c > 8 || k % 4 !== 0 || a.dtype !== 'float32' || g.dtype !== 'float32' || !wasmKernelsActive()) return undefined;
-  return tf.tidy(() => tf.transpose(tf.reshape(mixNN(g, tf.reshape(a, [1, r, k]), c, { rsA: 1, csA: c, bsA: 0 }), [c, k])));
+  if (c <= 8 && k % 4 === 0) return tf.tidy(() => tf.transpose(stridedProduct(g, true, a)));
+  return blockedFits(k, c) ? stridedProduct(a, true, g) : undefined;
+}
+
+/**
+ * x Wᵀ for a PyTorch Linear's W [out, in] on wasm: forward the plain product with Wᵀ (a small
+ * transpose of the weight); backward dx = g W, plain, and dW = gᵀ x read through strides, so no
+ * activation is transposed. The explicit mode's generic path transposes W, then W again and x
+ * in the backward.
+ */
+function linearProduct(x: Tensor, W: Tensor): Tensor {
+  const f = tf.customGrad(((a: Tensor, w: Tensor, save: (saved: Tensor[]) => void) => {
+    save([a, w]);
+    return {
+      value: tf.matMul(a, swapLast(w)),
+      gradFunc: (g: Tensor, saved: Tensor[]) => {
+        const [sa, sw] = saved as [Tensor, Tensor];
+        return [tf.matMul(g, sw), stridedProduct(g, true, sa)];
+      },
+    };
+  }) as never) as (a: Tensor, w: Tensor) => Tensor;
+  return f(x, W);
 }
 
 export function setMatmulMode(next: MatmulMode): void {
@@ -65,7 +100,7 @@ export function setMatmulMode(next: MatmulMode): void {
         const { transposeA, transposeB } = attrs as { transposeA: boolean; transposeB: boolean };
         const g = dy as Tensor;
         const P = (x: Tensor, y: Tensor) => tf.matMul(x, y);
-        if (!transposeA && !transposeB) return { a: () => P(g, swapLast(b)), b: () => narrowWeightGrad(a, g) ?? P(swapLast(a), g) };
+        if (!transposeA && !transposeB) return { a: () => P(g, swapLast(b)), b: () => (a.rank === 2 ? weightGrad(a, g) : undefined) ?? P(swapLast(a), g) };
         if (!transposeA && transposeB) return { a: () => P(g, b), b: () => P(swapLast(g), a) };
         if (transposeA && !transposeB) return { a: () => P(b, swapLast(g)), b: () => P(a, g) };
         return { a: () => P(swapLast(b), swapLast(g)), b: () => P(swapLast(g), swapLast(a)) };

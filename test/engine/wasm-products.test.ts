@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { initBackend } from '../../src/engine/backend.ts';
-import { bmm } from '../../src/engine/matmul.ts';
+import { bmm, mm } from '../../src/engine/matmul.ts';
 import { batchedKernelsFit } from '../../src/engine/ops/batched-matmul.ts';
 import { geluOp } from '../../src/engine/ops/gelu.ts';
 import { tokenMix } from '../../src/engine/ops/token-mix.ts';
@@ -53,9 +53,10 @@ for (const shape of shapes) {
   });
 }
 
-// The weight gradient of x W for a narrow W (matmul.ts: narrowWeightGrad on wasm, c ≤ 8), and a
-// wider one that keeps the transpose and product, against the cpu backend.
-for (const [r, k, c] of [[2048, 128, 6], [37, 12, 1], [64, 32, 8], [40, 16, 12]] as const) {
+// The weight gradient of x W (matmul.ts: weightGrad on wasm): narrow W (c ≤ 8) as (gᵀx)ᵀ, a
+// wider one on the blocked kernel, and one it does not take (transpose and product), against the
+// cpu backend.
+for (const [r, k, c] of [[2048, 128, 6], [37, 12, 1], [64, 32, 8], [64, 32, 16], [40, 16, 12]] as const) {
   test(`the weight gradient of x W on wasm equals the cpu backend's, x [${r}, ${k}], W [${k}, ${c}]`, async () => {
     const grads = async (backend: 'cpu' | 'wasm') => {
       await initBackend(backend);
@@ -125,4 +126,26 @@ for (const [R, m, k, n] of [[16, 128, 32, 128], [3, 12, 20, 8], [2, 8, 4, 12]] a
       close(wasm.db, cpu.db, 'dB');
     });
   }
+}
+
+// A Linear's x Wᵀ (matmul.ts: mm(x, W, false, true) → linearProduct on wasm when the blocked
+// kernel takes dW [out, in]; the last shape falls back), value and gradients against cpu.
+for (const [r, inF, outF] of [[512, 128, 384], [37, 16, 12], [20, 12, 6]] as const) {
+  test(`x Wᵀ on wasm equals the cpu backend's, x [${r}, ${inF}], W [${outF}, ${inF}]`, async () => {
+    const run = async (backend: 'cpu' | 'wasm') => {
+      await initBackend(backend);
+      return tf.tidy(() => {
+        const x = tf.tensor(fill(r * inF, 10).map((v) => 0.55 + v / 2), [r, inF]);
+        const W = tf.tensor(fill(outF * inF, 11).map((v) => 0.55 + v / 2), [outF, inF]);
+        const w = tf.tensor(fill(r * outF, 12).map((v) => 0.55 + v / 2), [r, outF]);
+        const [dx, dW] = tf.grads((a: Tensor, b: Tensor) => tf.sum(tf.mul(mm(a, b, false, true), w)))([x, W]);
+        return { y: mm(x, W, false, true).dataSync(), dx: (dx as Tensor).dataSync(), dW: (dW as Tensor).dataSync() };
+      });
+    };
+    const wasm = await run('wasm');
+    const cpu = await run('cpu');
+    close(wasm.y, cpu.y, 'y');
+    close(wasm.dx, cpu.dx, 'dx');
+    close(wasm.dW, cpu.dW, 'dW');
+  });
 }
