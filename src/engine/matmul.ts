@@ -68,9 +68,11 @@ function weightGrad(a: Tensor, g: Tensor): Tensor | undefined {
 
 /**
  * x Wᵀ for a PyTorch Linear's W [out, in] on wasm: forward the plain product with Wᵀ (a small
- * transpose of the weight); backward dx = g W, plain, and dW = gᵀ x read through strides, so no
- * activation is transposed. The explicit mode's generic path transposes W, then W again and x
- * in the backward.
+ * transpose of the weight); backward dx = g W and dW = gᵀ x on our kernels, x read through
+ * strides, so no activation is transposed (the explicit mode's generic path transposes W, then W
+ * again and x in the backward). dx must not be tf.matMul(g, W): XNNPACK caches its packing of the
+ * right operand by tensor id, and AdamW updates W in place under the same id, so a later step
+ * would multiply by stale weights.
  */
 function linearProduct(x: Tensor, W: Tensor): Tensor {
   const f = tf.customGrad(((a: Tensor, w: Tensor, save: (saved: Tensor[]) => void) => {
@@ -79,7 +81,7 @@ function linearProduct(x: Tensor, W: Tensor): Tensor {
       value: tf.matMul(a, swapLast(w)),
       gradFunc: (g: Tensor, saved: Tensor[]) => {
         const [sa, sw] = saved as [Tensor, Tensor];
-        return [tf.matMul(g, sw), stridedProduct(g, true, sa)];
+        return [stridedProduct(g, false, sw), stridedProduct(g, true, sa)];
       },
     };
   }) as never) as (a: Tensor, w: Tensor) => Tensor;

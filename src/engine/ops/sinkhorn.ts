@@ -4,7 +4,8 @@
 // the backward, mhc's training step ran some 7,000 kernels whose dispatch cost far more than their
 // arithmetic (2.3× the step time of mHC-lite on wasm). On wasm the op is JavaScript loops over the
 // host copy instead, with its hand-written backward; other backends keep the composite. Both
-// normalise columns first and shift by the maximum before exp, as tf.logSumExp does.
+// normalise columns first. On wasm the half-steps run on the softmaxes themselves (float64): one
+// exp per entry, then divisions by line sums, which equal the log-space steps.
 import { tf, type Tensor } from '../tf.ts';
 
 /** exp(R) projected towards doubly stochastic; logits [..., n, n], normalising axis −2 first. */
@@ -14,9 +15,8 @@ export function sinkhornOp(logits: Tensor, iters: number): Tensor {
   if (logits.shape[logits.rank - 2] !== n) throw new Error(`sinkhorn: logits [${logits.shape}] are not square matrices`);
   const op = tf.customGrad(((x: Tensor) => {
     const states = sinkhornForward(x.dataSync() as Float32Array, n, iters);
-    const out = states[states.length - 1] as Float32Array;
     return {
-      value: tf.tensor(out, x.shape),
+      value: tf.tensor(Float32Array.from(states[states.length - 1] as Float64Array), x.shape),
       gradFunc: (dy: Tensor) => tf.tensor(sinkhornBackward(states, dy.dataSync() as Float32Array, n), x.shape),
     };
   }) as never) as (x: Tensor) => Tensor;
@@ -34,63 +34,59 @@ export function sinkhornComposite(logits: Tensor, iters: number): Tensor {
 }
 
 /**
- * states[0] = the logits, states[k] = R after the k-th half-step (odd k: columns, even: rows), and
- * the last entry exp(R). Computed in float64 per matrix, stored in float32 like the tensors.
+ * The softmax of every half-step, E_k = exp(y_k) with y_k = x_k − LSE(x_k) over its lines (odd k:
+ * columns, even: rows), in float64. Only the first needs exp: each later half-step's input is
+ * log E_{k−1}, so its softmax is E_{k−1} divided by its line sums. exp(R) is the last E.
  */
-function sinkhornForward(x: Float32Array, n: number, iters: number): Float32Array[] {
-  const states: Float32Array[] = [x];
-  let r = x;
-  for (let k = 0; k < 2 * iters; k++) {
-    r = normaliseLog(r, n, k % 2 === 0);
-    states.push(r);
+function sinkhornForward(x: Float32Array, n: number, iters: number): Float64Array[] {
+  const first = new Float64Array(x.length);
+  forEachLine(x.length, n, true, (start, step) => {
+    let max = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < n; i++) max = Math.max(max, x[start + i * step] as number);
+    let sum = 0;
+    for (let i = 0; i < n; i++) {
+      const e = Math.exp((x[start + i * step] as number) - max);
+      first[start + i * step] = e;
+      sum += e;
+    }
+    for (let i = 0; i < n; i++) first[start + i * step] = (first[start + i * step] as number) / sum;
+  });
+  const states = [first];
+  for (let k = 1; k < 2 * iters; k++) {
+    const prev = states[k - 1] as Float64Array;
+    const next = new Float64Array(prev.length);
+    forEachLine(prev.length, n, k % 2 === 0, (start, step) => {
+      let sum = 0;
+      for (let i = 0; i < n; i++) sum += prev[start + i * step] as number;
+      for (let i = 0; i < n; i++) next[start + i * step] = (prev[start + i * step] as number) / sum;
+    });
+    states.push(next);
   }
-  states.push(r.map(Math.exp));
   return states;
 }
 
-/** r − logΣexp(r) over each column (the sum runs over s in r[s][t]) or over each row. */
-function normaliseLog(r: Float32Array, n: number, overColumns: boolean): Float32Array {
-  const out = new Float32Array(r.length);
+/** Calls f(first index, stride) for every column (the sum runs over s in r[s][t]) or row of every n × n matrix. */
+function forEachLine(length: number, n: number, overColumns: boolean, f: (start: number, step: number) => void): void {
   const [step, lineStep] = overColumns ? [n, 1] : [1, n]; // stride within a line, between lines
-  for (let base = 0; base < r.length; base += n * n) {
-    for (let line = 0; line < n; line++) {
-      const first = base + line * lineStep;
-      let max = Number.NEGATIVE_INFINITY;
-      for (let i = 0; i < n; i++) max = Math.max(max, r[first + i * step] as number);
-      let sum = 0;
-      for (let i = 0; i < n; i++) sum += Math.exp((r[first + i * step] as number) - max);
-      const lse = max + Math.log(sum);
-      for (let i = 0; i < n; i++) out[first + i * step] = (r[first + i * step] as number) - lse;
-    }
-  }
-  return out;
+  for (let base = 0; base < length; base += n * n) for (let line = 0; line < n; line++) f(base + line * lineStep, step);
 }
 
 /**
  * Back through exp and each half-step y = x − LSE(x): ∂x = ∂y − softmax(x) · Σ ∂y over the line,
- * where softmax(x) = exp(y), the state after that half-step.
+ * where softmax(x) = E_k, that half-step's state.
  */
-function sinkhornBackward(states: Float32Array[], dy: Float32Array, n: number): Float32Array {
-  const last = states.length - 1;
-  const out = states[last] as Float32Array;
+function sinkhornBackward(states: Float64Array[], dy: Float32Array, n: number): Float32Array {
+  const out = states[states.length - 1] as Float64Array;
   let g = new Float64Array(dy.length);
   for (let i = 0; i < g.length; i++) g[i] = (dy[i] as number) * (out[i] as number);
-  for (let k = last - 1; k >= 1; k--) {
-    const y = states[k] as Float32Array;
-    const overColumns = k % 2 === 1;
-    const [step, lineStep] = overColumns ? [n, 1] : [1, n];
+  for (let k = states.length - 1; k >= 0; k--) {
+    const E = states[k] as Float64Array;
     const next = new Float64Array(g.length);
-    for (let base = 0; base < g.length; base += n * n) {
-      for (let line = 0; line < n; line++) {
-        const first = base + line * lineStep;
-        let sum = 0;
-        for (let i = 0; i < n; i++) sum += g[first + i * step] as number;
-        for (let i = 0; i < n; i++) {
-          const at = first + i * step;
-          next[at] = (g[at] as number) - Math.exp(y[at] as number) * sum;
-        }
-      }
-    }
+    forEachLine(g.length, n, k % 2 === 0, (start, step) => {
+      let sum = 0;
+      for (let i = 0; i < n; i++) sum += g[start + i * step] as number;
+      for (let i = 0; i < n; i++) next[start + i * step] = (g[start + i * step] as number) - (E[start + i * step] as number) * sum;
+    });
     g = next;
   }
   return Float32Array.from(g);

@@ -200,7 +200,8 @@ let scratch = 0;
  * Clipping by global norm and one AdamW update, in place on every p, m and v (each must own its
  * buffer: ownsHeapBuffer), with optimizer.ts' float32 operations in its order, so that the result
  * equals its tfjs ops bit for bit; only the norm's sum runs in another order. Returns the norm
- * before clipping.
+ * before clipping. A parameter keeps its tensor id, so it must never be the right operand of
+ * tfjs-wasm's matMul, which caches XNNPACK's packing of that operand by id.
  */
 export function adamwInPlace(params: HeapAdamWParam[], c: HeapAdamWStep): number {
   const k = kernels as Kernels;
