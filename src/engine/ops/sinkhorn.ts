@@ -36,39 +36,43 @@ export function sinkhornComposite(logits: Tensor, iters: number): Tensor {
 /**
  * The softmax of every half-step, E_k = exp(y_k) with y_k = x_k − LSE(x_k) over its lines (odd k:
  * columns, even: rows), in float64. Only the first needs exp: each later half-step's input is
- * log E_{k−1}, so its softmax is E_{k−1} divided by its line sums. exp(R) is the last E.
+ * log E_{k−1}, so its softmax is E_{k−1} divided by its line sums. exp(R) is the last E. Plain
+ * loops over one buffer per state: this runs 40 half-steps on every token's n × n matrix.
  */
 function sinkhornForward(x: Float32Array, n: number, iters: number): Float64Array[] {
+  const nn = n * n;
   const first = new Float64Array(x.length);
-  forEachLine(x.length, n, true, (start, step) => {
-    let max = Number.NEGATIVE_INFINITY;
-    for (let i = 0; i < n; i++) max = Math.max(max, x[start + i * step] as number);
-    let sum = 0;
-    for (let i = 0; i < n; i++) {
-      const e = Math.exp((x[start + i * step] as number) - max);
-      first[start + i * step] = e;
-      sum += e;
+  for (let base = 0; base < x.length; base += nn) {
+    for (let t = 0; t < n; t++) {
+      let max = Number.NEGATIVE_INFINITY;
+      for (let i = base + t; i < base + nn; i += n) max = Math.max(max, x[i] as number);
+      let sum = 0;
+      for (let i = base + t; i < base + nn; i += n) {
+        const e = Math.exp((x[i] as number) - max);
+        first[i] = e;
+        sum += e;
+      }
+      for (let i = base + t; i < base + nn; i += n) first[i] = (first[i] as number) / sum;
     }
-    for (let i = 0; i < n; i++) first[start + i * step] = (first[start + i * step] as number) / sum;
-  });
+  }
   const states = [first];
   for (let k = 1; k < 2 * iters; k++) {
     const prev = states[k - 1] as Float64Array;
     const next = new Float64Array(prev.length);
-    forEachLine(prev.length, n, k % 2 === 0, (start, step) => {
-      let sum = 0;
-      for (let i = 0; i < n; i++) sum += prev[start + i * step] as number;
-      for (let i = 0; i < n; i++) next[start + i * step] = (prev[start + i * step] as number) / sum;
-    });
+    const [step, lineStep] = k % 2 === 0 ? [n, 1] : [1, n]; // columns: entries n apart, lines 1 apart
+    for (let base = 0; base < prev.length; base += nn) {
+      for (let line = 0; line < n; line++) {
+        const start = base + line * lineStep;
+        const end = start + n * step;
+        let sum = 0;
+        for (let i = start; i < end; i += step) sum += prev[i] as number;
+        const inv = 1 / sum;
+        for (let i = start; i < end; i += step) next[i] = (prev[i] as number) * inv;
+      }
+    }
     states.push(next);
   }
   return states;
-}
-
-/** Calls f(first index, stride) for every column (the sum runs over s in r[s][t]) or row of every n × n matrix. */
-function forEachLine(length: number, n: number, overColumns: boolean, f: (start: number, step: number) => void): void {
-  const [step, lineStep] = overColumns ? [n, 1] : [1, n]; // stride within a line, between lines
-  for (let base = 0; base < length; base += n * n) for (let line = 0; line < n; line++) f(base + line * lineStep, step);
 }
 
 /**
@@ -76,18 +80,24 @@ function forEachLine(length: number, n: number, overColumns: boolean, f: (start:
  * where softmax(x) = E_k, that half-step's state.
  */
 function sinkhornBackward(states: Float64Array[], dy: Float32Array, n: number): Float32Array {
+  const nn = n * n;
   const out = states[states.length - 1] as Float64Array;
   let g = new Float64Array(dy.length);
+  let next = new Float64Array(dy.length);
   for (let i = 0; i < g.length; i++) g[i] = (dy[i] as number) * (out[i] as number);
   for (let k = states.length - 1; k >= 0; k--) {
     const E = states[k] as Float64Array;
-    const next = new Float64Array(g.length);
-    forEachLine(g.length, n, k % 2 === 0, (start, step) => {
-      let sum = 0;
-      for (let i = 0; i < n; i++) sum += g[start + i * step] as number;
-      for (let i = 0; i < n; i++) next[start + i * step] = (g[start + i * step] as number) - (E[start + i * step] as number) * sum;
-    });
-    g = next;
+    const [step, lineStep] = k % 2 === 0 ? [n, 1] : [1, n];
+    for (let base = 0; base < g.length; base += nn) {
+      for (let line = 0; line < n; line++) {
+        const start = base + line * lineStep;
+        const end = start + n * step;
+        let sum = 0;
+        for (let i = start; i < end; i += step) sum += g[i] as number;
+        for (let i = start; i < end; i += step) next[i] = (g[i] as number) - (E[i] as number) * sum;
+      }
+    }
+    [g, next] = [next, g];
   }
   return Float32Array.from(g);
 }
