@@ -1,8 +1,10 @@
 // The three normalisations of the model as ops: LayerNorm, the HC paper's (γ+1)-gain LayerNorm
 // and RMSNorm over the last axis. Each is one fused WGSL program (webgpu-norms.ts) when the fused
-// webgpu backend is active, the tfjs composite below otherwise; both follow PyTorch's
-// definitions in the same order (test/model/webgpu-norms.test.ts compares them).
+// webgpu backend is active, one wasm kernel forward and one backward on wasm (wasm/kernels.ts),
+// the tfjs composite below otherwise; all follow PyTorch's definitions in the same order
+// (test/model/webgpu-norms.test.ts and test/engine/wasm-norms.test.ts compare them).
 import { tf, type Tensor } from '../tf.ts';
+import { normGradKernel, normKernel, wasmKernelsActive } from '../wasm/tfjs-kernels.ts';
 import { fusedNorm } from '../webgpu-norms.ts';
 import { fusedBackend } from '../webgpu-raw.ts';
 
@@ -19,10 +21,30 @@ function standardise(x: Tensor): Tensor {
   return tf.mul(centred, tf.rsqrt(tf.add(variance, LN_EPS)));
 }
 
+/** Whether the wasm kernels take this norm: float32, the last axis a multiple of 4. */
+function onWasmKernels(x: Tensor): boolean {
+  return wasmKernelsActive() && x.dtype === 'float32' && (x.shape[x.rank - 1] as number) % 4 === 0;
+}
+
+/** The norm on the wasm kernels with its gradient (dx, dw and db from one backward kernel). */
+function wasmNorm(kind: 'layer' | 'rms', x: Tensor, w: Tensor, b: Tensor | undefined): Tensor {
+  const f = tf.customGrad(((...args: unknown[]) => {
+    const save = args[args.length - 1] as (saved: Tensor[]) => void;
+    const [xs, ws, bs] = args.slice(0, -1) as [Tensor, Tensor, Tensor | undefined];
+    save([xs, ws]);
+    return {
+      value: normKernel(kind, xs, ws, bs),
+      gradFunc: (dy: Tensor, saved: Tensor[]) => normGradKernel(kind, saved[0] as Tensor, saved[1] as Tensor, dy, bs !== undefined),
+    };
+  }) as never) as (...inputs: Tensor[]) => Tensor;
+  return b ? f(x, w, b) : f(x, w);
+}
+
 /** LayerNorm: (x − μ)/σ · w (+ b); x: [..., D], w and b: [D]; `b` absent for bias-free models. */
 export function layerNormOp(x: Tensor, w: Tensor, b: Tensor | undefined): Tensor {
   const gpu = fusedBackend();
   if (gpu) return fusedNorm(gpu, 'layer', x, w, b);
+  if (onWasmKernels(x)) return wasmNorm('layer', x, w, b);
   const y = tf.mul(standardise(x), w);
   return b ? tf.add(y, b) : y;
 }
@@ -31,6 +53,7 @@ export function layerNormOp(x: Tensor, w: Tensor, b: Tensor | undefined): Tensor
 export function gainLayerNormOp(x: Tensor, gamma: Tensor): Tensor {
   const gpu = fusedBackend();
   if (gpu) return fusedNorm(gpu, 'gain', x, gamma);
+  if (onWasmKernels(x)) return wasmNorm('layer', x, tf.add(gamma, 1), undefined);
   return tf.mul(standardise(x), tf.add(gamma, 1));
 }
 
@@ -41,6 +64,7 @@ export function gainLayerNormOp(x: Tensor, gamma: Tensor): Tensor {
 export function rmsNormOp(x: Tensor, gamma: Tensor): Tensor {
   const gpu = fusedBackend();
   if (gpu) return fusedNorm(gpu, 'rms', x, gamma);
+  if (onWasmKernels(x)) return wasmNorm('rms', x, tf.add(gamma, 1), undefined);
   const dim = x.shape[x.rank - 1] as number;
   const inv = tf.rsqrt(tf.maximum(tf.sum(tf.square(x), -1, true), NORMALIZE_EPS_SQ));
   return tf.mul(tf.mul(x, tf.mul(inv, Math.sqrt(dim))), tf.add(gamma, 1));

@@ -50,6 +50,16 @@ export const w = {
   f32Load: (addr: number[]) => [...addr, 0x2a, 2, 0],
   f32Store: (addr: number[], value: number[]) => [...addr, ...value, 0x38, 2, 0],
   f32Add: (a: number[], b: number[]) => [...a, ...b, 0x92],
+  f32Sub: (a: number[], b: number[]) => [...a, ...b, 0x93],
+  f32Mul: (a: number[], b: number[]) => [...a, ...b, 0x94],
+  f32Div: (a: number[], b: number[]) => [...a, ...b, 0x95],
+  f32Max: (a: number[], b: number[]) => [...a, ...b, 0x97],
+  f32Sqrt: (a: number[]) => [...a, 0x91],
+  f32Const: (c: number) => [0x43, ...new Uint8Array(Float32Array.of(c).buffer)],
+  /** the i32 as an f32 */
+  f32FromI32: (a: number[]) => [...a, 0xb3],
+  /** a > b ? x : y (f32 compare, any operand type) */
+  selectGt: (x: number[], y: number[], a: number[], b: number[]) => [...x, ...y, ...a, ...b, 0x5e, 0x1b],
   /** a rounded down to a multiple of 4 */
   floor4: (a: number[]) => [...a, 0x41, ...sleb(-4), 0x71],
   /** memory.copy(dst, src, bytes) */
@@ -94,8 +104,9 @@ export interface WasmFunction {
   params: number;
   /** Number of f32 parameters, after the i32 ones. */
   f32Params?: number;
-  /** Extra locals after the parameters: i32s first, then v128s. */
+  /** Extra locals after the parameters: i32s first, then f32s, then v128s. */
   i32Locals: number;
+  f32Locals?: number;
   v128Locals: number;
   body: number[];
 }
@@ -117,6 +128,7 @@ export function assemble(functions: WasmFunction[]): Uint8Array<ArrayBuffer> {
   const code = functions.map((f) => {
     const locals: number[][] = [];
     if (f.i32Locals) locals.push([...uleb(f.i32Locals), I32]);
+    if (f.f32Locals) locals.push([...uleb(f.f32Locals), F32]);
     if (f.v128Locals) locals.push([...uleb(f.v128Locals), V128]);
     const body = [...vector(locals), ...f.body, 0x0b];
     return [...uleb(body.length), ...body];

@@ -10,8 +10,9 @@
 //   input's buffer as Reshape does: no kernel of tfjs or ours writes into an existing tensor.
 // - Sum over axes that are not the last ones transposes them to the end first (1.1 ms for
 //   [4,128,4,128] → [128]); here a contiguous block of reduced axes is summed in place (sumMiddle).
-// Added: HcprobeMixNN and HcprobeMixNT, the per-token products of ops/token-mix.ts, and
-// HcprobeGelu and HcprobeGeluGrad (ops/gelu.ts).
+// Added: HcprobeMixNN and HcprobeMixNT, the products of ops/token-mix.ts, ops/batched-matmul.ts
+// and matmul.ts; HcprobeGelu and HcprobeGeluGrad (ops/gelu.ts); HcprobeLayerNorm, HcprobeRmsNorm
+// and their gradients (ops/norms.ts).
 import { type Tensor, tf } from '../tf.ts';
 import { instantiateKernels, type Kernels } from './kernels.ts';
 
@@ -144,6 +145,42 @@ export function registerWasmKernels(backend: unknown): void {
     k.geluBackward(at(b, x), at(b, dy), sizeOf(x.shape), at(b, out));
     return out;
   });
+  register('HcprobeLayerNorm', ({ inputs, backend: b }) => {
+    const { x, w: weight, b: bias } = inputs as { x: TensorInfo; w: TensorInfo; b?: TensorInfo };
+    const D = x.shape[x.shape.length - 1] as number;
+    const out = b.makeOutput(x.shape, 'float32');
+    if (bias) k.layerNorm(at(b, x), at(b, weight), at(b, bias), at(b, out), sizeOf(x.shape) / D, D);
+    else k.layerNormNoBias(at(b, x), at(b, weight), at(b, out), sizeOf(x.shape) / D, D);
+    return out;
+  });
+  register('HcprobeLayerNormGrad', ({ inputs, attrs, backend: b }) => {
+    const { x, w: weight, dy } = inputs as { x: TensorInfo; w: TensorInfo; dy: TensorInfo };
+    const D = x.shape[x.shape.length - 1] as number;
+    const dx = b.makeOutput(x.shape, 'float32');
+    const dw = b.makeOutput([D], 'float32');
+    if (!attrs.bias) {
+      k.layerNormGradNoBias(at(b, x), at(b, weight), at(b, dy), at(b, dx), at(b, dw), sizeOf(x.shape) / D, D);
+      return [dx, dw];
+    }
+    const db = b.makeOutput([D], 'float32');
+    k.layerNormGrad(at(b, x), at(b, weight), at(b, dy), at(b, dx), at(b, dw), at(b, db), sizeOf(x.shape) / D, D);
+    return [dx, dw, db];
+  });
+  register('HcprobeRmsNorm', ({ inputs, backend: b }) => {
+    const { x, w: weight } = inputs as { x: TensorInfo; w: TensorInfo };
+    const D = x.shape[x.shape.length - 1] as number;
+    const out = b.makeOutput(x.shape, 'float32');
+    k.rmsNorm(at(b, x), at(b, weight), at(b, out), sizeOf(x.shape) / D, D);
+    return out;
+  });
+  register('HcprobeRmsNormGrad', ({ inputs, backend: b }) => {
+    const { x, w: weight, dy } = inputs as { x: TensorInfo; w: TensorInfo; dy: TensorInfo };
+    const D = x.shape[x.shape.length - 1] as number;
+    const dx = b.makeOutput(x.shape, 'float32');
+    const dw = b.makeOutput([D], 'float32');
+    k.rmsNormGrad(at(b, x), at(b, weight), at(b, dy), at(b, dx), at(b, dw), sizeOf(x.shape) / D, D);
+    return [dx, dw];
+  });
   register('HcprobeMixNT', ({ inputs, backend: b }) => {
     const { a, b: x } = inputs as { a: TensorInfo; b: TensorInfo };
     const [batch, m, kk] = a.shape as [number, number, number];
@@ -237,6 +274,15 @@ export function adamwInPlace(params: HeapAdamWParam[], c: HeapAdamWStep): number
     }
   }
   return norm;
+}
+
+/** A norm over the last axis on the kernels (D a multiple of 4): LayerNorm with or without bias, or RMSNorm; w is the gain. */
+export function normKernel(kind: 'layer' | 'rms', x: Tensor, w: Tensor, b?: Tensor): Tensor {
+  return tf.engine().runKernel(kind === 'layer' ? 'HcprobeLayerNorm' : 'HcprobeRmsNorm', b ? { x, w, b } : { x, w }, {}) as Tensor;
+}
+/** [dx, dw] (and db for a LayerNorm with bias) of normKernel, given dy. */
+export function normGradKernel(kind: 'layer' | 'rms', x: Tensor, w: Tensor, dy: Tensor, bias: boolean): Tensor[] {
+  return tf.engine().runKernel(kind === 'layer' ? 'HcprobeLayerNormGrad' : 'HcprobeRmsNormGrad', { x, w, dy }, { bias }) as unknown as Tensor[];
 }
 
 /** Exact GELU of x (float32, size a multiple of 4) and, given dy, its gradient. */
