@@ -83,9 +83,13 @@ export function siteValues(k: ShardKey, acts: Acts, c: ModelConfig, rows: number
     const H = get(src.tensor);
     const read = src.scale === null ? undefined : coeff(src.scale, n);
     for (let r = 0; r < rows; r++) for (let i = 0; i < n; i++) {
-      const scale = read ? (read[r * n + i] as number) : 1;
       const s = streams[i] as Float32Array;
       const off = (r * n + i) * d;
+      if (!read) {
+        s.set(H.subarray(off, off + d), r * d); // the stream itself: a copy, 3–4× faster than the loop
+        continue;
+      }
+      const scale = read[r * n + i] as number;
       for (let j = 0; j < d; j++) s[r * d + j] = scale * (H[off + j] as number);
     }
   }
