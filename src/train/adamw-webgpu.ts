@@ -4,30 +4,10 @@
 // own compute pass, and p, m and v are written in place. The arithmetic is the unfused path's, in the same
 // order (optimizer.ts), so both agree to float32 rounding; test/train/adamw-webgpu.test.ts checks it.
 /// <reference types="@webgpu/types" />
-import type { Tensor, Variable } from '../engine/tf.ts';
+import type { AdamWScalars, InPlaceParam } from '../engine/adamw-in-place.ts';
 import { dispatch, markWritten, pipeline, type WebgpuBackend, workgroupSumWgsl } from '../engine/webgpu-raw.ts';
 import { readBufferSync } from '../engine/webgpu-node.ts';
 
-export interface FusedParam {
-  p: Variable;
-  m: Variable;
-  v: Variable;
-  g: Tensor;
-  decay: boolean;
-}
-
-export interface FusedHyper {
-  lr: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
-  weightDecay: number;
-  /** 1 - beta1^t and 1 - beta2^t. */
-  bc1: number;
-  bc2: number;
-  /** Clip the global gradient norm to this; 0 or less: no clipping. */
-  maxNorm: number;
-}
 
 /** Workgroups that each gradient's sum of squares uses; one float32 partial each (256 bytes). */
 const PARTIALS = 64;
@@ -115,7 +95,7 @@ export class WebgpuAdamW {
   }
 
   /** Clips and applies one update; returns the global gradient norm before clipping. */
-  step(params: FusedParam[], h: FusedHyper): number {
+  step(params: InPlaceParam[], h: AdamWScalars): number {
     const { backend } = this;
     const d = backend.device;
     const bytes = Math.max(1, params.length) * PARTIALS * 4;

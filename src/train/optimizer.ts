@@ -1,10 +1,11 @@
 // AdamW with PyTorch's update order (decoupled decay first, bias-corrected step) and two
 // groups: decay on ≥2-D weights and LSS scales, none on biases, norms and static HC parameters.
 import { assignValues, ownedVariable, tf, type Tensor, type Variable } from '../engine/tf.ts';
-import { adamwInPlace, type HeapAdamWParam, ownsHeapBuffer, wasmKernelsActive } from '../engine/wasm/tfjs-kernels.ts';
+import type { InPlaceParam } from '../engine/adamw-in-place.ts';
+import { adamwInPlace, ownsHeapBuffer, wasmKernelsActive } from '../engine/wasm/tfjs-kernels.ts';
 import { fusedBackend, ownsBuffer } from '../engine/webgpu-raw.ts';
 import type { ParamSpec, Params } from '../model/params.ts';
-import { type FusedParam, WebgpuAdamW } from './adamw-webgpu.ts';
+import { WebgpuAdamW } from './adamw-webgpu.ts';
 
 export interface AdamWConfig {
   beta1: number;
@@ -51,18 +52,18 @@ export class AdamW {
    * as step's); elsewhere tfjs ops do, as clipByGlobalNorm and step.
    */
   clipAndStep(grads: Map<string, Tensor>, lr: number, maxNorm: number): number {
-    const heap = this.heapParams(grads);
-    if (heap) {
+    const gpu = fusedBackend();
+    const inPlace = wasmKernelsActive() ? this.inPlaceParams(grads, ownsHeapBuffer) : gpu ? this.inPlaceParams(grads, (t) => ownsBuffer(gpu, t)) : undefined;
+    this.lastStepFused = inPlace !== undefined && gpu !== undefined;
+    if (inPlace) {
       this.t++;
       const { beta1, beta2, eps, weightDecay } = this.cfg;
-      return adamwInPlace(heap, { lr, beta1, beta2, eps, weightDecay, bc1: 1 - beta1 ** this.t, bc2: 1 - beta2 ** this.t, maxNorm });
-    }
-    const fused = this.fusedParams(grads);
-    this.lastStepFused = fused !== undefined;
-    if (fused) {
-      this.t++;
-      const { beta1, beta2, eps, weightDecay } = this.cfg;
-      return fused.engine.step(fused.params, { lr, beta1, beta2, eps, weightDecay, bc1: 1 - beta1 ** this.t, bc2: 1 - beta2 ** this.t, maxNorm });
+      const scalars = { lr, beta1, beta2, eps, weightDecay, bc1: 1 - beta1 ** this.t, bc2: 1 - beta2 ** this.t, maxNorm };
+      if (gpu) {
+        this.fused ??= new WebgpuAdamW(gpu);
+        return this.fused.step(inPlace, scalars);
+      }
+      return adamwInPlace(inPlace, scalars);
     }
     const clipped = clipByGlobalNorm(grads, maxNorm);
     this.step(clipped.grads, lr);
@@ -74,33 +75,18 @@ export class AdamW {
   lastStepFused = false;
   private fused: WebgpuAdamW | undefined;
 
-  private fusedParams(grads: ReadonlyMap<string, Tensor>): { engine: WebgpuAdamW; params: FusedParam[] } | undefined {
-    const backend = fusedBackend();
-    if (!backend) return undefined;
-    const params: FusedParam[] = [];
+  /**
+   * The operands of an update in place, or undefined when one cannot run: it needs sole
+   * ownership of every p, m and v (`owns`; a clone shares the buffer) and float32 gradients.
+   */
+  private inPlaceParams(grads: ReadonlyMap<string, Tensor>, owns: (t: Tensor) => boolean): InPlaceParam[] | undefined {
+    const params: InPlaceParam[] = [];
     for (const [name, m] of this.m) {
       const g = grads.get(name);
       if (!g) continue;
       const p = this.params.get(name) as Variable;
       const v = this.v.get(name) as Variable;
-      // in place needs sole ownership of p, m and v (a clone shares the buffer)
-      if (![p, m, v].every((t) => ownsBuffer(backend, t)) || g.dtype !== 'float32') return undefined;
-      params.push({ p, m, v, g, decay: this.decay.has(name) });
-    }
-    this.fused ??= new WebgpuAdamW(backend);
-    return { engine: this.fused, params };
-  }
-
-  /** The wasm kernels' operands, when they can run: every p, m and v owns its buffer. */
-  private heapParams(grads: ReadonlyMap<string, Tensor>): HeapAdamWParam[] | undefined {
-    if (!wasmKernelsActive()) return undefined;
-    const params: HeapAdamWParam[] = [];
-    for (const [name, m] of this.m) {
-      const g = grads.get(name);
-      if (!g) continue;
-      const p = this.params.get(name) as Variable;
-      const v = this.v.get(name) as Variable;
-      if (![p, m, v].every(ownsHeapBuffer) || g.dtype !== 'float32') return undefined;
+      if (![p, m, v].every(owns) || g.dtype !== 'float32') return undefined;
       params.push({ p, m, v, g, decay: this.decay.has(name) });
     }
     return params;

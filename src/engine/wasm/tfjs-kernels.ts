@@ -13,6 +13,7 @@
 // Added: HcprobeMixNN and HcprobeMixNT, the products of ops/token-mix.ts, ops/batched-matmul.ts
 // and matmul.ts; HcprobeGelu and HcprobeGeluGrad (ops/gelu.ts); HcprobeLayerNorm, HcprobeRmsNorm
 // and their gradients (ops/norms.ts).
+import type { AdamWScalars, InPlaceParam } from '../adamw-in-place.ts';
 import { type Tensor, tf } from '../tf.ts';
 import { instantiateKernels, type Kernels } from './kernels.ts';
 
@@ -212,24 +213,6 @@ export function ownsHeapBuffer(t: Tensor): boolean {
   return d !== undefined && d.refCount === 1 && t.dtype === 'float32';
 }
 
-export interface HeapAdamWParam {
-  p: Tensor;
-  m: Tensor;
-  v: Tensor;
-  g: Tensor;
-  decay: boolean;
-}
-export interface HeapAdamWStep {
-  lr: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
-  weightDecay: number;
-  bc1: number;
-  bc2: number;
-  /** Clip to this global norm (0: no clipping). */
-  maxNorm: number;
-}
 
 let scratch = 0;
 
@@ -240,7 +223,7 @@ let scratch = 0;
  * before clipping. A parameter keeps its tensor id, so it must never be the right operand of
  * tfjs-wasm's matMul, which caches XNNPACK's packing of that operand by id.
  */
-export function adamwInPlace(params: HeapAdamWParam[], c: HeapAdamWStep): number {
+export function adamwInPlace(params: InPlaceParam[], c: AdamWScalars): number {
   const k = kernels as Kernels;
   const b = tf.backend() as unknown as WasmBackend;
   if (scratch === 0) scratch = b.wasm._malloc(16);
