@@ -1,7 +1,7 @@
 // A small WebAssembly assembler: just enough of the binary format to build kernels that run on
-// tfjs-wasm's own memory (imported as env.memory), with 128-bit SIMD. Functions take i32
-// parameters (byte addresses and sizes) and then f32 ones, may declare i32 and v128 locals, and
-// return nothing.
+// an imported memory (env.memory: tfjs-wasm's own, or the SAE kernels'), with 128-bit SIMD.
+// Functions take i32 parameters (byte addresses and sizes) and f32 ones, may declare i32, f32
+// and v128 locals, and return nothing or an f32.
 // Bodies are arrays of instruction bytes built with the helpers below; loops are counted.
 
 /** Unsigned LEB128. */
@@ -45,6 +45,8 @@ export const w = {
   add: (a: number[], b: number[]) => [...a, ...b, 0x6a],
   mul: (a: number[], b: number[]) => [...a, ...b, 0x6c],
   shl2: (a: number[]) => [...a, 0x41, 2, 0x74],
+  /** the sum of a v128 local's four f32 lanes, (l0 + l1) + (l2 + l3) */
+  lanesSum: (local: number) => [0x20, ...uleb(local), ...simd(0x1f, 0), 0x20, ...uleb(local), ...simd(0x1f, 1), 0x92, 0x20, ...uleb(local), ...simd(0x1f, 2), 0x20, ...uleb(local), ...simd(0x1f, 3), 0x92, 0x92],
   /** local += value */
   inc: (local: number, value: number[]) => [0x20, ...uleb(local), ...value, 0x6a, 0x21, ...uleb(local)],
   f32Load: (addr: number[]) => [...addr, 0x2a, 2, 0],
@@ -104,6 +106,10 @@ export interface WasmFunction {
   params: number;
   /** Number of f32 parameters, after the i32 ones. */
   f32Params?: number;
+  /** The parameter types in order, when they mix (replaces params and f32Params). */
+  paramTypes?: ('i32' | 'f32')[];
+  /** An f32 result, left on the stack at the end of the body; none by default. */
+  result?: 'f32';
   /** Extra locals after the parameters: i32s first, then f32s, then v128s. */
   i32Locals: number;
   f32Locals?: number;
@@ -121,8 +127,8 @@ const name = (s: string): number[] => {
 /** A module importing env.memory (no maximum) and exporting the functions by name. */
 export function assemble(functions: WasmFunction[]): Uint8Array<ArrayBuffer> {
   const types = functions.map((f) => {
-    const params = [...new Array<number>(f.params).fill(I32), ...new Array<number>(f.f32Params ?? 0).fill(F32)];
-    return [0x60, ...uleb(params.length), ...params, 0];
+    const params = f.paramTypes?.map((t) => (t === 'f32' ? F32 : I32)) ?? [...new Array<number>(f.params).fill(I32), ...new Array<number>(f.f32Params ?? 0).fill(F32)];
+    return [0x60, ...uleb(params.length), ...params, ...(f.result === 'f32' ? [1, F32] : [0])];
   });
   const memoryImport = [...name('env'), ...name('memory'), 0x02, 0x00, 0x00]; // memory, limits: min 0, no max
   const code = functions.map((f) => {

@@ -100,7 +100,6 @@ const gemmNN: WasmFunction = {
 
 // MixNT(a, b, c, batch, m, n, k).
 const NT = { a: 0, b: 1, c: 2, batch: 3, m: 4, n: 5, k: 6, bt: 7, i: 8, j: 9, pb: 10, aRow: 11, bRow: 12, cP: 13, kb: 14, bBase: 15, acc: 16 };
-const lane = (l: number) => w.f32x4Lane(w.get(NT.acc), l);
 const mixNT: WasmFunction = {
   name: 'mixNT',
   params: 7,
@@ -119,7 +118,7 @@ const mixNT: WasmFunction = {
           w.range(NT.pb, w.get(NT.kb), w.i32(16),
             w.set(NT.acc, w.f32x4Add(w.get(NT.acc), w.f32x4Mul(w.v128Load(w.add(w.get(NT.aRow), w.get(NT.pb))), w.v128Load(w.add(w.get(NT.bRow), w.get(NT.pb)))))),
           ),
-          w.f32Store(w.get(NT.cP), w.f32Add(w.f32Add(lane(0), lane(1)), w.f32Add(lane(2), lane(3)))),
+          w.f32Store(w.get(NT.cP), w.lanesSum(NT.acc)),
           w.inc(NT.cP, w.i32(4)),
           w.inc(NT.bRow, w.get(NT.kb)),
         ),
@@ -266,7 +265,7 @@ const sumSquares: WasmFunction = {
     ...w.range(SS.ib, w.get(SS.nb), w.i32(16),
       w.set(SS.acc, w.f32x4Add(w.get(SS.acc), w.f32x4Mul(w.v128Load(w.add(w.get(SS.x), w.get(SS.ib))), w.v128Load(w.add(w.get(SS.x), w.get(SS.ib)))))),
     ),
-    ...w.f32Store(w.get(SS.out), w.f32Add(w.f32Add(w.f32x4Lane(w.get(SS.acc), 0), w.f32x4Lane(w.get(SS.acc), 1)), w.f32Add(w.f32x4Lane(w.get(SS.acc), 2), w.f32x4Lane(w.get(SS.acc), 3)))),
+    ...w.f32Store(w.get(SS.out), w.lanesSum(SS.acc)),
   ],
 };
 
@@ -289,7 +288,7 @@ function normLocals(params: number): NormLocals {
   return { r: i(0), jb: i(1), Db: i(2), xr: i(3), gr: i(4), or: i(5), mean: f(0), rstd: f(1), Df: f(2), t1: f(3), t2: f(4), acc: v(0), acc2: v(1), c: v(2), vmean: v(3), vrstd: v(4), xh: v(5), g: v(6) };
 }
 const NORM_LOCALS = { i32Locals: 6, f32Locals: 5, v128Locals: 7 };
-const hsum = (v: number) => w.f32Add(w.f32Add(w.f32x4Lane(w.get(v), 0), w.f32x4Lane(w.get(v), 1)), w.f32Add(w.f32x4Lane(w.get(v), 2), w.f32x4Lane(w.get(v), 3)));
+const hsum = w.lanesSum;
 const rowLoop = (L: NormLocals, jb: number, ...body: number[][]) => w.range(jb, w.get(L.Db), w.i32(16), ...body);
 const vAt = (L: NormLocals, base: number) => w.v128Load(w.add(w.get(base), w.get(L.jb)));
 /** L.mean = μ and L.vmean, L.rstd = 1/√(σ² + 1e-5) and L.vrstd of the row at L.xr. */
