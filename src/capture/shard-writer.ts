@@ -2,7 +2,7 @@
 // its final name only when complete, so a reader never sees a partial shard. Its sha256 is
 // taken from the bytes as they are written, for the manifest (readers verify it).
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writevSync } from 'node:fs';
 import { dirname } from 'node:path';
 import * as A from 'apache-arrow';
 
@@ -60,23 +60,41 @@ export function recordBatch(schema: A.Schema, b: BatchColumns): A.RecordBatch {
 }
 
 /**
- * The writer's byte sink, written through to a file descriptor as each buffer is produced: the
- * byte count is exact at every batch boundary (so shards close at the same rows on every run)
- * and no encoded batch waits in memory for a stream to drain it. The file is only appended to,
- * so hashing each buffer as it passes gives the sha256 of the file without reading it back.
+ * The writer's byte sink, written through to a file descriptor at every batch boundary
+ * (flush): the byte count is exact there (so shards close at the same rows on every run) and no
+ * encoded batch waits in memory for a stream to drain it. Arrow hands over a batch as a few dozen
+ * small buffers (headers, padding, each column); they go to the file in one writev per batch
+ * rather than one write each. The file is only appended to, so hashing each buffer as it passes
+ * gives the sha256 of the file without reading it back.
  */
 class FileSink extends A.AsyncByteQueue {
   bytes = 0;
   readonly hash: Hash = createHash('sha256');
+  private pending: Uint8Array[] = [];
 
   constructor(private readonly fd: number) {
     super();
   }
 
   override write(value: Uint8Array): void {
-    for (let off = 0; off < value.byteLength; ) off += writeSync(this.fd, value, off);
+    if (value.byteLength === 0) return;
+    this.pending.push(value);
     this.hash.update(value);
     this.bytes += value.byteLength;
+  }
+
+  /** Writes what the last batch (or the footer) produced; the buffers must not have changed since. */
+  flush(): void {
+    let chunks = this.pending;
+    this.pending = [];
+    while (chunks.length > 0) {
+      let done = writevSync(this.fd, chunks);
+      // a short write: drop what went out, continue with the rest
+      let i = 0;
+      while (i < chunks.length && done >= (chunks[i] as Uint8Array).byteLength) done -= (chunks[i++] as Uint8Array).byteLength;
+      chunks = chunks.slice(i);
+      if (done > 0) chunks[0] = (chunks[0] as Uint8Array).subarray(done);
+    }
   }
 }
 
@@ -104,6 +122,7 @@ export class ShardWriter {
 
   async write(batch: A.RecordBatch): Promise<void> {
     this.writer.write(batch);
+    this.sink.flush();
     this.rows += batch.numRows;
   }
 
@@ -111,6 +130,7 @@ export class ShardWriter {
   async close(): Promise<number> {
     this.writer.finish();
     try {
+      this.sink.flush();
       fsyncSync(this.fd);
     } finally {
       this.closeFd();
