@@ -62,7 +62,8 @@ async function startWasm(): Promise<BackendInfo> {
   require('@tensorflow/tfjs-backend-wasm');
   if (!(await tf.setBackend('wasm'))) throw new Error('tf.setBackend("wasm") returned false');
   await tf.ready();
-  registerWasmKernels(tf.backend());
+  // HCPROBE_WASM_KERNELS=0: tfjs-wasm's own kernels only (ours are checked against them in tests)
+  if (process.env.HCPROBE_WASM_KERNELS !== '0') registerWasmKernels(tf.backend());
   setMatmulMode('explicit');
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   return { requested: 'wasm', active: 'wasm', device: `WebAssembly${simd ? ' + SIMD' : ''}, one thread` };
