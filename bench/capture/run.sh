@@ -6,7 +6,8 @@
 #
 #   bench/capture/run.sh                      # SIZES="20000 200000" ROUNDS=2
 #
-# Optional: SIZES, ROUNDS, BATCH (8), SITES (resid_post,coeffs: the CLI's default),
+# Optional: CONNECTION (the tiny preset's mhc-lite; e.g. hc or mhc to train that kind instead),
+# SIZES, ROUNDS, BATCH (8), SITES (resid_post,coeffs: the CLI's default),
 # RSS_SIZES (SIZES: the token counts of the CLI's peak-RSS runs), MODES (all of bench.ts'),
 # WORK (/tmp/hcprobe-bench-capture: the trained run and the captures), OUT ($WORK/out).
 set -euo pipefail
@@ -19,7 +20,8 @@ BATCH="${BATCH:-8}"
 SITES="${SITES:-resid_post,coeffs}"
 RSS_SIZES="${RSS_SIZES:-$SIZES}"
 MODES="${MODES:-forward hooks hooked capture capture-inline write}"
-WORK="${WORK:-/tmp/hcprobe-bench-capture}"
+CONNECTION="${CONNECTION:-}"
+WORK="${WORK:-/tmp/hcprobe-bench-capture${CONNECTION:+-$CONNECTION}}"
 OUT="${OUT:-$WORK/out}"
 TIME=/usr/bin/time
 [[ -x "$TIME" ]] || { echo "needs GNU time at $TIME (Debian: apt-get install time)" >&2; exit 2; }
@@ -30,7 +32,7 @@ BENCH=(node --import tsx "$HERE/bench.ts")
 
 # The tiny preset (2 layers, d 64, seq 64, mhc-lite with 4 streams), trained once.
 if ! ls "$WORK/run/checkpoints/"*.safetensors >/dev/null 2>&1; then
-  (cd "$ROOT" && "${HC[@]}" train --preset tiny --out "$WORK/run" --backend wasm --force 2>/dev/null)
+  (cd "$ROOT" && "${HC[@]}" train --preset tiny ${CONNECTION:+--connection "$CONNECTION"} --out "$WORK/run" --backend wasm --force 2>/dev/null)
 fi
 
 {
