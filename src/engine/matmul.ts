@@ -2,8 +2,8 @@
 // 10-20x slower than a plain one (ENGINE-NOTES), so in 'explicit' mode transposes are
 // materialised and BatchMatMul's gradient is re-registered to use plain products only.
 import { tf, type Tensor } from './tf.ts';
-import { batchedKernelsFit, batchedMatMul } from './ops/batched-matmul.ts';
-import { mixNN, wasmKernelsActive } from './wasm/tfjs-kernels.ts';
+import { batchedKernelsFit, batchedMatMul, batchedProduct } from './ops/batched-matmul.ts';
+import { wasmKernelsActive } from './wasm/tfjs-kernels.ts';
 
 export type MatmulMode = 'native' | 'explicit';
 
@@ -19,7 +19,7 @@ export function swapLast(x: Tensor): Tensor {
 
 /** a @ b with optional transposes; operands must share batch dims (no broadcasting). */
 export function mm(a: Tensor, b: Tensor, transposeA = false, transposeB = false): Tensor {
-  if (mode === 'explicit' && !transposeA && transposeB && a.rank === 2 && b.rank === 2 && blockedFits(b.shape[0] as number, a.shape[1] as number)) return linearProduct(a, b);
+  if (mode === 'explicit' && !transposeA && transposeB && linearFits(a, b)) return linearProduct(a, b);
   if (mode === 'explicit' && (transposeA || transposeB)) {
     return tf.matMul(transposeA ? swapLast(a) : a, transposeB ? swapLast(b) : b);
   }
@@ -47,10 +47,14 @@ function blockedFits(m: number, n: number): boolean {
 
 /** op(x) · y on the wasm kernels, op(x) = x or xᵀ read through strides; x, y 2-D float32. */
 function stridedProduct(x: Tensor, transposeX: boolean, y: Tensor): Tensor {
-  const [r0, r1] = x.shape as [number, number];
-  const m = transposeX ? r1 : r0;
-  const strides = transposeX ? { rsA: 1, csA: r1, bsA: 0 } : { rsA: r1, csA: 1, bsA: 0 };
-  return tf.reshape(mixNN(x, tf.reshape(y, [1, ...(y.shape as [number, number])]), m, strides), [m, y.shape[1] as number]);
+  const m = x.shape[transposeX ? 1 : 0] as number;
+  const one = (t: Tensor) => tf.reshape(t, [1, ...(t.shape as [number, number])]);
+  return tf.reshape(batchedProduct(one(x), transposeX, one(y), false), [m, y.shape[1] as number]);
+}
+
+/** Whether a Linear's x Wᵀ runs as linearProduct: 2-D float32, dW [out, in] on the blocked kernel. */
+function linearFits(x: Tensor, W: Tensor): boolean {
+  return x.rank === 2 && W.rank === 2 && x.dtype === 'float32' && W.dtype === 'float32' && blockedFits(W.shape[0] as number, x.shape[1] as number);
 }
 
 /**
@@ -102,7 +106,7 @@ export function setMatmulMode(next: MatmulMode): void {
         const { transposeA, transposeB } = attrs as { transposeA: boolean; transposeB: boolean };
         const g = dy as Tensor;
         const P = (x: Tensor, y: Tensor) => tf.matMul(x, y);
-        if (!transposeA && !transposeB) return { a: () => P(g, swapLast(b)), b: () => (a.rank === 2 ? weightGrad(a, g) : undefined) ?? P(swapLast(a), g) };
+        if (!transposeA && !transposeB) return { a: () => P(g, swapLast(b)), b: () => weightGrad(a, g) ?? P(swapLast(a), g) };
         if (!transposeA && transposeB) return { a: () => P(g, b), b: () => P(swapLast(g), a) };
         if (transposeA && !transposeB) return { a: () => P(b, swapLast(g)), b: () => P(a, g) };
         return { a: () => P(swapLast(b), swapLast(g)), b: () => P(swapLast(g), swapLast(a)) };

@@ -5,8 +5,11 @@
 import { type Tensor, tf } from '../tf.ts';
 import { mixNN, wasmKernelsActive } from '../wasm/tfjs-kernels.ts';
 
-/** op(x)·op(y) for x [R, ·, ·], y [R, ·, ·]. */
-function product(x: Tensor, tx: boolean, y: Tensor, ty: boolean): Tensor {
+/**
+ * op(x)·op(y) on the kernels, without a gradient, for x [R, ·, ·] and y [R, ·, ·]: op(x) read
+ * through strides, op(y) materialised when transposed. The columns of op(y) must be a multiple of 4.
+ */
+export function batchedProduct(x: Tensor, tx: boolean, y: Tensor, ty: boolean): Tensor {
   const [, r0, r1] = x.shape as [number, number, number];
   const strides = tx ? { rsA: 1, csA: r1, bsA: r0 * r1 } : { rsA: r1, csA: 1, bsA: r0 * r1 };
   return mixNN(x, ty ? tf.transpose(y, [0, 2, 1]) : y, tx ? r1 : r0, strides);
@@ -26,11 +29,11 @@ export function batchedMatMul(a: Tensor, b: Tensor, transposeA: boolean, transpo
   const f = tf.customGrad(((x: Tensor, y: Tensor, save: (saved: Tensor[]) => void) => {
     save([x, y]);
     return {
-      value: product(x, transposeA, y, transposeB),
+      value: batchedProduct(x, transposeA, y, transposeB),
       gradFunc: (dc: Tensor, saved: Tensor[]) => {
         const [sx, sy] = saved as [Tensor, Tensor];
-        const dx = transposeA ? product(sy, transposeB, dc, true) : product(dc, false, sy, !transposeB);
-        const dy = transposeB ? product(dc, true, sx, transposeA) : product(sx, !transposeA, dc, false);
+        const dx = transposeA ? batchedProduct(sy, transposeB, dc, true) : batchedProduct(dc, false, sy, !transposeB);
+        const dy = transposeB ? batchedProduct(dc, true, sx, transposeA) : batchedProduct(sx, !transposeA, dc, false);
         return [dx, dy];
       },
     };

@@ -4,20 +4,20 @@
 // multiple of 4, it is the batched matMul.
 import { mm } from '../matmul.ts';
 import { type Tensor, tf } from '../tf.ts';
-import { mixNN, mixNT, wasmKernelsActive } from '../wasm/tfjs-kernels.ts';
+import { mixNT, wasmKernelsActive } from '../wasm/tfjs-kernels.ts';
+import { batchedProduct } from './batched-matmul.ts';
 
 /** alpha [R, s, o], H [R, s, d] → [R, o, d] with out[r] = alpha[r]ᵀ · H[r]. */
 export function tokenMix(alpha: Tensor, H: Tensor): Tensor {
-  const [, s, o] = alpha.shape as [number, number, number];
   const d = H.shape[2] as number;
   if (!wasmKernelsActive() || d % 4 !== 0 || alpha.dtype !== 'float32' || H.dtype !== 'float32') return mm(alpha, H, true, false);
   const f = tf.customGrad(((a: Tensor, h: Tensor, save: (saved: Tensor[]) => void) => {
     save([a, h]);
     return {
-      value: mixNN(a, h, o, { rsA: 1, csA: o, bsA: s * o }),
+      value: batchedProduct(a, true, h, false),
       gradFunc: (dy: Tensor, saved: Tensor[]) => {
         const [sa, sh] = saved as [Tensor, Tensor];
-        return [mixNT(sh, dy), mixNN(sa, dy, s, { rsA: o, csA: 1, bsA: s * o })];
+        return [mixNT(sh, dy), batchedProduct(sa, false, dy, false)];
       },
     };
   }) as never) as (a: Tensor, h: Tensor) => Tensor;
