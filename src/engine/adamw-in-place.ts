@@ -1,5 +1,7 @@
 // What an AdamW update done in place takes, on either engine that does one: the fused WebGPU
-// programs (train/adamw-webgpu.ts) and the wasm kernels (wasm/tfjs-kernels.ts: adamwInPlace).
+// programs (train/adamw-webgpu.ts) and the wasm kernels (wasm/tfjs-kernels.ts: adamwInPlace);
+// and the clipping factor, shared with the tfjs path (optimizer.ts: clipByGlobalNorm). The WGSL
+// programs write the same factor in their own language.
 import type { Tensor } from './tf.ts';
 
 /** One parameter's tensors: p, m and v are written in place; g is read. */
@@ -9,6 +11,11 @@ export interface InPlaceParam {
   v: Tensor;
   g: Tensor;
   decay: boolean;
+}
+
+/** The factor clipping by global norm scales the gradients with: maxNorm/(norm + 1e-6) above maxNorm, else 1 (and 1 when maxNorm ≤ 0). */
+export function clipCoefficient(norm: number, maxNorm: number): number {
+  return maxNorm > 0 && norm > maxNorm ? maxNorm / (norm + 1e-6) : 1;
 }
 
 export interface AdamWScalars {

@@ -1,7 +1,7 @@
 // AdamW with PyTorch's update order (decoupled decay first, bias-corrected step) and two
 // groups: decay on ≥2-D weights and LSS scales, none on biases, norms and static HC parameters.
 import { assignValues, ownedVariable, tf, type Tensor, type Variable } from '../engine/tf.ts';
-import type { InPlaceParam } from '../engine/adamw-in-place.ts';
+import { clipCoefficient, type InPlaceParam } from '../engine/adamw-in-place.ts';
 import { adamwInPlace, ownsHeapBuffer, wasmKernelsActive } from '../engine/wasm/tfjs-kernels.ts';
 import { fusedBackend, ownsBuffer } from '../engine/webgpu-raw.ts';
 import type { ParamSpec, Params } from '../model/params.ts';
@@ -161,7 +161,7 @@ export class AdamW {
 export function clipByGlobalNorm(grads: Map<string, Tensor>, maxNorm: number): { norm: number; grads: Map<string, Tensor> } {
   const norm = Math.sqrt(tf.tidy(() => tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g)))).dataSync()[0] as number));
   if (maxNorm <= 0 || norm <= maxNorm) return { norm, grads };
-  const coef = maxNorm / (norm + 1e-6);
+  const coef = clipCoefficient(norm, maxNorm);
   const clipped = new Map<string, Tensor>();
   for (const [name, g] of grads) {
     clipped.set(name, tf.mul(g, coef));

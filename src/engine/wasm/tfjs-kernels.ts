@@ -13,7 +13,7 @@
 // Added: HcprobeMixNN and HcprobeMixNT, the products of ops/token-mix.ts, ops/batched-matmul.ts
 // and matmul.ts; HcprobeGelu and HcprobeGeluGrad (ops/gelu.ts); HcprobeLayerNorm, HcprobeRmsNorm
 // and their gradients (ops/norms.ts).
-import type { AdamWScalars, InPlaceParam } from '../adamw-in-place.ts';
+import { type AdamWScalars, clipCoefficient, type InPlaceParam } from '../adamw-in-place.ts';
 import { type Tensor, tf } from '../tf.ts';
 import { instantiateKernels, type Kernels } from './kernels.ts';
 
@@ -25,7 +25,6 @@ interface TensorInfo {
 interface WasmBackend {
   incRef(dataId: object): void;
   makeOutput(shape: number[], dtype: string): TensorInfo;
-  typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
   dataIdMap: { get(dataId: object): { memoryOffset: number; refCount: number } | undefined };
   wasm: { asm: { memory: WebAssembly.Memory }; HEAPF32: Float32Array; _malloc(bytes: number): number };
 }
@@ -48,9 +47,9 @@ export function registerWasmKernels(backend: unknown): void {
     tf.unregisterKernel(kernelName, 'wasm');
     tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: ((a: KernelArgs) => kernelFunc(a, original)) as never });
   };
-  const share = (b: WasmBackend, x: TensorInfo, dtype = x.dtype): TensorInfo => {
+  const share = (b: WasmBackend, x: TensorInfo): TensorInfo => {
     b.incRef(x.dataId);
-    return { dataId: x.dataId, shape: x.shape, dtype };
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
   };
   replace('Identity', ({ inputs, backend: b }) => {
     const x = inputs.x as TensorInfo;
@@ -213,7 +212,6 @@ export function ownsHeapBuffer(t: Tensor): boolean {
   return d !== undefined && d.refCount === 1 && t.dtype === 'float32';
 }
 
-
 let scratch = 0;
 
 /**
@@ -231,14 +229,15 @@ export function adamwInPlace(params: InPlaceParam[], c: AdamWScalars): number {
   let sum = 0;
   for (const { g } of params) {
     const n = g.size;
-    k.sumSquares(at(b, g as unknown as TensorInfo), n, scratch);
+    const ag = at(b, g as unknown as TensorInfo);
+    k.sumSquares(ag, n, scratch);
     const heap = b.wasm.HEAPF32;
     sum += heap[scratch >> 2] as number;
-    const base = at(b, g as unknown as TensorInfo) >> 2;
+    const base = ag >> 2;
     for (let i = n - (n % 4); i < n; i++) sum += F((heap[base + i] as number) ** 2);
   }
   const norm = Math.sqrt(sum);
-  const coef = c.maxNorm > 0 && norm > c.maxNorm ? c.maxNorm / (norm + 1e-6) : 1;
+  const coef = clipCoefficient(norm, c.maxNorm);
   const [coefF, decayF, b1, omb1, b2, omb2, sbc2, eps, step] = [coef, 1 - c.lr * c.weightDecay, c.beta1, 1 - c.beta1, c.beta2, 1 - c.beta2, Math.sqrt(c.bc2), c.eps, c.lr / c.bc1].map(F) as number[] as [number, number, number, number, number, number, number, number, number];
   for (const { p, m, v, g, decay } of params) {
     const n = g.size;
