@@ -14,7 +14,7 @@ import type { Corpus } from '../data/corpus.ts';
 import type { ModelConfig } from '../model/config.ts';
 import type { Sublayer } from '../model/hooks.ts';
 import type { Params } from '../model/params.ts';
-import { disposeCachedRun, runWithCache } from '../model/run-with-cache.ts';
+import { cacheActivations } from '../model/run-with-cache.ts';
 import { streamWidth } from '../model/stream-layout.ts';
 import { checkSites } from './kind-sites.ts';
 import {
@@ -54,7 +54,7 @@ export interface CaptureOptions {
   /**
    * A forward that returns hook values itself (the WebGPU engine's, train/engine-forward.ts) for
    * batches of `batch` sequences; batches it does not cover (a site it does not keep) run through
-   * tfjs' runWithCache. The values are the same either way, so it is no part of the fingerprint.
+   * tfjs (cacheActivations). The values are the same either way, so it is no part of the fingerprint.
    */
   forward?: HookedForward;
 }
@@ -166,11 +166,11 @@ function runHooked(p: Params, c: ModelConfig, batch: Window[], names: Set<string
   const ids = new Int32Array(batch.length * T);
   batch.forEach((w, i) => ids.set(w.tokens, i * T));
   const tokens = tf.tensor2d(ids, [batch.length, T], 'int32');
-  const run = runWithCache(p, c, tokens, names);
+  const cache = cacheActivations(p, c, tokens, names);
   try {
-    return new Map([...run.cache].map(([name, x]) => [name, owned ? readOwned(x) : (x.dataSync() as Float32Array)]));
+    return new Map([...cache].map(([name, x]) => [name, owned ? readOwned(x) : (x.dataSync() as Float32Array)]));
   } finally {
-    disposeCachedRun(run);
+    for (const x of cache.values()) x.dispose();
     tokens.dispose();
   }
 }

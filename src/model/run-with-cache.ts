@@ -6,7 +6,7 @@ import { ConfigError, shown } from '../errors.ts';
 import type { ModelConfig } from './config.ts';
 import { type HookFn, parseHookName } from './hooks.ts';
 import type { Params } from './params.ts';
-import { forward } from './transformer.ts';
+import { forward, residualStreams } from './transformer.ts';
 
 export interface CachedRun {
   logits: Tensor; // [B, T, vocab]
@@ -28,20 +28,49 @@ export interface CachedRun {
  * ConfigError naming it.
  */
 export function runWithCache(params: Params, config: ModelConfig, tokens: Tensor, names: Iterable<string>): CachedRun {
+  const { wanted, cache, hooks } = cacheHooks(names);
+  const [logits] = tf.tidy(() => [forward(params, config, tokens, { hooks }), ...cache.values()]) as Tensor[];
+  const run = { logits: logits as Tensor, cache };
+  checkReached(run, wanted, config);
+  return run;
+}
+
+/**
+ * The activations at `names` alone, as runWithCache's cache (the caller disposes them): the
+ * forward runs only through the last block a name lies in, and computes no logits unless a name
+ * needs them (ln_final). What capture uses: it records activations, never logits.
+ */
+export function cacheActivations(params: Params, config: ModelConfig, tokens: Tensor, names: Iterable<string>): Map<string, Tensor> {
+  const { wanted, cache, hooks } = cacheHooks(names);
+  const sites = wanted.map((name) => parseHookName(name));
+  const run = sites.some((s) => s.kind === 'ln_final')
+    ? () => forward(params, config, tokens, { hooks })
+    : () => residualStreams(params, config, tokens, Math.max(0, ...sites.map((s) => ('layer' in s ? s.layer + 1 : 0))), { hooks });
+  const [last] = tf.tidy(() => [run(), ...cache.values()]) as Tensor[];
+  (last as Tensor).dispose();
+  checkReached({ logits: undefined, cache }, wanted, config);
+  return cache;
+}
+
+/** The hooks that clone each wanted activation into `cache`; every name checked first. */
+function cacheHooks(names: Iterable<string>): { wanted: string[]; cache: Map<string, Tensor>; hooks: Map<string, HookFn> } {
   const wanted = [...new Set(names)];
   for (const name of wanted) parseHookName(name);
   const cache = new Map<string, Tensor>();
   // tf.clone shares the data (no copy) but is a tensor of its own, kept by returning it from tidy.
   const hooks = new Map<string, HookFn>(wanted.map((name) => [name, (x) => void cache.set(name, tf.clone(x))]));
-  const [logits] = tf.tidy(() => [forward(params, config, tokens, { hooks }), ...cache.values()]) as Tensor[];
-  const run = { logits: logits as Tensor, cache };
-  const missing = wanted.filter((name) => !cache.has(name));
-  if (missing.length > 0) {
-    disposeCachedRun(run);
-    const model = `${config.connection.kind}, ${config.nLayers} layers, ${config.nStreams} streams`;
-    throw new ConfigError(`no activation at hook ${missing.map((m) => shown(m)).join(', ')}: this model (${model}) has no such site`);
-  }
-  return run;
+  return { wanted, cache, hooks };
+}
+
+/** A ConfigError naming the names the forward never reached, after freeing what it made. */
+function checkReached(run: { logits: Tensor | undefined; cache: Map<string, Tensor> }, wanted: string[], config: ModelConfig): void {
+  const missing = wanted.filter((name) => !run.cache.has(name));
+  if (missing.length === 0) return;
+  run.logits?.dispose();
+  for (const t of run.cache.values()) t.dispose();
+  run.cache.clear();
+  const model = `${config.connection.kind}, ${config.nLayers} layers, ${config.nStreams} streams`;
+  throw new ConfigError(`no activation at hook ${missing.map((m) => shown(m)).join(', ')}: this model (${model}) has no such site`);
 }
 
 /** Frees the logits and every cached activation of a runWithCache result. */

@@ -25,14 +25,32 @@ export interface ForwardOptions {
 
 /** tokens: int32 [B, T] → logits [B, T, vocab]. */
 export function forward(p: Params, c: ModelConfig, tokens: Tensor, opts: ForwardOptions = {}): Tensor {
-  const [B, T] = tokens.shape as [number, number];
-  if (T > c.blockSize) throw new Error(`sequence of ${T} tokens is longer than the block size ${c.blockSize}`);
   const at = hookRunner(opts.hooks);
-  const wte = param(p, 'transformer.wte.weight');
-  const tok = at({ kind: 'embed' }, embeddingLookup(wte, tokens)); // [B, T, d]
+  const H = blocksForward(p, c, tokens, at, c.nLayers); // [B, T, n, d]
+  const [B, T] = H.shape as [number, number];
+  const normed = at({ kind: 'ln_final' }, readoutTerms(p, c, H)); // [B, T, n, w]
+  const reduced = reduceTerms(c, normed); // [B*T, d]
+  return tf.reshape(mm(reduced, wte(p), false, true), [B, T, c.vocabSize]); // [B, T, vocab]
+}
+
+/**
+ * tokens: int32 [B, T] → the residual streams [B, T, n, d] after the first `layers` blocks, hooks
+ * run on the way: the part of forward that a reader of activations up to that layer needs, without
+ * the later blocks and the unembedding.
+ */
+export function residualStreams(p: Params, c: ModelConfig, tokens: Tensor, layers: number, opts: ForwardOptions = {}): Tensor {
+  return blocksForward(p, c, tokens, hookRunner(opts.hooks), Math.min(layers, c.nLayers));
+}
+
+const wte = (p: Params) => param(p, 'transformer.wte.weight');
+
+function blocksForward(p: Params, c: ModelConfig, tokens: Tensor, at: At, layers: number): Tensor {
+  const T = tokens.shape[1] as number;
+  if (T > c.blockSize) throw new Error(`sequence of ${T} tokens is longer than the block size ${c.blockSize}`);
+  const tok = at({ kind: 'embed' }, embeddingLookup(wte(p), tokens)); // [B, T, d]
   const pos = at({ kind: 'pos_embed' }, tf.slice(param(p, 'transformer.wpe.weight'), [0, 0], [T, -1])); // [T, d]
   let H = expandStreams(p, c, tf.add(tok, pos)); // [B, T, n, d]
-  for (let l = 0; l < c.nLayers; l++) {
+  for (let l = 0; l < layers; l++) {
     H = at({ kind: 'resid_pre', layer: l }, H);
     if (c.connection.kind === 'altup') {
       H = altupBlock(p, c, l, H, at); // predicts, computes and corrects a whole block (resid_mid inside)
@@ -43,11 +61,8 @@ export function forward(p: Params, c: ModelConfig, tokens: Tensor, opts: Forward
     }
     H = at({ kind: 'resid_post', layer: l }, H);
   }
-  const normed = at({ kind: 'ln_final' }, readoutTerms(p, c, H)); // [B, T, n, w]
-  const reduced = reduceTerms(c, normed); // [B*T, d]
-  return tf.reshape(mm(reduced, wte, false, true), [B, T, c.vocabSize]); // [B, T, vocab]
+  return H;
 }
-
 
 /** Mean next-token cross-entropy; logits [B, T, V], targets int32 [B, T]. */
 export function crossEntropy(logits: Tensor, targets: Tensor): Tensor {

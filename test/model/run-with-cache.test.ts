@@ -1,5 +1,6 @@
 // runWithCache: its logits are the unhooked forward's, its cache holds exactly what an
 // observing hook sees, every tensor it returns is the caller's to free, and nothing else leaks.
+// cacheActivations: the same cache, from a forward that stops after the last block it needs.
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { initBackend } from '../../src/engine/backend.ts';
@@ -7,7 +8,7 @@ import { tf, type Tensor } from '../../src/engine/tf.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { type HookFn, hookName } from '../../src/model/hooks.ts';
 import { disposeParams, initParams } from '../../src/model/params.ts';
-import { disposeCachedRun, runWithCache } from '../../src/model/run-with-cache.ts';
+import { cacheActivations, disposeCachedRun, runWithCache } from '../../src/model/run-with-cache.ts';
 import { forward } from '../../src/model/transformer.ts';
 import { KINDS, perturb, randomTokens } from './helpers.ts';
 
@@ -68,6 +69,55 @@ test('runWithCache refuses junk and sites the model lacks, naming them, and free
     const before = tf.memory().numTensors;
     for (const bad of ['blocks.0.hook_resid', 'blocks.2.hook_resid_post', 'blocks.0.hc_attn.hook_read', 'blocks.0.hook_resid_pre[1]']) {
       assert.throws(() => runWithCache(p, residual, tokens, ['hook_embed', bad]), (e: unknown) => e instanceof ConfigError && e.message.includes(JSON.stringify(bad)), bad);
+      assert.equal(tf.memory().numTensors, before, bad);
+    }
+  } finally {
+    disposeParams(p);
+    tokens.dispose();
+  }
+});
+
+for (const { name, config } of KINDS) {
+  test(`${name}: cacheActivations equals runWithCache's cache, runs no block past the last name's, and leaks nothing`, () => {
+    const p = initParams(config, 41);
+    perturb(p, 42);
+    const tokens = randomTokens(43, 2, 5, config.vocabSize);
+    const coeffs = config.connection.kind === 'residual' ? [] : [hookName({ kind: 'write', layer: 0, module: 'mlp' })];
+    const cases = [['hook_embed'], ['blocks.0.hook_resid_post', 'blocks.0.hook_resid_mid[0]', ...coeffs], NAMES];
+    try {
+      disposeCachedRun(runWithCache(p, config, tokens, NAMES)); // warm-up: tfjs' one-off tensors
+      for (const names of cases) {
+        const run = runWithCache(p, config, tokens, names);
+        const before = tf.memory().numTensors;
+        const cache = cacheActivations(p, config, tokens, names);
+        assert.equal(tf.memory().numTensors, before + names.length, `${names}: one tensor per name`);
+        assert.deepEqual([...cache.keys()].sort(), [...names].sort());
+        for (const n of names) assert.deepEqual((cache.get(n) as Tensor).dataSync(), (run.cache.get(n) as Tensor).dataSync(), n);
+        for (const t of cache.values()) t.dispose();
+        disposeCachedRun(run);
+      }
+      // Without block 1's weights (nor the unembedding's), names in block 0 still resolve: the forward stopped there.
+      const block0 = new Map([...p].filter(([k]) => !k.startsWith('transformer.h.1.') && !k.startsWith('transformer.ln_f')));
+      assert.ok(block0.size < p.size);
+      const cache = cacheActivations(block0, config, tokens, cases[1] as string[]);
+      for (const t of cache.values()) t.dispose();
+      assert.throws(() => cacheActivations(block0, config, tokens, ['blocks.1.hook_resid_pre']));
+    } finally {
+      disposeParams(p);
+      tokens.dispose();
+    }
+  });
+}
+
+test('cacheActivations refuses sites the model lacks, naming them, and frees what it made', () => {
+  const residual = KINDS[0]?.config as (typeof KINDS)[number]['config'];
+  const p = initParams(residual, 51);
+  const tokens = randomTokens(52, 1, 4, residual.vocabSize);
+  try {
+    for (const t of cacheActivations(p, residual, tokens, ['hook_embed']).values()) t.dispose();
+    const before = tf.memory().numTensors;
+    for (const bad of ['blocks.2.hook_resid_post', 'blocks.0.hc_attn.hook_read']) {
+      assert.throws(() => cacheActivations(p, residual, tokens, ['hook_embed', bad]), (e: unknown) => e instanceof ConfigError && e.message.includes(JSON.stringify(bad)), bad);
       assert.equal(tf.memory().numTensors, before, bad);
     }
   } finally {
