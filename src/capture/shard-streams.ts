@@ -89,8 +89,8 @@ export class ShardStreams {
   }
 
   /** Removes the open shards' temporaries; recorded shards stay for --resume. */
-  abort(): void {
-    for (const s of this.streams) s.writer?.abort();
+  async abort(): Promise<void> {
+    for (const s of this.streams) await s.writer?.abort();
   }
 
   private async close(s: Stream): Promise<void> {
@@ -121,6 +121,6 @@ export function inlineSink(streams: ShardStreams, written: (endSeq: number) => v
       written(b.endSeq);
     },
     finish: () => streams.finish(),
-    abort: async () => streams.abort(),
+    abort: () => streams.abort(),
   };
 }

@@ -1,5 +1,9 @@
 // Worker threads start without the parent's loaders: register tsx, then run the TypeScript worker.
-import { register } from 'tsx/esm/api';
+// Arrow is imported first, without tsx's loader hooks, which would see each of its modules (more
+// than a hundred) pass through them: that halves the thread's start-up. The worker's own import
+// of it then finds the same module loaded.
+await import('apache-arrow');
+const { register } = await import('tsx/esm/api');
 
 register();
 await import('./writer-thread-worker.ts');

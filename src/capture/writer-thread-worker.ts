@@ -1,14 +1,16 @@
 // The capture's writer thread (writer-thread.ts): the shard streams of workerData, fed one batch
 // per message, in order; it answers each message, or reports the first error it meets and then
-// writes nothing more. An abort is always answered, after what was sent before it is written.
+// writes nothing more. An abort is always answered: batches (and a finish) still waiting when it
+// is raised are dropped, so no shard they would complete is recorded and a resume redoes them.
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
-import { ShardStreams, type ShardStreamsInit } from './shard-streams.ts';
-import { errorData, type FromWriter, type ToWriter } from './writer-thread.ts';
+import { ShardStreams } from './shard-streams.ts';
+import { errorData, type FromWriter, type ToWriter, type WriterThreadData } from './writer-thread.ts';
 
 const port = parentPort as MessagePort;
 const send = (m: FromWriter) => port.postMessage(m);
 let streams: ShardStreams | undefined;
 let failed = false;
+const { init, abortFlag } = workerData as WriterThreadData;
 
 function fail(e: unknown): void {
   failed = true;
@@ -18,13 +20,16 @@ function fail(e: unknown): void {
 async function handle(m: ToWriter): Promise<void> {
   if (m.kind === 'abort') {
     try {
-      streams?.abort();
+      await streams?.abort();
     } finally {
       send({ kind: 'aborted' });
     }
     return;
   }
   if (failed || !streams) return;
+  // Raised by abort() before it posts: what is queued ahead of the abort message is dropped,
+  // batches and a finish alike (a finish would record the open shards, short of their batches).
+  if (Atomics.load(abortFlag, 0) !== 0) return;
   if (m.kind === 'batch') {
     await streams.write(m.batch);
     send({ kind: 'written', endSeq: m.batch.endSeq });
@@ -32,7 +37,7 @@ async function handle(m: ToWriter): Promise<void> {
 }
 
 try {
-  streams = new ShardStreams(workerData as ShardStreamsInit);
+  streams = new ShardStreams(init);
 } catch (e) {
   fail(e);
 }

@@ -1,18 +1,26 @@
 // A capture's shards built and written on a worker thread, while the main thread runs the next
-// forward pass: batches go over with their buffers transferred, not copied; at most IN_FLIGHT of
-// them wait unwritten, so memory stays flat; the thread's errors are rethrown here as they were.
+// forward pass: batches go over with their buffers transferred, not copied; a bounded number of
+// bytes waits unwritten, so memory stays flat; the thread's errors are rethrown here as they were.
 import { Worker } from 'node:worker_threads';
 import { ConfigError } from '../errors.ts';
 import type { ShardRecord } from './schema.ts';
 import type { BatchSink, CaptureBatch, ShardStreamsInit } from './shard-streams.ts';
 
 /**
- * Batches sent but not yet written. One overlaps a batch's writing with the next forward pass;
- * with two, a slow batch on either thread does not stall the other (on the tiny preset the
- * writer's time per batch is about the forward's). Each holds a batch of activations in memory
- * (2.5 MB for tiny at batch 8).
+ * How far the forward may run ahead of the writing: batches sent but not yet written, up to
+ * RUN_AHEAD_BYTES of them, and two in any case. The bytes let the forward go on while the
+ * thread starts (its modules load in ~0.25 s, dozens of small batches' worth) and absorb either
+ * thread's slow batches; the two keep writing overlapped with the forward when one batch alone
+ * is larger than the bound. Memory stays within max(RUN_AHEAD_BYTES, two batches).
  */
-const IN_FLIGHT = 2;
+const RUN_AHEAD_BYTES = 64 * 1024 * 1024;
+const MIN_IN_FLIGHT = 2;
+
+/** The thread's workerData: what its shard streams are made from, and the flag abort() raises (an Int32 on shared memory). */
+export interface WriterThreadData {
+  init: ShardStreamsInit;
+  abortFlag: Int32Array;
+}
 
 export type ToWriter = { kind: 'batch'; batch: CaptureBatch } | { kind: 'finish' } | { kind: 'abort' };
 
@@ -63,7 +71,10 @@ function buffersOf(b: CaptureBatch): ArrayBuffer[] {
 
 export class WriterThread implements BatchSink {
   private readonly thread: Worker;
-  private inFlight = 0;
+  private readonly abortFlag = new Int32Array(new SharedArrayBuffer(4));
+  /** Sizes of the batches sent and not yet written, oldest first. */
+  private readonly inFlight: number[] = [];
+  private inFlightBytes = 0;
   private failure: { error: unknown } | undefined;
   private shards: ShardRecord[] | undefined;
   private ended = false;
@@ -75,10 +86,10 @@ export class WriterThread implements BatchSink {
    * each batch once its bytes are in the shard files.
    */
   constructor(init: ShardStreamsInit, written: (endSeq: number) => void) {
-    this.thread = new Worker(new URL('./writer-thread-boot.mjs', import.meta.url), { workerData: init });
+    this.thread = new Worker(new URL('./writer-thread-boot.mjs', import.meta.url), { workerData: { init, abortFlag: this.abortFlag } satisfies WriterThreadData });
     this.thread.on('message', (m: FromWriter) => {
       if (m.kind === 'written') {
-        this.inFlight--;
+        this.inFlightBytes -= this.inFlight.shift() ?? 0;
         try {
           written(m.endSeq);
         } catch (e) {
@@ -100,11 +111,14 @@ export class WriterThread implements BatchSink {
     });
   }
 
-  /** Sends the batch, its buffers transferred (none may be used here after), once fewer than IN_FLIGHT wait. */
+  /** Sends the batch, its buffers transferred (none may be used here after), once the run-ahead bound allows. */
   async write(b: CaptureBatch): Promise<void> {
-    await this.until(() => this.inFlight < IN_FLIGHT);
-    this.inFlight++;
-    this.thread.postMessage({ kind: 'batch', batch: b } satisfies ToWriter, buffersOf(b));
+    const buffers = buffersOf(b);
+    const bytes = buffers.reduce((sum, x) => sum + x.byteLength, 0);
+    await this.until(() => this.inFlight.length < MIN_IN_FLIGHT || this.inFlightBytes + bytes <= RUN_AHEAD_BYTES);
+    this.inFlight.push(bytes);
+    this.inFlightBytes += bytes;
+    this.thread.postMessage({ kind: 'batch', batch: b } satisfies ToWriter, buffers);
   }
 
   async finish(): Promise<ShardRecord[]> {
@@ -114,8 +128,9 @@ export class WriterThread implements BatchSink {
     return this.shards as ShardRecord[];
   }
 
-  /** Lets the thread write what it was sent, remove its temporaries, and stops it; never throws. */
+  /** Lets the thread finish the batch it is writing, drop those waiting, remove its temporaries; stops it; never throws. */
   async abort(): Promise<void> {
+    Atomics.store(this.abortFlag, 0, 1);
     if (!this.ended) this.thread.postMessage({ kind: 'abort' } satisfies ToWriter);
     while (!this.ended) await new Promise<void>((r) => { this.wake = r; });
     await this.thread.terminate();
