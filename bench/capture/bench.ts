@@ -8,7 +8,7 @@
 //   write    ShardWriter alone: the bytes a capture of --tokens writes, from prebuilt batches
 // Usage: node --import tsx bench/capture/bench.ts MODE --run DIR --tokens N [--out DIR]
 //        [--batch 8] [--split train] [--sites resid_post,coeffs] [--backend wasm]
-import { readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { distinct, parseSiteList } from '../../cli/parse.ts';
@@ -77,16 +77,54 @@ function mainThreadCpu(): number | null {
   }
 }
 
+/**
+ * CPU seconds by thread (Linux: /proc/self/task/*): `main`, and the others by name (`WorkerThread`
+ * for a worker, `V8 DefaultWorke` for V8's helpers, `node` for libuv's). Empty elsewhere.
+ */
+function threadCpu(): Map<string, { name: string; cpu: number }> {
+  const byTid = new Map<string, { name: string; cpu: number }>();
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const name = tid === String(process.pid) ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+      byTid.set(tid, { name, cpu: (Number(fields[11]) + Number(fields[12])) / 100 });
+    }
+  } catch {
+    // not Linux, or a thread ended between listing and reading
+  }
+  return byTid;
+}
+
+/** Samples threadCpu every 50 ms, so that threads that end (the writer) are counted; stop() gives seconds by name. */
+function threadSampler(): { stop(): Record<string, number> } {
+  const first = threadCpu();
+  const last = new Map(first);
+  const sample = () => { for (const [tid, t] of threadCpu()) last.set(tid, t); };
+  const timer = setInterval(sample, 50);
+  return {
+    stop() {
+      clearInterval(timer);
+      sample();
+      const byName: Record<string, number> = {};
+      for (const [tid, t] of last) byName[t.name] = Number(((byName[t.name] ?? 0) + t.cpu - (first.get(tid)?.cpu ?? 0)).toFixed(2));
+      return byName;
+    },
+  };
+}
+
 /** Wall and CPU (user + system, all threads; and the main thread's) seconds of `fn`: CPU time is what load from other processes disturbs least. */
-async function timed<T>(fn: () => T | Promise<T>): Promise<{ value: T; seconds: number; cpuSeconds: number; mainCpuSeconds: number | null }> {
+async function timed<T>(fn: () => T | Promise<T>): Promise<{ value: T; seconds: number; cpuSeconds: number; mainCpuSeconds: number | null; threads: Record<string, number> }> {
   const c0 = process.cpuUsage();
   const m0 = mainThreadCpu();
+  const sampler = threadSampler();
   const t0 = performance.now();
   const value = await fn();
   const seconds = (performance.now() - t0) / 1000;
   const c = process.cpuUsage(c0);
   const m1 = mainThreadCpu();
-  return { value, seconds, cpuSeconds: (c.user + c.system) / 1e6, mainCpuSeconds: m0 === null || m1 === null ? null : m1 - m0 };
+  const threads = sampler.stop();
+  return { value, seconds, cpuSeconds: (c.user + c.system) / 1e6, mainCpuSeconds: m0 === null || m1 === null ? null : m1 - m0, threads };
 }
 
 /** Runs every batch: no hooks, hooks that only observe, or hooks that read back as capture() does. */
@@ -114,17 +152,17 @@ const rows = windows.length * T;
 let result: Record<string, unknown>;
 if (mode === 'forward' || mode === 'hooks' || mode === 'hooked') {
   forwardPass(mode, 4 * batch); // warm-up: kernels compiled, buffers sized
-  const { seconds, cpuSeconds, mainCpuSeconds } = await timed(() => forwardPass(mode));
-  result = { seconds, cpuSeconds, mainCpuSeconds };
+  const { seconds, cpuSeconds, mainCpuSeconds, threads } = await timed(() => forwardPass(mode));
+  result = { seconds, cpuSeconds, mainCpuSeconds, threads };
 } else if (mode === 'capture' || mode === 'capture-inline') {
   if (!a.out) throw new Error('--out is required for capture');
   rmSync(a.out, { recursive: true, force: true });
   forwardPass('hooked', 4 * batch); // the same warm-up as the forward modes
-  const { value: m, seconds, cpuSeconds, mainCpuSeconds } = await timed(() => capture({
+  const { value: m, seconds, cpuSeconds, mainCpuSeconds, threads } = await timed(() => capture({
     params, config, checkpoint: ckpt, run, corpus, split: a.split === 'val' ? 'val' : 'train', tokens, sites, layers, dtype: 'float32',
     batch, shardBytes: 256 * 1024 * 1024, out: a.out as string, resume: false, command: [], writerThread: mode === 'capture',
   }));
-  result = { seconds, cpuSeconds, mainCpuSeconds, bytes: m.shards.reduce((s, x) => s + x.bytes, 0), shards: m.shards.length };
+  result = { seconds, cpuSeconds, mainCpuSeconds, threads, bytes: m.shards.reduce((s, x) => s + x.bytes, 0), shards: m.shards.length };
 } else {
   if (!a.out) throw new Error('--out is required for write');
   rmSync(a.out, { recursive: true, force: true });
