@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as A from 'apache-arrow';
-import { readOwned } from '../engine/read-owned.ts';
+import { readInto } from '../engine/read-into.ts';
 import { tf } from '../engine/tf.ts';
 import { ConfigError } from '../errors.ts';
 import { writeFileAtomic } from '../io/atomic-write.ts';
@@ -16,6 +16,7 @@ import type { Sublayer } from '../model/hooks.ts';
 import type { Params } from '../model/params.ts';
 import { cacheActivations } from '../model/run-with-cache.ts';
 import { streamWidth } from '../model/stream-layout.ts';
+import { ArrayPool } from './array-pool.ts';
 import { checkSites } from './kind-sites.ts';
 import {
   type CaptureDtype, type CaptureSite, FORMAT_VERSION, type Manifest, modelHash, SITE_SEMANTICS, type ShardKey, type ShardRecord, labelColumn,
@@ -23,7 +24,7 @@ import {
 import { type BatchSink, type CaptureState, inlineSink, resumePoints, ShardStreams } from './shard-streams.ts';
 import { type Acts, neededHooks } from './site-values.ts';
 import { type BatchColumns, labelValidity } from './shard-writer.ts';
-import { WriterThread } from './writer-thread.ts';
+import { RUN_AHEAD_BYTES, WriterThread } from './writer-thread.ts';
 
 export interface CaptureOptions {
   params: Params;
@@ -97,13 +98,15 @@ export async function capture(o: CaptureOptions, onProgress: (done: number, tota
   const threaded = o.writerThread !== false;
   const init = { out: o.out, statePath, state, keys, config: c, labelNames, dtype: o.dtype, shardBytes: o.shardBytes };
   const written = (endSeq: number) => onProgress(endSeq, windows.length);
-  const sink: BatchSink = threaded ? new WriterThread(init, written) : inlineSink(new ShardStreams(init), written);
+  const pool = new ArrayPool(RUN_AHEAD_BYTES);
+  const recycle = (buffers: ArrayBuffer[]) => pool.give(buffers);
+  const sink: BatchSink = threaded ? new WriterThread(init, written, recycle) : inlineSink(new ShardStreams(init), written, recycle);
   let shards: ShardRecord[];
   try {
     for (let b0 = start; b0 < windows.length; b0 += o.batch) {
       const batch = windows.slice(b0, b0 + o.batch);
       // The writer thread takes the arrays' buffers: they must be this capture's own.
-      const acts = (o.forward ? await forwardHooked(o.forward, batch, hookNames) : undefined) ?? runHooked(o.params, c, batch, hookNames, threaded);
+      const acts = (o.forward ? await forwardHooked(o.forward, batch, hookNames) : undefined) ?? runHooked(o.params, c, batch, hookNames, pool);
       await sink.write({ firstSeq: b0, endSeq: b0 + batch.length, base: baseColumns(batch, b0, labelNames), acts });
     }
     shards = await sink.finish();
@@ -161,14 +164,15 @@ async function forwardHooked(f: HookedForward, batch: Window[], names: Set<strin
   return new Map([...values].map(([name, x]) => [name, batch.length === f.batch ? x : x.slice(0, (x.length / f.batch) * batch.length)]));
 }
 
-function runHooked(p: Params, c: ModelConfig, batch: Window[], names: Set<string>, owned: boolean): Acts {
+/** The batch's activations at `names`, each read into an array of the pool's. */
+function runHooked(p: Params, c: ModelConfig, batch: Window[], names: Set<string>, pool: ArrayPool): Acts {
   const T = c.blockSize;
   const ids = new Int32Array(batch.length * T);
   batch.forEach((w, i) => ids.set(w.tokens, i * T));
   const tokens = tf.tensor2d(ids, [batch.length, T], 'int32');
   const cache = cacheActivations(p, c, tokens, names);
   try {
-    return new Map([...cache].map(([name, x]) => [name, owned ? readOwned(x) : (x.dataSync() as Float32Array)]));
+    return new Map([...cache].map(([name, x]) => [name, readInto(x, pool.take(x.size))]));
   } finally {
     for (const x of cache.values()) x.dispose();
     tokens.dispose();

@@ -113,11 +113,17 @@ export interface BatchSink {
   abort(): Promise<void>;
 }
 
-/** The sink that writes each batch before write() returns, then reports it written. */
-export function inlineSink(streams: ShardStreams, written: (endSeq: number) => void): BatchSink {
+/** Every buffer a batch's activations live in, once each. */
+export function actsBuffers(b: CaptureBatch): ArrayBuffer[] {
+  return [...new Set([...b.acts.values()].map((a) => a.buffer))].filter((x): x is ArrayBuffer => x instanceof ArrayBuffer);
+}
+
+/** The sink that writes each batch before write() returns, reports it written, and gives its activations' buffers back. */
+export function inlineSink(streams: ShardStreams, written: (endSeq: number) => void, recycle: (buffers: ArrayBuffer[]) => void): BatchSink {
   return {
     async write(b) {
       await streams.write(b);
+      recycle(actsBuffers(b));
       written(b.endSeq);
     },
     finish: () => streams.finish(),

@@ -3,11 +3,11 @@
 // writes nothing more. An abort is always answered: batches (and a finish) still waiting when it
 // is raised are dropped, so no shard they would complete is recorded and a resume redoes them.
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
-import { ShardStreams } from './shard-streams.ts';
+import { actsBuffers, ShardStreams } from './shard-streams.ts';
 import { errorData, type FromWriter, type ToWriter, type WriterThreadData } from './writer-thread.ts';
 
 const port = parentPort as MessagePort;
-const send = (m: FromWriter) => port.postMessage(m);
+const send = (m: FromWriter, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
 let streams: ShardStreams | undefined;
 let failed = false;
 const { init, abortFlag } = workerData as WriterThreadData;
@@ -32,7 +32,9 @@ async function handle(m: ToWriter): Promise<void> {
   if (Atomics.load(abortFlag, 0) !== 0) return;
   if (m.kind === 'batch') {
     await streams.write(m.batch);
-    send({ kind: 'written', endSeq: m.batch.endSeq });
+    // Written: its activations' buffers go back for later batches' reads.
+    const buffers = actsBuffers(m.batch);
+    send({ kind: 'written', endSeq: m.batch.endSeq, buffers }, buffers);
   } else send({ kind: 'finished', shards: await streams.finish() });
 }
 

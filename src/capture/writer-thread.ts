@@ -4,7 +4,7 @@
 import { Worker } from 'node:worker_threads';
 import { ConfigError } from '../errors.ts';
 import type { ShardRecord } from './schema.ts';
-import type { BatchSink, CaptureBatch, ShardStreamsInit } from './shard-streams.ts';
+import { actsBuffers, type BatchSink, type CaptureBatch, type ShardStreamsInit } from './shard-streams.ts';
 
 /**
  * How far the forward may run ahead of the writing: batches sent but not yet written, up to
@@ -13,7 +13,7 @@ import type { BatchSink, CaptureBatch, ShardStreamsInit } from './shard-streams.
  * thread's slow batches; the two keep writing overlapped with the forward when one batch alone
  * is larger than the bound. Memory stays within max(RUN_AHEAD_BYTES, two batches).
  */
-const RUN_AHEAD_BYTES = 64 * 1024 * 1024;
+export const RUN_AHEAD_BYTES = 64 * 1024 * 1024;
 const MIN_IN_FLIGHT = 2;
 
 /** The thread's workerData: what its shard streams are made from, and the flag abort() raises (an Int32 on shared memory). */
@@ -25,7 +25,7 @@ export interface WriterThreadData {
 export type ToWriter = { kind: 'batch'; batch: CaptureBatch } | { kind: 'finish' } | { kind: 'abort' };
 
 export type FromWriter =
-  | { kind: 'written'; endSeq: number }
+  | { kind: 'written'; endSeq: number; buffers: ArrayBuffer[] }
   | { kind: 'finished'; shards: ShardRecord[] }
   | { kind: 'aborted' }
   | { kind: 'error'; error: ErrorData };
@@ -65,8 +65,9 @@ export function revive(d: ErrorData): Error {
 /** Every buffer the batch's arrays live in, once each: the batch is the thread's after sending. */
 function buffersOf(b: CaptureBatch): ArrayBuffer[] {
   const { seq, pos, token, labels, validity } = b.base;
-  const arrays: ArrayBufferView[] = [seq, pos, token, ...labels.values(), ...[...(validity?.values() ?? [])].map((v) => v.valid), ...b.acts.values()];
-  return [...new Set(arrays.map((a) => a.buffer))].filter((x): x is ArrayBuffer => x instanceof ArrayBuffer);
+  const arrays: ArrayBufferView[] = [seq, pos, token, ...labels.values(), ...[...(validity?.values() ?? [])].map((v) => v.valid)];
+  const base = arrays.map((a) => a.buffer).filter((x): x is ArrayBuffer => x instanceof ArrayBuffer);
+  return [...new Set([...base, ...actsBuffers(b)])];
 }
 
 export class WriterThread implements BatchSink {
@@ -83,13 +84,14 @@ export class WriterThread implements BatchSink {
   /**
    * Starts the thread and returns at once: it loads while the first forward pass runs, and
    * takes the batches sent meanwhile when ready. `written` is called, in order, with the end of
-   * each batch once its bytes are in the shard files.
+   * each batch once its bytes are in the shard files, after `recycle` got its activations' buffers back.
    */
-  constructor(init: ShardStreamsInit, written: (endSeq: number) => void) {
+  constructor(init: ShardStreamsInit, written: (endSeq: number) => void, recycle: (buffers: ArrayBuffer[]) => void) {
     this.thread = new Worker(new URL('./writer-thread-boot.mjs', import.meta.url), { workerData: { init, abortFlag: this.abortFlag } satisfies WriterThreadData });
     this.thread.on('message', (m: FromWriter) => {
       if (m.kind === 'written') {
         this.inFlightBytes -= this.inFlight.shift() ?? 0;
+        recycle(m.buffers);
         try {
           written(m.endSeq);
         } catch (e) {
