@@ -126,9 +126,12 @@ function hookCoefficients(k: Coefficients, layer: number, module: Sublayer, at: 
   const mixingSite: HookSite = { kind: 'mixing', layer, module };
   if (!at.hooked(readSite) && !at.hooked(mixingSite)) return { alpha: k.alpha, write };
   const n = k.write.shape[2] as number;
-  const read = at(readSite, tf.squeeze(tf.slice(k.alpha, [0, 0, 0, 0], [-1, -1, -1, 1]), [3])); // [B, T, n]
-  const mixing = at(mixingSite, tf.slice(k.alpha, [0, 0, 0, 1], [-1, -1, -1, n])); // [B, T, n, n]
-  return { alpha: tf.concat([tf.expandDims(read, 3), mixing], 3), write };
+  const read = tf.squeeze(tf.slice(k.alpha, [0, 0, 0, 0], [-1, -1, -1, 1]), [3]); // [B, T, n]
+  const mixing = tf.slice(k.alpha, [0, 0, 0, 1], [-1, -1, -1, n]); // [B, T, n, n]
+  const [readOut, mixingOut] = [at(readSite, read), at(mixingSite, mixing)];
+  // Hooks that only observe leave alpha as it was; one that replaces A_m or A_r rebuilds it.
+  if (readOut === read && mixingOut === mixing) return { alpha: k.alpha, write };
+  return { alpha: tf.concat([tf.expandDims(readOut, 3), mixingOut], 3), write };
 }
 
 /** Runs the hook of a site (whole tensor), then those of its streams (one slice each). */

@@ -1,5 +1,6 @@
 // Hook names: the exact ordered list a forward emits for each connection kind (2 layers),
-// written out, and parseHookName as the inverse of hookName on every one of them.
+// written out, and parseHookName as the inverse of hookName on every one of them. Hooks on A_m
+// and A_r that observe leave the logits as they were; one that replaces them is obeyed.
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { initBackend } from '../../src/engine/backend.ts';
@@ -9,7 +10,7 @@ import type { Connection, ConnectionKind } from '../../src/model/config.ts';
 import { type HookFn, hookName, parseHookName } from '../../src/model/hooks.ts';
 import { disposeParams, initParams } from '../../src/model/params.ts';
 import { forward } from '../../src/model/transformer.ts';
-import { tinyConfig } from './helpers.ts';
+import { perturb, randomTokens, tinyConfig } from './helpers.ts';
 
 before(async () => {
   await initBackend('cpu');
@@ -111,3 +112,29 @@ test('parseHookName refuses a name that hookName would not write, naming it', ()
     assert.throws(() => parseHookName(name), (e: unknown) => e instanceof ConfigError && e.message.includes(JSON.stringify(name)), name);
   }
 });
+
+const COEFFICIENT_KINDS: Connection[] = [...GOLDEN.filter((x) => x.kind !== 'residual').map((x) => x.connection), { kind: 'frac', dynamic: true, dynamicNorm: 'rms' }];
+
+for (const connection of COEFFICIENT_KINDS) {
+  test(`${connection.kind}: hooks on A_m and A_r that observe change nothing; replacing hooks are obeyed`, () => {
+    const config = tinyConfig(connection, connection.kind === 'frac' ? 2 : 3);
+    const p = initParams(config, 5);
+    perturb(p, 6);
+    const tokens = randomTokens(7, 2, 5, config.vocabSize);
+    const logits = (hooks?: Map<string, HookFn>) => tf.tidy(() => forward(p, config, tokens, hooks ? { hooks } : {}).dataSync().slice());
+    const names = ['blocks.0.hc_attn.hook_read', 'blocks.1.hc_mlp.hook_mixing'];
+    try {
+      const plain = logits();
+      assert.deepEqual(logits(new Map(names.map((n) => [n, () => undefined]))), plain, 'observing');
+      assert.deepEqual(logits(new Map(names.map((n) => [n, (x) => tf.add(x, 0)]))), plain, 'the same values, as new tensors');
+      for (const name of names) {
+        const changed = logits(new Map([[name, (x: Parameters<HookFn>[0]) => tf.mul(x, 0.5)]]));
+        const diff = Math.max(...changed.map((v, i) => Math.abs(v - (plain[i] as number))));
+        assert.ok(diff > 1e-4, `${name} halved: the logits moved by ${diff}`);
+      }
+    } finally {
+      disposeParams(p);
+      tokens.dispose();
+    }
+  });
+}

@@ -47,9 +47,11 @@ function hooked(k: FracCoefficients, layer: number, module: Sublayer, at: SiteHo
   const mixingSite = { kind: 'mixing', layer, module } as const;
   if (!at.hooked(readSite) && !at.hooked(mixingSite)) return { alpha: k.alpha, write };
   const m = k.write.shape[2] as number;
-  const read = at(readSite, tf.slice(k.alpha, [0, 0, 0, 0], [-1, -1, -1, m])); // [B, T, m, m]: Γ[s, j]
-  const mixing = at(mixingSite, tf.slice(k.alpha, [0, 0, 0, m], [-1, -1, -1, m])); // [B, T, m, m]: A[s, t]
-  return { alpha: tf.concat([read, mixing], 3), write }; // [B, T, m, 2m]
+  const read = tf.slice(k.alpha, [0, 0, 0, 0], [-1, -1, -1, m]); // [B, T, m, m]: Γ[s, j]
+  const mixing = tf.slice(k.alpha, [0, 0, 0, m], [-1, -1, -1, m]); // [B, T, m, m]: A[s, t]
+  const [readOut, mixingOut] = [at(readSite, read), at(mixingSite, mixing)];
+  if (readOut === read && mixingOut === mixing) return { alpha: k.alpha, write }; // observed only
+  return { alpha: tf.concat([readOut, mixingOut], 3), write }; // [B, T, m, 2m]
 }
 
 /** H: [B, T, m, d/m] → [B, T, m, d/m]. */
