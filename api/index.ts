@@ -15,9 +15,9 @@ export { ConfigError };
 // Model: configs, parameters, forward, hooks.
 export type { Connection, ModelConfig, StreamInit } from '../src/model/config.ts';
 export { disposeParams, initParams, type Params } from '../src/model/params.ts';
-export { crossEntropy, forward, lossFn } from '../src/model/transformer.ts';
+export { crossEntropy, forward, lossFn, residualStreams } from '../src/model/transformer.ts';
 export { hookName, parseHookName } from '../src/model/hooks.ts';
-export { type CachedRun, disposeCachedRun, runWithCache } from '../src/model/run-with-cache.ts';
+export { type CachedRun, cacheActivations, disposeCachedRun, runWithCache } from '../src/model/run-with-cache.ts';
 
 // Training: the trainer of `hcprobe train`, writing a run directory.
 export { runTraining as train, type SessionOptions as TrainOptions } from '../src/train/session.ts';

@@ -11,7 +11,7 @@ import * as hcprobe from 'hcprobe';
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'parity');
 
 test('the package name resolves to the library surface', () => {
-  for (const name of ['initBackend', 'loadCheckpoint', 'forward', 'lossFn', 'runWithCache', 'train', 'openCapture', 'loadStreamSite', 'runProbes', 'diagnose', 'trainSae', 'SaeRunner', 'renderReport', 'writeReport']) {
+  for (const name of ['initBackend', 'loadCheckpoint', 'forward', 'lossFn', 'runWithCache', 'cacheActivations', 'residualStreams', 'train', 'openCapture', 'loadStreamSite', 'runProbes', 'diagnose', 'trainSae', 'SaeRunner', 'renderReport', 'writeReport']) {
     assert.equal(typeof (hcprobe as Record<string, unknown>)[name], 'function', name);
   }
 });
