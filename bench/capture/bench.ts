@@ -6,6 +6,8 @@
 //            shards built and written on the writer thread, overlapped with the next forward
 //   capture-inline  the same with writerThread false: shards written between forward passes
 //   write    ShardWriter alone: the bytes a capture of --tokens writes, from prebuilt batches
+//   pair     forward, then --repeat times capture (writer thread) and forward again, in one
+//            process: each capture's ratio to the mean of the forwards on either side of it
 // Usage: node --import tsx bench/capture/bench.ts MODE --run DIR --tokens N [--out DIR]
 //        [--batch 8] [--split train] [--sites resid_post,coeffs] [--backend wasm]
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -37,11 +39,12 @@ const { positionals, values: a } = parseArgs({
     split: { type: 'string', default: 'train' },
     sites: { type: 'string', default: 'resid_post,coeffs' },
     backend: { type: 'string', default: 'wasm' },
+    repeat: { type: 'string', default: '5' },
   },
 });
 const mode = positionals[0];
-if (!mode || !['forward', 'hooks', 'hooked', 'capture', 'capture-inline', 'write'].includes(mode) || !a.run || !a.tokens) {
-  process.stderr.write('usage: bench.ts forward|hooks|hooked|capture|capture-inline|write --run DIR --tokens N [--out DIR]\n');
+if (!mode || !['forward', 'hooks', 'hooked', 'capture', 'capture-inline', 'write', 'pair'].includes(mode) || !a.run || !a.tokens) {
+  process.stderr.write('usage: bench.ts forward|hooks|hooked|capture|capture-inline|write|pair --run DIR --tokens N [--out DIR] [--repeat 5]\n');
   process.exit(2);
 }
 
@@ -148,6 +151,14 @@ function forwardPass(kind: 'forward' | 'hooks' | 'hooked', limit = windows.lengt
   return sink;
 }
 
+/** capture() itself, into --out, on the writer thread or inline. */
+function runCapture(writerThread: boolean) {
+  return capture({
+    params, config, checkpoint: ckpt, run, corpus, split: a.split === 'val' ? 'val' : 'train', tokens, sites, layers, dtype: 'float32',
+    batch, shardBytes: 256 * 1024 * 1024, out: a.out as string, resume: false, command: [], writerThread,
+  });
+}
+
 const rows = windows.length * T;
 let result: Record<string, unknown>;
 if (mode === 'forward' || mode === 'hooks' || mode === 'hooked') {
@@ -158,11 +169,26 @@ if (mode === 'forward' || mode === 'hooks' || mode === 'hooked') {
   if (!a.out) throw new Error('--out is required for capture');
   rmSync(a.out, { recursive: true, force: true });
   forwardPass('hooked', 4 * batch); // the same warm-up as the forward modes
-  const { value: m, seconds, cpuSeconds, mainCpuSeconds, threads } = await timed(() => capture({
-    params, config, checkpoint: ckpt, run, corpus, split: a.split === 'val' ? 'val' : 'train', tokens, sites, layers, dtype: 'float32',
-    batch, shardBytes: 256 * 1024 * 1024, out: a.out as string, resume: false, command: [], writerThread: mode === 'capture',
-  }));
+  const { value: m, seconds, cpuSeconds, mainCpuSeconds, threads } = await timed(() => runCapture(mode === 'capture'));
   result = { seconds, cpuSeconds, mainCpuSeconds, threads, bytes: m.shards.reduce((s, x) => s + x.bytes, 0), shards: m.shards.length };
+} else if (mode === 'pair') {
+  // Forward and capture alternated in one process, so that each capture is compared with the
+  // forwards just before and after it (seconds apart) rather than with another process's.
+  if (!a.out) throw new Error('--out is required for pair');
+  forwardPass('hooked', 4 * batch);
+  const forwards: number[] = [];
+  const captures: number[] = [];
+  const ratios: number[] = [];
+  forwards.push((await timed(() => forwardPass('forward'))).seconds);
+  for (let i = 0; i < Number(a.repeat); i++) {
+    rmSync(a.out, { recursive: true, force: true });
+    captures.push((await timed(() => runCapture(true))).seconds);
+    rmSync(a.out, { recursive: true, force: true });
+    forwards.push((await timed(() => forwardPass('forward'))).seconds);
+    ratios.push((captures[i] as number) / (((forwards[i] as number) + (forwards[i + 1] as number)) / 2));
+  }
+  const median = [...ratios].sort((x, y) => x - y)[Math.floor(ratios.length / 2)];
+  result = { forwards, captures, ratios, median };
 } else {
   if (!a.out) throw new Error('--out is required for write');
   rmSync(a.out, { recursive: true, force: true });

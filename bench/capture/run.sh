@@ -8,7 +8,8 @@
 #
 # Optional: CONNECTION (the tiny preset's mhc-lite; e.g. hc or mhc to train that kind instead),
 # SIZES, ROUNDS, BATCH (8), SITES (resid_post,coeffs: the CLI's default),
-# RSS_SIZES (SIZES: the token counts of the CLI's peak-RSS runs), MODES (all of bench.ts'),
+# RSS_SIZES (SIZES: the token counts of the CLI's peak-RSS runs), MODES (all of bench.ts' but pair),
+# PAIR (5: for each size, one process alternating forward and capture, PAIR captures; 0: none),
 # WORK (/tmp/hcprobe-bench-capture: the trained run and the captures), OUT ($WORK/out).
 set -euo pipefail
 
@@ -19,6 +20,7 @@ ROUNDS="${ROUNDS:-2}"
 BATCH="${BATCH:-8}"
 SITES="${SITES:-resid_post,coeffs}"
 RSS_SIZES="${RSS_SIZES:-$SIZES}"
+PAIR="${PAIR:-5}"
 MODES="${MODES:-forward hooks hooked capture capture-inline write}"
 CONNECTION="${CONNECTION:-}"
 WORK="${WORK:-/tmp/hcprobe-bench-capture${CONNECTION:+-$CONNECTION}}"
@@ -26,7 +28,7 @@ OUT="${OUT:-$WORK/out}"
 TIME=/usr/bin/time
 [[ -x "$TIME" ]] || { echo "needs GNU time at $TIME (Debian: apt-get install time)" >&2; exit 2; }
 mkdir -p "$WORK" "$OUT"
-rm -f "$OUT/raw.jsonl" "$OUT"/rss-*.txt
+rm -f "$OUT/raw.jsonl" "$OUT/raw-pair.jsonl" "$OUT"/rss-*.txt
 HC=(node "$ROOT/bin/hcprobe.mjs")
 BENCH=(node --import tsx "$HERE/bench.ts")
 
@@ -53,6 +55,14 @@ for round in $(seq "$ROUNDS"); do
     done
   done
 done
+
+# Capture against the forwards just before and after it, in one process (bench.ts pair).
+if [[ "$PAIR" -gt 0 ]]; then
+  for n in $SIZES; do
+    (cd "$ROOT" && "${BENCH[@]}" pair "${common[@]}" --tokens "$n" --out "$WORK/acts-$n" --repeat "$PAIR") | sed "s/^{/{\"load1\":$(cut -d' ' -f1 /proc/loadavg),/" >> "$OUT/raw-pair.jsonl"
+    rm -rf "$WORK/acts-$n"
+  done
+fi
 
 # Peak RSS of the real command, start-up included, with the writer thread (rss-N) and without (rss-inline-N).
 for n in $RSS_SIZES; do

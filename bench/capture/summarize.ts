@@ -1,7 +1,8 @@
 // Pools the rounds of bench/capture/run.sh into Markdown tables: median wall and CPU seconds per
 // mode and size, capture ÷ forward (writer thread, and inline), MB/s written, and the CLI's peak
-// RSS from GNU time for each --tokens of RSS_SIZES, with the writer thread and without.
-import { readdirSync, readFileSync } from 'node:fs';
+// RSS from GNU time for each --tokens of RSS_SIZES, with the writer thread and without; and the
+// paired runs of raw-pair.jsonl (capture ÷ the forwards around it, in one process).
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 interface Row {
@@ -80,6 +81,19 @@ if (thread.length > 0) {
     const [a, b] = [thread[0], thread.at(-1)] as [(typeof thread)[0], (typeof thread)[0]];
     lines.push('');
     lines.push(`Peak RSS with the writer thread at ${b.tokens} tokens ÷ at ${a.tokens}: ${f(b.rssMiB / a.rssMiB, 3)} (target ≤ 1.20).`);
+  }
+}
+const pairPath = join(out, 'raw-pair.jsonl');
+if (existsSync(pairPath)) {
+  const pairs = readFileSync(pairPath, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { tokens: number; ratios: number[]; forwards: number[]; captures: number[] });
+  lines.push('');
+  lines.push('Paired in one process (`bench.ts pair`): each capture (writer thread) ÷ the mean of the forwards just before and after it.');
+  lines.push('');
+  lines.push('| tokens | capture ÷ forward, median | per capture | forward s (range) | capture s (range) |');
+  lines.push('| ---: | ---: | --- | --- | --- |');
+  const range = (xs: number[]) => `${f(Math.min(...xs))}–${f(Math.max(...xs))}`;
+  for (const p of pairs) {
+    lines.push(`| ${p.tokens} | **${f(median(p.ratios))}×** | ${p.ratios.map((r) => f(r)).join(', ')} | ${range(p.forwards)} | ${range(p.captures)} |`);
   }
 }
 process.stdout.write(`${lines.join('\n')}\n`);
