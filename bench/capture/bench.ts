@@ -3,8 +3,7 @@
 //   hooks    the same with the capture's hooks registered but reading nothing
 //   hooked   the same with the capture's hooks, each hooked tensor read back (dataSync)
 //   capture  capture() itself, in-process, into --out (the CLI's work minus its start-up):
-//            shards built and written on the writer thread, overlapped with the next forward; the
-//            thread is started before the model loads, as the CLI starts it
+//            shards built and written on the writer thread, overlapped with the next forward
 //   capture-inline  the same with writerThread false: shards written between forward passes
 //   write    ShardWriter alone: the bytes a capture of --tokens writes, from prebuilt batches
 //   pair     forward, then --repeat times capture (writer thread) and forward again, in one
@@ -19,7 +18,6 @@ import { capture } from '../../src/capture/capture.ts';
 import { CAPTURE_SITES, shardDir, shardName, shardSchema, valueColumns } from '../../src/capture/schema.ts';
 import { neededHooks } from '../../src/capture/site-values.ts';
 import { recordBatch, ShardWriter } from '../../src/capture/shard-writer.ts';
-import { WriterThread } from '../../src/capture/writer-thread.ts';
 import { readRunConfig } from '../../src/train/run-dir.ts';
 import { type BackendName, initBackend } from '../../src/engine/backend.ts';
 import { tf } from '../../src/engine/tf.ts';
@@ -50,9 +48,6 @@ if (!mode || !['forward', 'hooks', 'hooked', 'capture', 'capture-inline', 'write
   process.exit(2);
 }
 
-// As the CLI does, the capture mode starts its writer thread before loading the model and the
-// corpus, so that the thread's start-up overlaps them (pair starts one per capture, at its start).
-const ahead = mode === 'capture' ? new WriterThread() : undefined;
 const run = a.run;
 const runCfg = readRunConfig(run);
 const ckpt = latestCheckpoint(runPaths(run)) as string;
@@ -156,11 +151,11 @@ function forwardPass(kind: 'forward' | 'hooks' | 'hooked', limit = windows.lengt
   return sink;
 }
 
-/** capture() itself, into --out, on the writer thread (one started ahead, or its own) or inline. */
-function runCapture(writerThread: boolean, writer?: WriterThread) {
+/** capture() itself, into --out, on the writer thread or inline. */
+function runCapture(writerThread: boolean) {
   return capture({
     params, config, checkpoint: ckpt, run, corpus, split: a.split === 'val' ? 'val' : 'train', tokens, sites, layers, dtype: 'float32',
-    batch, shardBytes: 256 * 1024 * 1024, out: a.out as string, resume: false, command: [], writerThread, ...(writer ? { writer } : {}),
+    batch, shardBytes: 256 * 1024 * 1024, out: a.out as string, resume: false, command: [], writerThread,
   });
 }
 
@@ -174,7 +169,7 @@ if (mode === 'forward' || mode === 'hooks' || mode === 'hooked') {
   if (!a.out) throw new Error('--out is required for capture');
   rmSync(a.out, { recursive: true, force: true });
   forwardPass('hooked', 4 * batch); // the same warm-up as the forward modes
-  const { value: m, seconds, cpuSeconds, mainCpuSeconds, threads } = await timed(() => runCapture(mode === 'capture', ahead));
+  const { value: m, seconds, cpuSeconds, mainCpuSeconds, threads } = await timed(() => runCapture(mode === 'capture'));
   result = { seconds, cpuSeconds, mainCpuSeconds, threads, bytes: m.shards.reduce((s, x) => s + x.bytes, 0), shards: m.shards.length };
 } else if (mode === 'pair') {
   // Forward and capture alternated in one process, so that each capture is compared with the

@@ -9,7 +9,6 @@ import { ConfigError, shown } from '../../src/errors.ts';
 import { capture } from '../../src/capture/capture.ts';
 import { availableSites } from '../../src/capture/kind-sites.ts';
 import { readManifest } from '../../src/capture/read.ts';
-import { WriterThread } from '../../src/capture/writer-thread.ts';
 import { CAPTURE_SITES, type CaptureSite } from '../../src/capture/schema.ts';
 import { paramsFromCheckpoint, readStreamsOf } from '../../src/model/checkpoint.ts';
 import { disposeParams } from '../../src/model/params.ts';
@@ -107,30 +106,24 @@ export function registerCapture(program: Command, setExit: (code: number) => voi
             if (o.force !== true) throw new ConfigError(`output ${shown(out)} already exists; pass --force to overwrite it or --resume to continue it`);
             clearCapture(out);
           }
-          // The writer thread loads its modules while the corpus and the model load.
-          const writer = writerThread ? new WriterThread() : undefined;
+          const corpus = openSourceCorpus(source);
+          // the WebGPU engine's forward where it covers the model (tfjs on wasm holds the parameters)
+          const engine = await engineDeviceFor(backend, config, 'captures');
+          await initBackend(engine ? 'wasm' : backend);
+          const params = paramsFromCheckpoint(file, config, ckpt);
+          const bar = progressLine('capture');
+          const command = process.argv.slice(2).filter((a) => a !== '--resume' && a !== '--force');
+          let forward: Awaited<ReturnType<typeof engineCaptureForward>> | undefined;
           try {
-            const corpus = openSourceCorpus(source);
-            // the WebGPU engine's forward where it covers the model (tfjs on wasm holds the parameters)
-            const engine = await engineDeviceFor(backend, config, 'captures');
-            await initBackend(engine ? 'wasm' : backend);
-            const params = paramsFromCheckpoint(file, config, ckpt);
-            const bar = progressLine('capture');
-            const command = process.argv.slice(2).filter((a) => a !== '--resume' && a !== '--force');
-            let forward: Awaited<ReturnType<typeof engineCaptureForward>> | undefined;
-            try {
-              if (engine) forward = await engineCaptureForward(engine.device, config, params, batch);
-              const m = await capture(
-                { params, config, checkpoint: ckpt, run, corpus, source: { corpus: source.corpusSpec, tokenizer: tokenizerOf(corpus), seed: source.seed }, initReadStreams: readStreamsOf(file, config, ckpt), split, tokens, sites, layers, dtype, batch, shardBytes, out, resume: o.resume === true, command, writerThread, ...(writer ? { writer } : {}), ...(forward ? { forward } : {}) },
-                (done, total) => bar.update(done, total, 'sequences'),
-              );
-              bar.finish(`captured ${m.tokens} tokens (${m.sequences} sequences) × ${m.sites.join(', ')} × layers ${m.layers.join(',')} in ${m.shards.length} shards: ${out}${forward ? " (hcprobe's WebGPU engine)" : ''}`);
-            } finally {
-              forward?.destroy();
-              disposeParams(params);
-            }
+            if (engine) forward = await engineCaptureForward(engine.device, config, params, batch);
+            const m = await capture(
+              { params, config, checkpoint: ckpt, run, corpus, source: { corpus: source.corpusSpec, tokenizer: tokenizerOf(corpus), seed: source.seed }, initReadStreams: readStreamsOf(file, config, ckpt), split, tokens, sites, layers, dtype, batch, shardBytes, out, resume: o.resume === true, command, writerThread, ...(forward ? { forward } : {}) },
+              (done, total) => bar.update(done, total, 'sequences'),
+            );
+            bar.finish(`captured ${m.tokens} tokens (${m.sequences} sequences) × ${m.sites.join(', ')} × layers ${m.layers.join(',')} in ${m.shards.length} shards: ${out}${forward ? " (hcprobe's WebGPU engine)" : ''}`);
           } finally {
-            await writer?.close(); // one the capture did not take over: an error on the way there
+            forward?.destroy();
+            disposeParams(params);
           }
         })),
       );

@@ -53,12 +53,6 @@ export interface CaptureOptions {
    */
   writerThread?: boolean;
   /**
-   * A writer thread started ahead, e.g. while the model and the corpus load (the CLI does), so
-   * that its start-up is out of the capture's way. capture() takes it over and stops it, whatever
-   * happens (unused when writerThread is false).
-   */
-  writer?: WriterThread;
-  /**
    * A forward that returns hook values itself (the WebGPU engine's, train/engine-forward.ts) for
    * batches of `batch` sequences; batches it does not cover (a site it does not keep) run through
    * tfjs (cacheActivations). The values are the same either way, so it is no part of the fingerprint.
@@ -78,19 +72,11 @@ const MODULES: Sublayer[] = ['attn', 'mlp'];
 
 /** Everything that decides the bytes of the shards; a resume must match it. */
 function fingerprint(o: CaptureOptions): string {
-  const { params: _p, resume: _r, command: _c, writerThread: _w, writer: _t, forward: _f, corpus, ...rest } = o;
+  const { params: _p, resume: _r, command: _c, writerThread: _w, forward: _f, corpus, ...rest } = o;
   return createHash('sha256').update(JSON.stringify({ ...rest, corpus: corpus.describe() })).digest('hex');
 }
 
 export async function capture(o: CaptureOptions, onProgress: (done: number, total: number) => void = () => {}): Promise<Manifest> {
-  try {
-    return await captureShards(o, onProgress);
-  } finally {
-    await o.writer?.close();
-  }
-}
-
-async function captureShards(o: CaptureOptions, onProgress: (done: number, total: number) => void): Promise<Manifest> {
   const c = o.config;
   const seqLen = c.blockSize;
   const split = o.split === 'val' ? o.corpus.val : o.corpus.train;
@@ -114,7 +100,7 @@ async function captureShards(o: CaptureOptions, onProgress: (done: number, total
   const written = (endSeq: number) => onProgress(endSeq, windows.length);
   const pool = new ArrayPool(RUN_AHEAD_BYTES);
   const recycle = (buffers: ArrayBuffer[]) => pool.give(buffers);
-  const sink: BatchSink = threaded ? (o.writer ?? new WriterThread()).begin(init, written, recycle) : inlineSink(new ShardStreams(init), written, recycle);
+  const sink: BatchSink = threaded ? new WriterThread(init, written, recycle) : inlineSink(new ShardStreams(init), written, recycle);
   let shards: ShardRecord[];
   try {
     for (let b0 = start; b0 < windows.length; b0 += o.batch) {

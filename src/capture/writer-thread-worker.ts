@@ -1,5 +1,5 @@
-// The capture's writer thread (writer-thread.ts): the shard streams of its first message, fed one
-// batch per message, in order; it answers each message, or reports the first error it meets and then
+// The capture's writer thread (writer-thread.ts): the shard streams of workerData, fed one batch
+// per message, in order; it answers each message, or reports the first error it meets and then
 // writes nothing more. An abort is always answered: batches (and a finish) still waiting when it
 // is raised are dropped, so no shard they would complete is recorded and a resume redoes them.
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
@@ -10,7 +10,7 @@ const port = parentPort as MessagePort;
 const send = (m: FromWriter, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
 let streams: ShardStreams | undefined;
 let failed = false;
-const { abortFlag } = workerData as WriterThreadData;
+const { init, abortFlag } = workerData as WriterThreadData;
 
 function fail(e: unknown): void {
   failed = true;
@@ -18,10 +18,6 @@ function fail(e: unknown): void {
 }
 
 async function handle(m: ToWriter): Promise<void> {
-  if (m.kind === 'init') {
-    streams = new ShardStreams(m.init); // a failure is reported by the queue's catch
-    return;
-  }
   if (m.kind === 'abort') {
     try {
       await streams?.abort();
@@ -42,6 +38,11 @@ async function handle(m: ToWriter): Promise<void> {
   } else send({ kind: 'finished', shards: await streams.finish() });
 }
 
+try {
+  streams = new ShardStreams(init);
+} catch (e) {
+  fail(e);
+}
 // One message at a time, in the order sent: each batch's bytes follow the previous batch's.
 let queue = Promise.resolve();
 port.on('message', (m: ToWriter) => {

@@ -16,13 +16,13 @@ import { actsBuffers, type BatchSink, type CaptureBatch, type ShardStreamsInit }
 export const RUN_AHEAD_BYTES = 64 * 1024 * 1024;
 const MIN_IN_FLIGHT = 2;
 
-/** The thread's workerData: the flag abort() raises (an Int32 on shared memory). */
+/** The thread's workerData: what its shard streams are made from, and the flag abort() raises (an Int32 on shared memory). */
 export interface WriterThreadData {
+  init: ShardStreamsInit;
   abortFlag: Int32Array;
 }
 
-/** What the thread is sent: first its capture (init: what its shard streams are made from), then batches, then finish or abort. */
-export type ToWriter = { kind: 'init'; init: ShardStreamsInit } | { kind: 'batch'; batch: CaptureBatch } | { kind: 'finish' } | { kind: 'abort' };
+export type ToWriter = { kind: 'batch'; batch: CaptureBatch } | { kind: 'finish' } | { kind: 'abort' };
 
 export type FromWriter =
   | { kind: 'written'; endSeq: number; buffers: ArrayBuffer[] }
@@ -79,24 +79,21 @@ export class WriterThread implements BatchSink {
   private failure: { error: unknown } | undefined;
   private shards: ShardRecord[] | undefined;
   private ended = false;
-  private exitedFlag = false;
-  private written: (endSeq: number) => void = () => {};
-  private recycle: (buffers: ArrayBuffer[]) => void = () => {};
   private wake: () => void = () => {};
 
   /**
-   * Starts the thread and returns at once. It loads its modules (~0.25 s on a laptop core) until
-   * begin() gives it a capture, so it can be started while the model and the corpus load, and
-   * then takes the batches sent meanwhile when ready. A thread never begun must be close()d.
+   * Starts the thread and returns at once: it loads while the first forward pass runs, and
+   * takes the batches sent meanwhile when ready. `written` is called, in order, with the end of
+   * each batch once its bytes are in the shard files, after `recycle` got its activations' buffers back.
    */
-  constructor() {
-    this.thread = new Worker(new URL('./writer-thread-boot.mjs', import.meta.url), { workerData: { abortFlag: this.abortFlag } satisfies WriterThreadData });
+  constructor(init: ShardStreamsInit, written: (endSeq: number) => void, recycle: (buffers: ArrayBuffer[]) => void) {
+    this.thread = new Worker(new URL('./writer-thread-boot.mjs', import.meta.url), { workerData: { init, abortFlag: this.abortFlag } satisfies WriterThreadData });
     this.thread.on('message', (m: FromWriter) => {
       if (m.kind === 'written') {
         this.inFlightBytes -= this.inFlight.shift() ?? 0;
-        this.recycle(m.buffers);
+        recycle(m.buffers);
         try {
-          this.written(m.endSeq);
+          written(m.endSeq);
         } catch (e) {
           this.fail(e);
         }
@@ -111,32 +108,9 @@ export class WriterThread implements BatchSink {
     });
     this.thread.on('exit', (code) => {
       this.ended = true;
-      this.exitedFlag = true;
       if (this.shards === undefined) this.fail(new Error(`the capture's writer thread exited with code ${code} before it finished`));
       this.wake();
     });
-  }
-
-  /**
-   * Gives the thread its capture: the shard streams of `init`. `written` is called, in order,
-   * with the end of each batch once its bytes are in the shard files, after `recycle` got its
-   * activations' buffers back.
-   */
-  begin(init: ShardStreamsInit, written: (endSeq: number) => void, recycle: (buffers: ArrayBuffer[]) => void): this {
-    this.written = written;
-    this.recycle = recycle;
-    this.thread.postMessage({ kind: 'init', init } satisfies ToWriter);
-    return this;
-  }
-
-  /** Whether the thread has stopped. */
-  get exited(): boolean {
-    return this.exitedFlag;
-  }
-
-  /** Stops the thread, whatever it is doing: for one never begun, or after finish() or abort(); never throws. */
-  async close(): Promise<void> {
-    await this.thread.terminate();
   }
 
   /** Sends the batch, its buffers transferred (none may be used here after), once the run-ahead bound allows. */

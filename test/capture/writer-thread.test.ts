@@ -1,8 +1,7 @@
 // Shards written on the writer thread = shards written inline (issue 17, item 2): the same files to
 // the byte, the same manifest and the same progress calls; a capture stopped on one path resumes
 // on the other to the same bytes; an error met while writing reaches the caller as the same error
-// (a ConfigError stays one), leaving the same files and no temporaries; a writer thread started
-// ahead of the capture writes the same bytes and is stopped on every path. No timing.
+// (a ConfigError stays one), leaving the same files and no temporaries. No timing.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -10,7 +9,6 @@ import { test } from 'node:test';
 import * as A from 'apache-arrow';
 import { type CaptureOptions, capture } from '../../src/capture/capture.ts';
 import { readManifest } from '../../src/capture/read.ts';
-import { WriterThread } from '../../src/capture/writer-thread.ts';
 import { initBackend } from '../../src/engine/backend.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { listFiles, runCaptureOptions, sha256, tempDir, trainSmall } from './helpers.ts';
@@ -82,27 +80,6 @@ test('capture: the writer thread writes the bytes of the inline writer', async (
     }
     await capture(options(acts, true, { resume: true }));
     assertSameCapture(whole, acts);
-  });
-
-  await t.test('a writer thread started ahead (as the CLI does): the same bytes; capture() stops it on every path', async () => {
-    const inline = path.join(dir, 'ahead-inline');
-    await capture(options(inline, false));
-    const ahead = new WriterThread();
-    const acts = path.join(dir, 'ahead');
-    await capture(options(acts, true, { writer: ahead }));
-    assertSameCapture(inline, acts);
-    const stopped = async (w: WriterThread, what: string) => {
-      for (let i = 0; i < 100 && !w.exited; i++) await new Promise((r) => setTimeout(r, 20));
-      assert.ok(w.exited, `${what}: the thread has stopped`);
-    };
-    await stopped(ahead, 'after the capture');
-    // Refused before any batch (fewer tokens than a sequence), and not taken (inline): stopped too.
-    const early = new WriterThread();
-    await assert.rejects(capture(options(path.join(dir, 'ahead-early'), true, { tokens: 3, writer: early })), ConfigError);
-    await stopped(early, 'after a refused capture');
-    const unused = new WriterThread();
-    await capture(options(path.join(dir, 'ahead-unused'), false, { writer: unused }));
-    await stopped(unused, 'after an inline capture');
   });
 
   const failures: { name: string; block: (out: string) => void; configError: boolean; message: RegExp }[] = [
