@@ -121,6 +121,10 @@ export function registerCapture(program: Command, setExit: (code: number) => voi
               (done, total) => bar.update(done, total, 'sequences'),
             );
             bar.finish(`captured ${m.tokens} tokens (${m.sequences} sequences) × ${m.sites.join(', ')} × layers ${m.layers.join(',')} in ${m.shards.length} shards: ${out}${forward ? " (hcprobe's WebGPU engine)" : ''}`);
+            // Whole sequences only, so up to one sequence short is normal; more means the split ran out.
+            if (m.tokens + m.seq_len <= tokens) {
+              process.stderr.write(`note: the ${split} split holds ${m.tokens} tokens in whole sequences of ${m.seq_len}: all of them were captured, not the ${tokens} asked for (--tokens)\n`);
+            }
           } finally {
             forward?.destroy();
             disposeParams(params);

@@ -50,6 +50,15 @@ test('capture and inspect reject bad input with exit 2, naming the value, writin
     assert.ok(![...listFiles(out).keys()].some((f) => f.startsWith('site=resid_post')), '--force cleared the old capture');
   });
 
+  await t.test('more --tokens than the split holds: all of it captured, and a note says so', () => {
+    const whole = path.join(dir, 'whole-split');
+    const r = cliOk(['capture', '--run', run, '--out', whole, '--tokens', '100000000', '--sites', 'coeffs', '--backend', 'wasm']);
+    const m = JSON.parse(fs.readFileSync(path.join(whole, 'manifest.json'), 'utf8')) as { tokens: number };
+    assert.ok(m.tokens > 0 && m.tokens < 100000000);
+    assert.match(r.stderr, new RegExp(`note: the val split holds ${m.tokens} tokens in whole sequences of 32: all of them were captured, not the 100000000 asked for`));
+    assert.doesNotMatch(cliOk(['capture', '--run', run, '--out', path.join(dir, 'part'), '--tokens', '70', '--sites', 'coeffs', '--backend', 'wasm']).stderr, /note:/, '70 tokens: 64 captured, no note');
+  });
+
   await t.test('inspect on a folder without manifest.json', () => {
     const empty = path.join(dir, 'not-a-capture');
     fs.mkdirSync(empty);
