@@ -4,7 +4,7 @@
 import { tf, type Tensor } from '../engine/tf.ts';
 import { ConfigError, shown } from '../errors.ts';
 import type { ModelConfig } from './config.ts';
-import { type HookFn, parseHookName } from './hooks.ts';
+import { type HookFn, type HookSite, parseHookName } from './hooks.ts';
 import type { Params } from './params.ts';
 import { forward, residualStreams } from './transformer.ts';
 
@@ -41,8 +41,7 @@ export function runWithCache(params: Params, config: ModelConfig, tokens: Tensor
  * needs them (ln_final). What capture uses: it records activations, never logits.
  */
 export function cacheActivations(params: Params, config: ModelConfig, tokens: Tensor, names: Iterable<string>): Map<string, Tensor> {
-  const { wanted, cache, hooks } = cacheHooks(names);
-  const sites = wanted.map((name) => parseHookName(name));
+  const { wanted, sites, cache, hooks } = cacheHooks(names);
   const run = sites.some((s) => s.kind === 'ln_final')
     ? () => forward(params, config, tokens, { hooks })
     : () => residualStreams(params, config, tokens, Math.max(0, ...sites.map((s) => ('layer' in s ? s.layer + 1 : 0))), { hooks });
@@ -52,14 +51,14 @@ export function cacheActivations(params: Params, config: ModelConfig, tokens: Te
   return cache;
 }
 
-/** The hooks that clone each wanted activation into `cache`; every name checked first. */
-function cacheHooks(names: Iterable<string>): { wanted: string[]; cache: Map<string, Tensor>; hooks: Map<string, HookFn> } {
+/** The hooks that clone each wanted activation into `cache`; every name checked (parsed into its site) first. */
+function cacheHooks(names: Iterable<string>): { wanted: string[]; sites: HookSite[]; cache: Map<string, Tensor>; hooks: Map<string, HookFn> } {
   const wanted = [...new Set(names)];
-  for (const name of wanted) parseHookName(name);
+  const sites = wanted.map((name) => parseHookName(name));
   const cache = new Map<string, Tensor>();
   // tf.clone shares the data (no copy) but is a tensor of its own, kept by returning it from tidy.
   const hooks = new Map<string, HookFn>(wanted.map((name) => [name, (x) => void cache.set(name, tf.clone(x))]));
-  return { wanted, cache, hooks };
+  return { wanted, sites, cache, hooks };
 }
 
 /** A ConfigError naming the names the forward never reached, after freeing what it made. */
