@@ -68,21 +68,10 @@ const T = config.blockSize;
 const captureHooks = (): string[] => [...neededHooks(sites, layers, config)];
 
 /**
- * CPU seconds of the main thread alone (Linux: /proc/self/task/PID/stat, utime + stime at 100 Hz);
- * null elsewhere. With the writer thread on a core of its own, capture's wall time is this.
- */
-function mainThreadCpu(): number | null {
-  try {
-    const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return null;
-  }
-}
-
-/**
- * CPU seconds by thread (Linux: /proc/self/task/*): `main`, and the others by name (`WorkerThread`
- * for a worker, `V8 DefaultWorke` for V8's helpers, `node` for libuv's). Empty elsewhere.
+ * CPU seconds by thread (Linux: /proc/self/task/*, utime + stime at 100 Hz): `main`, and the
+ * others by their kernel name (on Node 20 mostly `node`: the writer thread, V8's and libuv's
+ * helpers). Empty elsewhere. With the writer thread on a core of its own, capture's wall time is
+ * the main thread's.
  */
 function threadCpu(): Map<string, { name: string; cpu: number }> {
   const byTid = new Map<string, { name: string; cpu: number }>();
@@ -119,15 +108,13 @@ function threadSampler(): { stop(): Record<string, number> } {
 /** Wall and CPU (user + system, all threads; and the main thread's) seconds of `fn`: CPU time is what load from other processes disturbs least. */
 async function timed<T>(fn: () => T | Promise<T>): Promise<{ value: T; seconds: number; cpuSeconds: number; mainCpuSeconds: number | null; threads: Record<string, number> }> {
   const c0 = process.cpuUsage();
-  const m0 = mainThreadCpu();
   const sampler = threadSampler();
   const t0 = performance.now();
   const value = await fn();
   const seconds = (performance.now() - t0) / 1000;
   const c = process.cpuUsage(c0);
-  const m1 = mainThreadCpu();
   const threads = sampler.stop();
-  return { value, seconds, cpuSeconds: (c.user + c.system) / 1e6, mainCpuSeconds: m0 === null || m1 === null ? null : m1 - m0, threads };
+  return { value, seconds, cpuSeconds: (c.user + c.system) / 1e6, mainCpuSeconds: threads.main ?? null, threads };
 }
 
 /** Runs every batch: no hooks, hooks that only observe, or hooks that read back as capture() does. */
