@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import * as A from 'apache-arrow';
 import { ConfigError, shown } from '../errors.ts';
 import { decodeFloat16 } from '../io/float16.ts';
+import { type Xxh64, xxh64 } from '../io/xxh64.ts';
 import type { Sublayer } from '../model/hooks.ts';
 import { type CaptureSite, FORMAT_VERSION, type Manifest, type ShardRecord } from './schema.ts';
 
@@ -39,9 +40,10 @@ export async function openCapture(dir: string): Promise<Manifest> {
 const verified = new WeakMap<Manifest, Map<string, Promise<void>>>();
 
 /**
- * Every shard against the manifest: present, of the recorded size, then of the recorded sha256
- * (shards of older captures carry none and are checked for size only). Once per manifest and
- * folder: readBatches awaits it, so a damaged shard stops a command before its first batch.
+ * Every shard against the manifest: present, of the recorded size, then of the recorded checksum
+ * (XXH64, or sha256 in earlier captures; the oldest carry none and are checked for size only).
+ * Once per manifest and folder: readBatches awaits it, so a damaged shard stops a command before
+ * its first batch.
  */
 export function verifyCapture(m: Manifest, dir: string): Promise<void> {
   const byDir = verified.get(m) ?? new Map<string, Promise<void>>();
@@ -60,15 +62,29 @@ function checkSizes(m: Manifest, dir: string): void {
   }
 }
 
+/** sha256 behind the running-hash interface of xxh64(), for captures made before XXH64. */
+function sha256(): Xxh64 {
+  const h = createHash('sha256');
+  return { update: (bytes) => void h.update(bytes), hex: () => h.digest('hex') };
+}
+
+/** The checksum a shard's record carries: XXH64, sha256 in earlier captures, none in the oldest. */
+function recordedChecksum(s: ShardRecord): { name: string; value: string; start: () => Xxh64 } | undefined {
+  if (s.xxh64 !== undefined) return { name: 'xxh64', value: String(s.xxh64), start: xxh64 };
+  if (s.sha256 !== undefined) return { name: 'sha256', value: String(s.sha256), start: sha256 };
+  return undefined;
+}
+
 async function verifyShards(m: Manifest, dir: string): Promise<void> {
   checkSizes(m, dir);
   for (const s of m.shards) {
-    if (s.sha256 === undefined) continue;
+    const sum = recordedChecksum(s);
+    if (sum === undefined) continue;
     const file = join(dir, s.path);
-    const hash = createHash('sha256');
+    const hash = sum.start();
     for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
-    const got = hash.digest('hex');
-    if (got !== s.sha256) throw new ConfigError(`shard ${file} has sha256 ${got.slice(0, 12)}…, the manifest says ${String(s.sha256).slice(0, 12)}…: its bytes changed since capture; ${DAMAGED}`);
+    const got = hash.hex();
+    if (got !== sum.value) throw new ConfigError(`shard ${file} has ${sum.name} ${got.slice(0, 12)}…, the manifest says ${sum.value.slice(0, 12)}…: its bytes changed since capture; ${DAMAGED}`);
   }
 }
 
@@ -105,7 +121,7 @@ export async function* readBatches(dir: string, m: Manifest, sel: StreamSelector
  * a bug; without a checksum (an older capture) it is most likely damage of the same size.
  */
 async function* shardBatches(handle: FileHandle, shard: ShardRecord, file: string): AsyncGenerator<A.RecordBatch> {
-  const damaged = (e: unknown) => (shard.sha256 === undefined ? new ConfigError(`shard ${file} is not a readable Arrow file (${(e as Error).message}): ${DAMAGED}`) : e);
+  const damaged = (e: unknown) => (recordedChecksum(shard) === undefined ? new ConfigError(`shard ${file} is not a readable Arrow file (${(e as Error).message}): ${DAMAGED}`) : e);
   let batches: AsyncIterator<A.RecordBatch>;
   try {
     batches = (await A.RecordBatchReader.from(handle))[Symbol.asyncIterator]();

@@ -134,7 +134,9 @@ export interface ShardRecord extends ShardKey {
   part: number;
   rows: number;
   bytes: number;
-  /** sha256 (hex) of the file's bytes, verified by every reader. Absent in older captures. */
+  /** XXH64 (hex, as `xxhsum -H64` prints it) of the file's bytes, verified by every reader. */
+  xxh64?: string;
+  /** What captures before XXH64 recorded instead: sha256 (hex), verified likewise. Captures older still have neither. */
   sha256?: string;
   /** Index of the first and one past the last window (sequence) it holds. */
   firstSeq: number;

@@ -82,9 +82,11 @@ export class ShardStreams {
     }
   }
 
-  /** Closes the open shards; returns every shard record, resumed ones included. */
+  /** Closes the open shards, all at once, and records them; returns every shard record, resumed ones included. */
   async finish(): Promise<ShardRecord[]> {
-    for (const s of this.streams) if (s.writer) await this.close(s);
+    const open = this.streams.filter((s) => s.writer);
+    this.state.shards.push(...(await Promise.all(open.map((s) => this.closeShard(s)))));
+    if (open.length > 0) this.saveState();
     return this.state.shards;
   }
 
@@ -93,13 +95,24 @@ export class ShardStreams {
     for (const s of this.streams) await s.writer?.abort();
   }
 
+  /** A shard closed at the size limit, recorded at once. */
   private async close(s: Stream): Promise<void> {
+    this.state.shards.push(await this.closeShard(s));
+    this.saveState();
+  }
+
+  /** Closes the stream's open shard; its record, for the state file. */
+  private async closeShard(s: Stream): Promise<ShardRecord> {
     const w = s.writer as ShardWriter;
     const bytes = await w.close();
-    this.state.shards.push({ ...s.key, path: join(shardDir(s.key), shardName(s.part)), part: s.part, rows: w.rows, bytes, sha256: w.sha256, firstSeq: s.firstSeq, endSeq: s.nextSeq });
-    writeFileAtomic(this.o.statePath, JSON.stringify(this.state), { force: true });
+    const record = { ...s.key, path: join(shardDir(s.key), shardName(s.part)), part: s.part, rows: w.rows, bytes, xxh64: w.xxh64, firstSeq: s.firstSeq, endSeq: s.nextSeq };
     s.writer = undefined;
     s.part++;
+    return record;
+  }
+
+  private saveState(): void {
+    writeFileAtomic(this.o.statePath, JSON.stringify(this.state), { force: true });
   }
 }
 

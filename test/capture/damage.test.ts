@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import type { ShardRecord } from '../../src/capture/schema.ts';
+import { xxh64Hex } from '../../src/io/xxh64.ts';
 import { cli, cliOk, tempDir, trainSmall } from './helpers.ts';
 
 const SHARD = path.join('site=resid_post', 'layer=1', 'module=mlp', 'part-00000.arrow');
@@ -65,7 +66,7 @@ const CASES: Case[] = [
     },
     command: (c, out) => ['diagnose', '--acts', c, '--out', out, '--backend', 'wasm'],
     file: SHARD,
-    message: /has sha256 [0-9a-f]{12}…, the manifest says [0-9a-f]{12}…: its bytes changed since capture/,
+    message: /has xxh64 [0-9a-f]{12}…, the manifest says [0-9a-f]{12}…: its bytes changed since capture/,
   },
   {
     name: 'shard deleted: sae',
@@ -130,12 +131,13 @@ test('damaged inputs: exit 2 naming the file, nothing written', async (t) => {
     return to;
   };
 
-  await t.test('the manifest records every shard with its size and sha256', () => {
+  await t.test('the manifest records every shard with its size and XXH64', () => {
     const m = JSON.parse(fs.readFileSync(path.join(acts, 'manifest.json'), 'utf8')) as { shards: ShardRecord[] };
     assert.ok(m.shards.some((s) => s.path === SHARD));
     for (const s of m.shards) {
       assert.equal(s.bytes, fs.statSync(path.join(acts, s.path)).size, s.path);
-      assert.equal(s.sha256, sha256(path.join(acts, s.path)), s.path);
+      assert.equal(s.xxh64, xxh64Hex(fs.readFileSync(path.join(acts, s.path))), s.path);
+      assert.equal(s.sha256, undefined, s.path);
     }
   });
 
@@ -155,10 +157,37 @@ test('damaged inputs: exit 2 naming the file, nothing written', async (t) => {
     });
   }
 
-  await t.test('a capture from before checksums (no sha256): sizes checked, an unreadable shard named', () => {
+  await t.test('a capture from before XXH64 (sha256 recorded): verified by its sha256', () => {
     const copy = copyOf(acts);
     editManifest(copy, (shards) => {
-      for (const s of shards) delete s.sha256;
+      for (const s of shards) {
+        delete s.xxh64;
+        s.sha256 = sha256(path.join(copy, s.path));
+      }
+    });
+    const probe = (out: string) => cli(['probe', '--acts', copy, '--out', out, '--layers', '1', '--modules', 'mlp', '--labels', 'pos', '--backend', 'wasm']);
+    const control = probe(path.join(dir, 'sha256-control.json'));
+    assert.equal(control.status, 0, `the recorded sha256 holds: the control; stderr: ${control.stderr}`);
+    const file = path.join(copy, SHARD);
+    const bytes = fs.readFileSync(file);
+    const at = bytes.length >> 1;
+    bytes[at] = (bytes[at] as number) ^ 0x01;
+    fs.writeFileSync(file, bytes);
+    const out = path.join(dir, 'sha256-probes.json');
+    const r = probe(out);
+    assert.equal(r.status, 2, r.stderr);
+    assert.ok(r.stderr.includes(file), r.stderr);
+    assert.match(r.stderr, /has sha256 [0-9a-f]{12}…, the manifest says [0-9a-f]{12}…: its bytes changed since capture/);
+    assert.ok(!fs.existsSync(out));
+  });
+
+  await t.test('a capture from before checksums (neither): sizes checked, an unreadable shard named', () => {
+    const copy = copyOf(acts);
+    editManifest(copy, (shards) => {
+      for (const s of shards) {
+        delete s.xxh64;
+        delete s.sha256;
+      }
     });
     assert.equal(cli(['inspect', copy]).status, 0, 'no checksums to verify: the control');
     const file = path.join(copy, SHARD);
