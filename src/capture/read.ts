@@ -1,7 +1,7 @@
 // Reads captures back: the manifest, verified against the shard files before any work, and
 // record batches of one shard stream (site, layer, module) streamed from disk.
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as A from 'apache-arrow';
@@ -75,14 +75,30 @@ function recordedChecksum(s: ShardRecord): { name: string; value: string; start:
   return undefined;
 }
 
+/**
+ * Bytes read at a time when hashing a shard, into one buffer reused throughout: a read stream's
+ * 1 MiB chunks, each newly allocated, took ~1.5× as long.
+ */
+const HASH_READ_BYTES = 4 << 20;
+
 async function verifyShards(m: Manifest, dir: string): Promise<void> {
   checkSizes(m, dir);
+  const buffer = new Uint8Array(HASH_READ_BYTES);
   for (const s of m.shards) {
     const sum = recordedChecksum(s);
     if (sum === undefined) continue;
     const file = join(dir, s.path);
     const hash = sum.start();
-    for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+    const handle = await open(file, 'r');
+    try {
+      for (;;) {
+        const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+        if (bytesRead === 0) break;
+        hash.update(buffer.subarray(0, bytesRead));
+      }
+    } finally {
+      await handle.close();
+    }
     const got = hash.hex();
     if (got !== sum.value) throw new ConfigError(`shard ${file} has ${sum.name} ${got.slice(0, 12)}…, the manifest says ${sum.value.slice(0, 12)}…: its bytes changed since capture; ${DAMAGED}`);
   }
