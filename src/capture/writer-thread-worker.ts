@@ -2,9 +2,19 @@
 // per message, in order; it answers each message, or reports the first error it meets and then
 // writes nothing more. An abort is always answered: batches (and a finish) still waiting when it
 // is raised are dropped, so no shard they would complete is recorded and a resume redoes them.
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { actsBuffers, ShardStreams } from './shard-streams.ts';
-import { errorData, type FromWriter, type ToWriter, type WriterThreadData } from './writer-thread.ts';
+import { errorData, type FromWriter, type ToWriter, type WriterThreadData } from './writer-messages.ts';
+
+// The writing should use a spare core, never take one from the forward pass: where the threads
+// outnumber the cores, this one gives way (Linux: nice 10 for this thread alone; elsewhere as is).
+try {
+  setPriority(Number(readlinkSync('/proc/thread-self').split('/').pop()), 10);
+} catch {
+  // no /proc/thread-self, or not allowed: the thread keeps its priority
+}
 
 const port = parentPort as MessagePort;
 const send = (m: FromWriter, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);

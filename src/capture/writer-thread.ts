@@ -2,65 +2,20 @@
 // forward pass: batches go over with their buffers transferred, not copied; a bounded number of
 // bytes waits unwritten, so memory stays flat; the thread's errors are rethrown here as they were.
 import { Worker } from 'node:worker_threads';
-import { ConfigError } from '../errors.ts';
 import type { ShardRecord } from './schema.ts';
 import { actsBuffers, type BatchSink, type CaptureBatch, type ShardStreamsInit } from './shard-streams.ts';
+import { writerThreadEntry } from './writer-bundle.ts';
+import { type FromWriter, revive, type ToWriter, type WriterThreadData } from './writer-messages.ts';
 
 /**
  * How far the forward may run ahead of the writing: batches sent but not yet written, up to
  * RUN_AHEAD_BYTES of them, and two in any case. The bytes let the forward go on while the
- * thread starts (its modules load in ~0.25 s, dozens of small batches' worth) and absorb either
+ * thread starts (0.15–0.25 s from its bundle, dozens of small batches' worth) and absorb either
  * thread's slow batches; the two keep writing overlapped with the forward when one batch alone
  * is larger than the bound. Memory stays within max(RUN_AHEAD_BYTES, two batches).
  */
 export const RUN_AHEAD_BYTES = 64 * 1024 * 1024;
 const MIN_IN_FLIGHT = 2;
-
-/** The thread's workerData: what its shard streams are made from, and the flag abort() raises (an Int32 on shared memory). */
-export interface WriterThreadData {
-  init: ShardStreamsInit;
-  abortFlag: Int32Array;
-}
-
-export type ToWriter = { kind: 'batch'; batch: CaptureBatch } | { kind: 'finish' } | { kind: 'abort' };
-
-export type FromWriter =
-  | { kind: 'written'; endSeq: number; buffers: ArrayBuffer[] }
-  | { kind: 'finished'; shards: ShardRecord[] }
-  | { kind: 'aborted' }
-  | { kind: 'error'; error: ErrorData };
-
-/** An error as it crosses threads: structured cloning keeps neither ConfigError's class nor an fs error's code. */
-export interface ErrorData {
-  name: string;
-  message: string;
-  stack: string | undefined;
-  props: Record<string, string | number>;
-}
-
-const ERRNO_PROPS = ['code', 'errno', 'syscall', 'path', 'dest'] as const;
-
-export function errorData(e: unknown): ErrorData {
-  if (!(e instanceof Error)) return { name: 'Error', message: String(e), stack: undefined, props: {} };
-  const props: Record<string, string | number> = {};
-  for (const k of ERRNO_PROPS) {
-    const v = (e as unknown as Record<string, unknown>)[k];
-    if (typeof v === 'string' || typeof v === 'number') props[k] = v;
-  }
-  return { name: e.name, message: e.message, stack: e.stack, props };
-}
-
-/** The error the thread met, as this thread would have thrown it: a ConfigError stays one (exit 2). */
-export function revive(d: ErrorData): Error {
-  let e: Error;
-  if (d.name === 'ConfigError') e = new ConfigError(d.message);
-  else {
-    e = Object.assign(new Error(d.message), d.props);
-    e.name = d.name;
-  }
-  if (d.stack !== undefined) e.stack = d.stack;
-  return e;
-}
 
 /** Every buffer the batch's arrays live in, once each: the batch is the thread's after sending. */
 function buffersOf(b: CaptureBatch): ArrayBuffer[] {
@@ -87,7 +42,7 @@ export class WriterThread implements BatchSink {
    * each batch once its bytes are in the shard files, after `recycle` got its activations' buffers back.
    */
   constructor(init: ShardStreamsInit, written: (endSeq: number) => void, recycle: (buffers: ArrayBuffer[]) => void) {
-    this.thread = new Worker(new URL('./writer-thread-boot.mjs', import.meta.url), { workerData: { init, abortFlag: this.abortFlag } satisfies WriterThreadData });
+    this.thread = new Worker(writerThreadEntry(), { workerData: { init, abortFlag: this.abortFlag } satisfies WriterThreadData });
     this.thread.on('message', (m: FromWriter) => {
       if (m.kind === 'written') {
         this.inFlightBytes -= this.inFlight.shift() ?? 0;
@@ -121,6 +76,10 @@ export class WriterThread implements BatchSink {
     this.inFlight.push(bytes);
     this.inFlightBytes += bytes;
     this.thread.postMessage({ kind: 'batch', batch: b } satisfies ToWriter, buffers);
+    // One turn of the event loop per batch, so that the thread's messages are handled as they
+    // come: progress is reported when a batch is written, not only when the forward next waits at
+    // the bound (a capture under RUN_AHEAD_BYTES never did), and pooled buffers come back sooner.
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
 
   async finish(): Promise<ShardRecord[]> {

@@ -1,7 +1,8 @@
 // Shards written on the writer thread = shards written inline (issue 17, item 2): the same files to
-// the byte, the same manifest and the same progress calls; a capture stopped on one path resumes
-// on the other to the same bytes; an error met while writing reaches the caller as the same error
-// (a ConfigError stays one), leaving the same files and no temporaries. No timing.
+// the byte, the same manifest and the same progress calls, the thread started from its bundle or
+// through tsx; a capture stopped on one path resumes on the other to the same bytes; an error met
+// while writing reaches the caller as the same error (a ConfigError stays one), leaving the same
+// files and no temporaries. No timing.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -66,6 +67,32 @@ test('capture: the writer thread writes the bytes of the inline writer', async (
       assert.deepEqual(progress.inline, expected);
     });
   }
+
+  await t.test('progress comes as batches are written: a stop after 16 of 625 sequences leaves the rest undone', async () => {
+    // Whole capture far under the run-ahead bound: the forward never waits for the thread, so only
+    // a turn of the event loop per batch lets its messages (and the stop) through before the end.
+    const out = path.join(dir, 'stopped-early');
+    const stopAt = (done: number) => {
+      if (done >= 16) throw new Stop(`stopped at ${done}`);
+    };
+    // 625 sequences, 79 batches, ~13 MB: the thread keeps up with the forward.
+    await assert.rejects(capture(options(out, true, { tokens: 20000, sites: ['resid_post', 'coeffs'] }), stopAt), Stop);
+    const stateFile = path.join(out, '.capture-state.json'); // written when the first shard closes
+    const shards = fs.existsSync(stateFile) ? (JSON.parse(fs.readFileSync(stateFile, 'utf8')) as { shards: { endSeq: number }[] }).shards : [];
+    const last = Math.max(0, ...shards.map((s) => s.endSeq));
+    assert.ok(last <= 16 + 4 * BATCH, `shards recorded up to sequence ${last}, well past the stop at 16`);
+  });
+
+  await t.test('the thread started through tsx (no bundle) writes the same bytes as from its bundle', async () => {
+    const tsx = path.join(dir, 'thread-tsx');
+    process.env.HCPROBE_WRITER_BUNDLE = '0';
+    try {
+      await capture(options(tsx, true));
+    } finally {
+      delete process.env.HCPROBE_WRITER_BUNDLE;
+    }
+    assertSameCapture(path.join(dir, 'thread-float32'), tsx);
+  });
 
   await t.test('stopped on one path and resumed on the other: the bytes of an uninterrupted capture', async () => {
     const whole = path.join(dir, 'inline-float32');

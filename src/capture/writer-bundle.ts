@@ -1,0 +1,104 @@
+// The capture's writer thread as one ES module (esbuild: its TypeScript, Arrow and xxhash-wasm
+// bundled), so that the thread starts without tsx. Under tsx a thread registers the loader,
+// whose own thread transforms its modules one by one, and imports Arrow's ~150 modules: inside a
+// capture, beside the forward pass, that took 0.5–0.75 s before the first batch was written;
+// from the bundle, 0.15–0.23 s (bench/RESULTS.md, capture, session 9).
+//
+// The bundle is cached on disk, keyed by the content of every file that went into it, so a
+// changed source is never run stale; it is rebuilt on first use after any change. When it
+// cannot be built or written, the thread boots through tsx as before.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { writeFileAtomic } from '../io/atomic-write.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const ENTRY = 'src/capture/writer-thread-worker.ts';
+/** The thread's entry through tsx (the fallback). */
+export const TSX_BOOT = new URL('./writer-thread-boot.mjs', import.meta.url);
+
+/** What a cached bundle was built from: esbuild's version and each input's sha1, by path under ROOT. */
+interface BundleKey {
+  esbuild: string;
+  inputs: Record<string, string>;
+}
+
+const sha1 = (bytes: Uint8Array | string) => createHash('sha1').update(bytes).digest('hex');
+
+/** The folder for cached bundles: node_modules/.cache/hcprobe, or the system's temporary folder when that is not writable. */
+export function defaultCacheDir(): string {
+  const inPackage = join(ROOT, 'node_modules', '.cache', 'hcprobe');
+  try {
+    mkdirSync(inPackage, { recursive: true });
+    return inPackage;
+  } catch {
+    return join(tmpdir(), `hcprobe-cache-${process.getuid?.() ?? 'user'}`);
+  }
+}
+
+function esbuildVersion(require: NodeJS.Require): string {
+  return (JSON.parse(readFileSync(require.resolve('esbuild/package.json'), 'utf8')) as { version: string }).version;
+}
+
+/** The cached bundle if every input it was built from is unchanged, else undefined. */
+function cached(dir: string, esbuild: string): string | undefined {
+  const keyFile = join(dir, 'writer-thread.json');
+  if (!existsSync(keyFile)) return undefined;
+  try {
+    const key = JSON.parse(readFileSync(keyFile, 'utf8')) as BundleKey & { bundle: string };
+    if (key.esbuild !== esbuild) return undefined;
+    for (const [path, hash] of Object.entries(key.inputs)) {
+      const file = join(ROOT, path);
+      if (!existsSync(file) || sha1(readFileSync(file)) !== hash) return undefined;
+    }
+    const bundle = join(dir, key.bundle);
+    return existsSync(bundle) ? bundle : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function build(dir: string, require: NodeJS.Require, esbuild: string): string {
+  const { buildSync } = require('esbuild') as typeof import('esbuild');
+  const result = buildSync({
+    entryPoints: [ENTRY], absWorkingDir: ROOT, bundle: true, format: 'esm', platform: 'node', target: 'node20',
+    write: false, metafile: true, outfile: join(dir, 'writer-thread.mjs'), logLevel: 'silent',
+  });
+  const code = result.outputFiles[0]?.text;
+  if (code === undefined) throw new Error('esbuild produced no output');
+  const inputs = Object.fromEntries(Object.keys(result.metafile.inputs).map((path) => [path, sha1(readFileSync(join(ROOT, path)))]));
+  // Named by its content: a process still starting an older bundle never sees it replaced.
+  const name = `writer-thread-${sha1(code).slice(0, 16)}.mjs`;
+  mkdirSync(dir, { recursive: true });
+  writeFileAtomic(join(dir, name), code, { force: true });
+  writeFileAtomic(join(dir, 'writer-thread.json'), JSON.stringify({ esbuild, inputs, bundle: name } satisfies BundleKey & { bundle: string }), { force: true });
+  removeStale(dir, name);
+  return join(dir, name);
+}
+
+/** Bundles of earlier sources, once no process can still be starting from them (a minute on). */
+function removeStale(dir: string, keep: string): void {
+  for (const name of readdirSync(dir)) {
+    if (name === keep || !/^writer-thread-[0-9a-f]{16}\.mjs$/.test(name)) continue;
+    const file = join(dir, name);
+    if (Date.now() - statSync(file).mtimeMs > 60_000) rmSync(file, { force: true });
+  }
+}
+
+/**
+ * The module a writer thread starts from: the cached bundle, built first if any of its inputs
+ * changed; TSX_BOOT when HCPROBE_WRITER_BUNDLE=0 or when the bundle cannot be had.
+ */
+export function writerThreadEntry(dir: string = process.env.HCPROBE_CACHE_DIR ?? defaultCacheDir()): URL {
+  if (process.env.HCPROBE_WRITER_BUNDLE === '0') return TSX_BOOT;
+  try {
+    const require = createRequire(join(ROOT, 'package.json'));
+    const esbuild = esbuildVersion(require);
+    return pathToFileURL(cached(dir, esbuild) ?? build(dir, require, esbuild));
+  } catch {
+    return TSX_BOOT;
+  }
+}
