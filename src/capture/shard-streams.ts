@@ -82,11 +82,19 @@ export class ShardStreams {
     }
   }
 
-  /** Closes the open shards, all at once, and records them; returns every shard record, resumed ones included. */
+  /**
+   * Closes the open shards, all at once, and records them; returns every shard record, resumed
+   * ones included. When a close fails, the others are still awaited and those that succeeded
+   * are recorded (a resume keeps them) before the first failure is thrown.
+   */
   async finish(): Promise<ShardRecord[]> {
     const open = this.streams.filter((s) => s.writer);
-    this.state.shards.push(...(await Promise.all(open.map((s) => this.closeShard(s)))));
-    if (open.length > 0) this.saveState();
+    const closed = await Promise.allSettled(open.map((s) => this.closeShard(s)));
+    const records = closed.flatMap((c) => (c.status === 'fulfilled' ? [c.value] : []));
+    this.state.shards.push(...records);
+    if (records.length > 0) this.saveState();
+    const failed = closed.find((c) => c.status === 'rejected');
+    if (failed) throw failed.reason;
     return this.state.shards;
   }
 

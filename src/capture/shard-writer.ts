@@ -117,6 +117,8 @@ export class ShardWriter {
   /** The background data sync in progress (fdatasync on libuv's pool), if any, and the bytes written when it started. */
   private syncing: Promise<void> | undefined;
   private syncedTo = 0;
+  /** close() under way or done. */
+  private closing: Promise<number> | undefined;
   rows = 0;
 
   constructor(readonly path: string) {
@@ -140,7 +142,12 @@ export class ShardWriter {
   }
 
   /** Finishes the file, syncs it and renames it into place; returns its size. */
-  async close(): Promise<number> {
+  close(): Promise<number> {
+    this.closing ??= this.finishFile();
+    return this.closing;
+  }
+
+  private async finishFile(): Promise<number> {
     this.writer.finish();
     try {
       this.sink.flush();
@@ -161,8 +168,12 @@ export class ShardWriter {
     return this.digest;
   }
 
-  /** Removes the temporary file; closes it once a background sync is done with it. */
+  /**
+   * Removes the temporary file; closes it once a background sync is done with it. A close under
+   * way (its sync queued on libuv's pool) is let finish first, so that no sync meets a closed fd.
+   */
   async abort(): Promise<void> {
+    await this.closing?.catch(() => {});
     rmSync(this.tmp, { force: true });
     await this.syncing?.catch(() => {});
     this.closeFd();

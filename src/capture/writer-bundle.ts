@@ -4,23 +4,29 @@
 // capture, beside the forward pass, that took 0.5–0.75 s before the first batch was written;
 // from the bundle, 0.15–0.23 s (bench/RESULTS.md, capture, session 9).
 //
-// The bundle is cached on disk, keyed by the content of every file that went into it, so a
-// changed source is never run stale; it is rebuilt on first use after any change. When it
-// cannot be built or written, the thread boots through tsx as before.
+// The bundle is cached on disk, keyed by the content of every file that went into it and of the
+// files that shape the build (its options here, tsconfig.json, package-lock.json), so a changed
+// source is never run stale; it is rebuilt on first use after any change. When it cannot be
+// built or written, the thread boots through tsx as before.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { writeFileAtomic } from '../io/atomic-write.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ENTRY = 'src/capture/writer-thread-worker.ts';
+/** Files that shape the bundle without being in it: the build's options, the compiler's, the installed versions. */
+const BUILD_FILES = ['src/capture/writer-bundle.ts', 'tsconfig.json', 'package-lock.json'];
+const BUNDLE_NAME = /^writer-thread-[0-9a-f]{16}\.mjs$/;
+/** A bundle unused for this long is removed when another is built. */
+const STALE_MS = 24 * 3600 * 1000;
 /** The thread's entry through tsx (the fallback). */
 export const TSX_BOOT = new URL('./writer-thread-boot.mjs', import.meta.url);
 
-/** What a cached bundle was built from: esbuild's version and each input's sha1, by path under ROOT. */
+/** What a cached bundle was built from: esbuild's version and the sha1 of each input and build file, by path under ROOT. */
 interface BundleKey {
   esbuild: string;
   inputs: Record<string, string>;
@@ -28,14 +34,18 @@ interface BundleKey {
 
 const sha1 = (bytes: Uint8Array | string) => createHash('sha1').update(bytes).digest('hex');
 
-/** The folder for cached bundles: node_modules/.cache/hcprobe, or the system's temporary folder when that is not writable. */
+/**
+ * The folder for cached bundles: node_modules/.cache/hcprobe, or the user's own cache folder
+ * when that is not writable (never a shared one such as /tmp: whoever can write the folder
+ * chooses the code the thread runs).
+ */
 export function defaultCacheDir(): string {
   const inPackage = join(ROOT, 'node_modules', '.cache', 'hcprobe');
   try {
     mkdirSync(inPackage, { recursive: true });
     return inPackage;
   } catch {
-    return join(tmpdir(), `hcprobe-cache-${process.getuid?.() ?? 'user'}`);
+    return join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'hcprobe');
   }
 }
 
@@ -49,13 +59,16 @@ function cached(dir: string, esbuild: string): string | undefined {
   if (!existsSync(keyFile)) return undefined;
   try {
     const key = JSON.parse(readFileSync(keyFile, 'utf8')) as BundleKey & { bundle: string };
-    if (key.esbuild !== esbuild) return undefined;
+    if (key.esbuild !== esbuild || !BUNDLE_NAME.test(key.bundle) || !(ENTRY in key.inputs)) return undefined;
     for (const [path, hash] of Object.entries(key.inputs)) {
       const file = join(ROOT, path);
       if (!existsSync(file) || sha1(readFileSync(file)) !== hash) return undefined;
     }
     const bundle = join(dir, key.bundle);
-    return existsSync(bundle) ? bundle : undefined;
+    if (!existsSync(bundle)) return undefined;
+    const now = new Date();
+    utimesSync(bundle, now, now); // its time is its last use, which removeStale goes by
+    return bundle;
   } catch {
     return undefined;
   }
@@ -69,7 +82,8 @@ function build(dir: string, require: NodeJS.Require, esbuild: string): string {
   });
   const code = result.outputFiles[0]?.text;
   if (code === undefined) throw new Error('esbuild produced no output');
-  const inputs = Object.fromEntries(Object.keys(result.metafile.inputs).map((path) => [path, sha1(readFileSync(join(ROOT, path)))]));
+  const paths = [...Object.keys(result.metafile.inputs), ...BUILD_FILES.filter((f) => existsSync(join(ROOT, f)))];
+  const inputs = Object.fromEntries(paths.map((path) => [path, sha1(readFileSync(join(ROOT, path)))]));
   // Named by its content: a process still starting an older bundle never sees it replaced.
   const name = `writer-thread-${sha1(code).slice(0, 16)}.mjs`;
   mkdirSync(dir, { recursive: true });
@@ -79,12 +93,16 @@ function build(dir: string, require: NodeJS.Require, esbuild: string): string {
   return join(dir, name);
 }
 
-/** Bundles of earlier sources, once no process can still be starting from them (a minute on). */
+/** Bundles of earlier sources unused for a day (another checkout sharing the folder may still use one). */
 function removeStale(dir: string, keep: string): void {
   for (const name of readdirSync(dir)) {
-    if (name === keep || !/^writer-thread-[0-9a-f]{16}\.mjs$/.test(name)) continue;
+    if (name === keep || !BUNDLE_NAME.test(name)) continue;
     const file = join(dir, name);
-    if (Date.now() - statSync(file).mtimeMs > 60_000) rmSync(file, { force: true });
+    try {
+      if (Date.now() - statSync(file).mtimeMs > STALE_MS) rmSync(file, { force: true });
+    } catch {
+      // removed meanwhile by another process
+    }
   }
 }
 

@@ -30,8 +30,9 @@ test('writer bundle: built once, reused, rebuilt when an input changes', async (
   for (const source of ['src/capture/writer-thread-worker.ts', 'src/capture/shard-writer.ts', 'src/io/xxh64.ts']) {
     assert.ok(source in key.inputs, `${source} is an input`);
   }
+  for (const build of ['src/capture/writer-bundle.ts', 'tsconfig.json']) assert.ok(build in key.inputs, `${build} is in the key`);
   assert.ok(Object.keys(key.inputs).some((p) => p.includes('node_modules/apache-arrow/')), 'Arrow is bundled');
-  assert.ok(!Object.keys(key.inputs).includes('src/capture/writer-bundle.ts'), 'no main-thread code in the thread');
+  assert.ok(!('src/capture/writer-thread.ts' in key.inputs), 'no main-thread code in the thread');
   for (const p of Object.keys(key.inputs)) assert.ok(fs.existsSync(path.join(ROOT, p)), `${p} is a path under the package`);
 
   await t.test('unchanged inputs: the same file, not rebuilt', () => {
@@ -54,6 +55,26 @@ test('writer bundle: built once, reused, rebuilt when an input changes', async (
     fs.writeFileSync(path.join(dir, 'writer-thread.json'), JSON.stringify({ ...key, esbuild: '0.0.0' }));
     writerThreadEntry(dir);
     assert.equal(keyOf(dir).esbuild, key.esbuild);
+  });
+
+  await t.test('a key naming a file outside the pattern (../x.mjs) is not followed: rebuilt', () => {
+    fs.writeFileSync(path.join(dir, 'writer-thread.json'), JSON.stringify({ ...key, bundle: '../x.mjs' }));
+    assert.equal(writerThreadEntry(dir).href, first.href);
+    assert.equal(keyOf(dir).bundle, key.bundle);
+  });
+
+  await t.test('a rebuild removes bundles unused for a day, keeps recent ones', () => {
+    const old = path.join(dir, `writer-thread-${'a'.repeat(16)}.mjs`);
+    const recent = path.join(dir, `writer-thread-${'b'.repeat(16)}.mjs`);
+    const other = path.join(dir, 'notes.txt');
+    for (const f of [old, recent, other]) fs.writeFileSync(f, '');
+    const twoDaysAgo = new Date(Date.now() - 2 * 24 * 3600 * 1000);
+    fs.utimesSync(old, twoDaysAgo, twoDaysAgo);
+    fs.utimesSync(other, twoDaysAgo, twoDaysAgo);
+    fs.writeFileSync(path.join(dir, 'writer-thread.json'), JSON.stringify({ ...key, esbuild: '0.0.0' }));
+    writerThreadEntry(dir);
+    assert.ok(!fs.existsSync(old), 'the old bundle is removed');
+    assert.ok(fs.existsSync(recent) && fs.existsSync(other) && fs.existsSync(file), 'the rest stays');
   });
 
   await t.test('the bundle loads on its own: no tsx, no bare imports left', async () => {

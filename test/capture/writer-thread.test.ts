@@ -109,6 +109,26 @@ test('capture: the writer thread writes the bytes of the inline writer', async (
     assertSameCapture(whole, acts);
   });
 
+  await t.test('a shard that cannot take its name at the end: the others recorded, no temporaries, on either path', async () => {
+    for (const writerThread of [true, false]) {
+      const out = path.join(dir, `finish-fails-${writerThread}`);
+      // One shard per stream (the limit far above the capture), all closed together at the end;
+      // one's final name is taken by a non-empty folder, so that its rename fails while the
+      // other closes are still syncing.
+      fs.mkdirSync(path.join(out, 'site=resid_post', 'layer=0', 'module=attn', 'part-00000.arrow', 'x'), { recursive: true });
+      const e = await capture(options(out, writerThread, { shardBytes: 1 << 30 })).then(() => undefined, (e: unknown) => e);
+      assert.ok(e instanceof Error, `writerThread ${writerThread}: rejected`);
+      assert.match(String((e as NodeJS.ErrnoException).code), /^(EISDIR|ENOTEMPTY|EEXIST)$/, `the rename's error: ${e}`);
+      const files = [...listFiles(out).keys()];
+      assert.ok(!files.some((f) => f.includes('.tmp-')), `no temporaries: ${files}`);
+      assert.ok(!files.includes('manifest.json'));
+      const state = JSON.parse(fs.readFileSync(path.join(out, '.capture-state.json'), 'utf8')) as { shards: { path: string }[] };
+      const recorded = state.shards.map((s) => s.path).sort();
+      assert.deepEqual(recorded, files.filter((f) => /part-\d{5}\.arrow$/.test(f)).sort(), 'every shard file on disk is recorded');
+      assert.equal(recorded.length, 3 * 2 * 2 - 1, 'all but the blocked one');
+    }
+  });
+
   const failures: { name: string; block: (out: string) => void; configError: boolean; message: RegExp }[] = [
     {
       name: 'state file path is a folder (ConfigError)',
