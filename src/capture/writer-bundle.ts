@@ -53,19 +53,16 @@ function esbuildVersion(require: NodeJS.Require): string {
   return (JSON.parse(readFileSync(require.resolve('esbuild/package.json'), 'utf8')) as { version: string }).version;
 }
 
-/** The cached bundle if every input it was built from is unchanged, else undefined. */
+/**
+ * The cached bundle if every input it was built from is unchanged, else undefined: also when the
+ * key, an input or the bundle is missing (reading or touching it throws).
+ */
 function cached(dir: string, esbuild: string): string | undefined {
-  const keyFile = join(dir, 'writer-thread.json');
-  if (!existsSync(keyFile)) return undefined;
   try {
-    const key = JSON.parse(readFileSync(keyFile, 'utf8')) as BundleKey & { bundle: string };
+    const key = JSON.parse(readFileSync(join(dir, 'writer-thread.json'), 'utf8')) as BundleKey & { bundle: string };
     if (key.esbuild !== esbuild || !BUNDLE_NAME.test(key.bundle) || !(ENTRY in key.inputs)) return undefined;
-    for (const [path, hash] of Object.entries(key.inputs)) {
-      const file = join(ROOT, path);
-      if (!existsSync(file) || sha1(readFileSync(file)) !== hash) return undefined;
-    }
+    for (const [path, hash] of Object.entries(key.inputs)) if (sha1(readFileSync(join(ROOT, path))) !== hash) return undefined;
     const bundle = join(dir, key.bundle);
-    if (!existsSync(bundle)) return undefined;
     const now = new Date();
     utimesSync(bundle, now, now); // its time is its last use, which removeStale goes by
     return bundle;
