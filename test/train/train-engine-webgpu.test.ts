@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { readSafetensorsFile } from '../../src/io/safetensors.ts';
@@ -22,7 +23,7 @@ function train(args: string[]): { status: number | null; stderr: string } {
 
 /** Whether an adapter answers: a tiny engine run; without one (and outside CI) the tests skip. */
 function adapterCheck(): string | false {
-  const dir = fs.mkdtempSync(path.join(ROOT, '.cache', 'engine-probe-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hcprobe-engine-probe-')); // a fresh clone has no .cache/
   try {
     const r = train(['--config', writeJson(path.join(dir, 'c.json'), { ...SMALL, steps: 1 }), '--out', path.join(dir, 'run'), '--backend', 'webgpu']);
     if (r.status === 0) return false;
