@@ -173,3 +173,11 @@ test('capture: the writer thread writes the bytes of the inline writer', async (
     });
   }
 });
+
+test('capture: the writer thread starts without the parent\'s loaders and preloads, and keeps its other flags', async () => {
+  const { withoutLoaders } = await import('../../src/capture/writer-thread.ts');
+  assert.deepEqual(withoutLoaders(['--import', 'tsx', '--enable-source-maps']), ['--enable-source-maps']);
+  assert.deepEqual(withoutLoaders(['--import=tsx', '--loader', 'x.mjs', '--experimental-loader=y.mjs', '-r', 'z.cjs', '--require=w.cjs']), []);
+  assert.deepEqual(withoutLoaders(['--max-old-space-size=4096', '--stack-size=2000', '--import', './a.mjs', '--no-warnings']), ['--max-old-space-size=4096', '--stack-size=2000', '--no-warnings']);
+  assert.deepEqual(withoutLoaders([]), []);
+});
