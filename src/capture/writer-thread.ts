@@ -44,6 +44,22 @@ function buffersOf(b: CaptureBatch): ArrayBuffer[] {
   return [...new Set([...base, ...actsBuffers(b)])];
 }
 
+/**
+ * A worker on `entry` with the parent's flags less its loaders. Node refuses some flags when they
+ * are given to a worker explicitly (--max-old-space-size, --stack-size, --trace-gc…), though it
+ * lets a worker inherit them: with one of those, the thread inherits every flag as before.
+ */
+export function startThread(entry: URL, workerData: unknown): Worker {
+  const execArgv = withoutLoaders(process.execArgv);
+  if (execArgv.length === process.execArgv.length) return new Worker(entry, { workerData });
+  try {
+    return new Worker(entry, { workerData, execArgv });
+  } catch (e) {
+    if ((e as { code?: unknown }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw e;
+    return new Worker(entry, { workerData });
+  }
+}
+
 export class WriterThread implements BatchSink {
   private readonly thread: Worker;
   private readonly abortFlag = new Int32Array(new SharedArrayBuffer(4));
@@ -61,10 +77,7 @@ export class WriterThread implements BatchSink {
    * each batch once its bytes are in the shard files, after `recycle` got its activations' buffers back.
    */
   constructor(init: ShardStreamsInit, written: (endSeq: number) => void, recycle: (buffers: ArrayBuffer[]) => void) {
-    this.thread = new Worker(writerThreadEntry(), {
-      workerData: { init, abortFlag: this.abortFlag } satisfies WriterThreadData,
-      execArgv: withoutLoaders(process.execArgv),
-    });
+    this.thread = startThread(writerThreadEntry(), { init, abortFlag: this.abortFlag } satisfies WriterThreadData);
     this.thread.on('message', (m: FromWriter) => {
       if (m.kind === 'written') {
         this.inFlightBytes -= this.inFlight.shift() ?? 0;

@@ -4,6 +4,7 @@
 // while writing reaches the caller as the same error (a ConfigError stays one), leaving the same
 // files and no temporaries. No timing.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
@@ -12,7 +13,7 @@ import { type CaptureOptions, capture } from '../../src/capture/capture.ts';
 import { readManifest } from '../../src/capture/read.ts';
 import { initBackend } from '../../src/engine/backend.ts';
 import { ConfigError } from '../../src/errors.ts';
-import { listFiles, runCaptureOptions, sha256, tempDir, trainSmall } from './helpers.ts';
+import { listFiles, ROOT, runCaptureOptions, sha256, tempDir, trainSmall } from './helpers.ts';
 
 /** 250 sequences of 32 in batches of 8: 32 batches, the last one short. */
 const TOKENS = 8000;
@@ -180,4 +181,26 @@ test('capture: the writer thread starts without the parent\'s loaders and preloa
   assert.deepEqual(withoutLoaders(['--import=tsx', '--loader', 'x.mjs', '--experimental-loader=y.mjs', '-r', 'z.cjs', '--require=w.cjs']), []);
   assert.deepEqual(withoutLoaders(['--max-old-space-size=4096', '--stack-size=2000', '--import', './a.mjs', '--no-warnings']), ['--max-old-space-size=4096', '--stack-size=2000', '--no-warnings']);
   assert.deepEqual(withoutLoaders([]), []);
+});
+
+test('capture: under node --import tsx the thread runs without tsx, and still starts beside a flag Node will not pass to a worker', (t) => {
+  // The child starts a thread as WriterThread does; the thread answers with its own flags.
+  const dir = tempDir(t, 'hcprobe-thread-flags-');
+  const entry = path.join(dir, 'entry.mjs');
+  fs.writeFileSync(entry, "import { parentPort } from 'node:worker_threads'; parentPort.postMessage(process.execArgv);\n");
+  const child = path.join(dir, 'child.mts');
+  const module = new URL('../../src/capture/writer-thread.ts', import.meta.url).href;
+  fs.writeFileSync(child, `import { pathToFileURL } from 'node:url';
+import { startThread } from ${JSON.stringify(module)};
+const w = startThread(pathToFileURL(${JSON.stringify(entry)}), null);
+w.once('message', (flags) => { process.stdout.write(JSON.stringify(flags)); void w.terminate(); });
+`);
+  const run = (flags: string[]) => {
+    const r = spawnSync(process.execPath, [...flags, '--import', 'tsx', child], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout) as string[];
+  };
+  assert.deepEqual(run(['--no-warnings']), ['--no-warnings']);
+  // --stack-size may be inherited but not given: the thread inherits all, tsx included
+  assert.deepEqual(run(['--stack-size=2000']), ['--stack-size=2000', '--import', 'tsx']);
 });
