@@ -3,11 +3,14 @@
 //   hooks    the same with the capture's hooks registered but reading nothing
 //   hooked   the same with the capture's hooks, each hooked tensor read back (dataSync)
 //   capture  capture() itself, in-process, into --out (the CLI's work minus its start-up):
-//            shards built and written on the writer thread, overlapped with the next forward
+//            shards built and written on the writer thread, overlapped with the next forward;
+//            the thread started before the model loads, as the CLI starts it
+//   capture-cold  the same with the thread started by capture() itself, beside its first batches
 //   capture-inline  the same with writerThread false: shards written between forward passes
 //   write    ShardWriter alone: the bytes a capture of --tokens writes, from prebuilt batches
 //   pair     forward, then --repeat times capture (writer thread) and forward again, in one
-//            process: each capture's ratio to the mean of the forwards on either side of it
+//            process: each capture's ratio to the mean of the forwards on either side of it; each
+//            capture's thread is started and loaded before its timing starts, as in the CLI
 // Usage: node --import tsx bench/capture/bench.ts MODE --run DIR --tokens N [--out DIR]
 //        [--batch 8] [--split train] [--sites resid_post,coeffs] [--backend wasm]
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -18,6 +21,7 @@ import { capture } from '../../src/capture/capture.ts';
 import { CAPTURE_SITES, shardDir, shardName, shardSchema, valueColumns } from '../../src/capture/schema.ts';
 import { neededHooks } from '../../src/capture/site-values.ts';
 import { recordBatch, ShardWriter } from '../../src/capture/shard-writer.ts';
+import { prestartWriterThread } from '../../src/capture/writer-thread.ts';
 import { readRunConfig } from '../../src/train/run-dir.ts';
 import { type BackendName, initBackend } from '../../src/engine/backend.ts';
 import { tf } from '../../src/engine/tf.ts';
@@ -43,11 +47,13 @@ const { positionals, values: a } = parseArgs({
   },
 });
 const mode = positionals[0];
-if (!mode || !['forward', 'hooks', 'hooked', 'capture', 'capture-inline', 'write', 'pair'].includes(mode) || !a.run || !a.tokens) {
-  process.stderr.write('usage: bench.ts forward|hooks|hooked|capture|capture-inline|write|pair --run DIR --tokens N [--out DIR] [--repeat 5]\n');
+if (!mode || !['forward', 'hooks', 'hooked', 'capture', 'capture-cold', 'capture-inline', 'write', 'pair'].includes(mode) || !a.run || !a.tokens) {
+  process.stderr.write('usage: bench.ts forward|hooks|hooked|capture|capture-cold|capture-inline|write|pair --run DIR --tokens N [--out DIR] [--repeat 5]\n');
   process.exit(2);
 }
 
+// As the CLI does: the writer thread loads while the model does.
+if (mode === 'capture' || mode === 'pair') void prestartWriterThread();
 const run = a.run;
 const runCfg = readRunConfig(run);
 const ckpt = latestCheckpoint(runPaths(run)) as string;
@@ -152,11 +158,11 @@ if (mode === 'forward' || mode === 'hooks' || mode === 'hooked') {
   forwardPass(mode, 4 * batch); // warm-up: kernels compiled, buffers sized
   const { seconds, cpuSeconds, mainCpuSeconds, threads } = await timed(() => forwardPass(mode));
   result = { seconds, cpuSeconds, mainCpuSeconds, threads };
-} else if (mode === 'capture' || mode === 'capture-inline') {
+} else if (mode === 'capture' || mode === 'capture-cold' || mode === 'capture-inline') {
   if (!a.out) throw new Error('--out is required for capture');
   rmSync(a.out, { recursive: true, force: true });
   forwardPass('hooked', 4 * batch); // the same warm-up as the forward modes
-  const { value: m, seconds, cpuSeconds, mainCpuSeconds, threads } = await timed(() => runCapture(mode === 'capture'));
+  const { value: m, seconds, cpuSeconds, mainCpuSeconds, threads } = await timed(() => runCapture(mode !== 'capture-inline'));
   result = { seconds, cpuSeconds, mainCpuSeconds, threads, bytes: m.shards.reduce((s, x) => s + x.bytes, 0), shards: m.shards.length };
 } else if (mode === 'pair') {
   // Forward and capture alternated in one process, so that each capture is compared with the
@@ -169,6 +175,7 @@ if (mode === 'forward' || mode === 'hooks' || mode === 'hooked') {
   forwards.push((await timed(() => forwardPass('forward'))).seconds);
   for (let i = 0; i < Number(a.repeat); i++) {
     rmSync(a.out, { recursive: true, force: true });
+    await prestartWriterThread();
     captures.push((await timed(() => runCapture(true))).seconds);
     rmSync(a.out, { recursive: true, force: true });
     forwards.push((await timed(() => forwardPass('forward'))).seconds);

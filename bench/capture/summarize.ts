@@ -1,6 +1,7 @@
 // Pools the rounds of bench/capture/run.sh into Markdown tables: median wall and CPU seconds per
-// mode and size, capture ÷ forward (writer thread, and inline), MB/s written, and the CLI's peak
-// RSS from GNU time for each --tokens of RSS_SIZES, with the writer thread and without; and the
+// mode and size, capture ÷ forward (writer thread prestarted as in the CLI, or started cold; and
+// inline), MB/s written, and the CLI's peak RSS from GNU time for each --tokens of RSS_SIZES,
+// with the writer thread and without; and the
 // paired runs of raw-pair.jsonl (capture ÷ the forwards around it, in one process).
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -57,13 +58,13 @@ lines.push(`Machine: ${machine.nproc} cores, ${machine.cpu}; node ${machine.node
 lines.push('');
 lines.push('Seconds are medians over the rounds, wall (CPU of the whole process, all threads); ratios are medians of the per-round ratios to that round\'s forward; main-thread CPU ÷ forward is the wall ratio with a free core for the writer thread.');
 lines.push('');
-lines.push('| tokens | forward s | hooked+read s | capture s (writer thread) | capture s (inline) | capture ÷ forward, wall (cpu), thread | capture ÷ forward, wall (cpu), inline | main-thread CPU ÷ forward, thread (inline) | written MB | MB/s (capture wall) | writer alone MB/s |');
-lines.push('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+lines.push('| tokens | forward s | hooked+read s | capture s (writer thread) | capture s (inline) | capture ÷ forward, wall (cpu), thread | thread started by capture() (cold) | capture ÷ forward, wall (cpu), inline | main-thread CPU ÷ forward, thread (inline) | written MB | MB/s (capture wall) | writer alone MB/s |');
+lines.push('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const n of sizes) {
   const mb = bytesOf(n) / 1e6;
   const writeMb = (rows.find((x) => x.mode === 'write' && x.tokens === n)?.bytes ?? 0) / 1e6;
   lines.push(
-    `| ${n} | ${cell('forward', n)} | ${cell('hooked', n)} | ${cell('capture', n)} | ${cell('capture-inline', n)} | ${rcell('capture', n)} | ${rcell('capture-inline', n)} | ${mcell('capture', n)} (${mcell('capture-inline', n)}) | ` +
+    `| ${n} | ${cell('forward', n)} | ${cell('hooked', n)} | ${cell('capture', n)} | ${cell('capture-inline', n)} | ${rcell('capture', n)} | ${rcell('capture-cold', n)} | ${rcell('capture-inline', n)} | ${mcell('capture', n)} (${mcell('capture-inline', n)}) | ` +
       `${f(mb, 0)} | ${modes.has('capture') ? f(mb / stat('capture', n, 'seconds'), 0) : '–'} | ${modes.has('write') ? f(writeMb / stat('write', n, 'seconds'), 0) : '–'} |`,
   );
 }

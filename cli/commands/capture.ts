@@ -7,6 +7,7 @@ import { BACKENDS, initBackend } from '../../src/engine/backend.ts';
 import { engineCaptureForward, engineDeviceFor } from '../../src/train/engine-runner.ts';
 import { ConfigError, shown } from '../../src/errors.ts';
 import { capture } from '../../src/capture/capture.ts';
+import { prestartWriterThread } from '../../src/capture/writer-thread.ts';
 import { availableSites } from '../../src/capture/kind-sites.ts';
 import { readManifest } from '../../src/capture/read.ts';
 import { CAPTURE_SITES, type CaptureSite } from '../../src/capture/schema.ts';
@@ -106,6 +107,8 @@ export function registerCapture(program: Command, setExit: (code: number) => voi
             if (o.force !== true) throw new ConfigError(`output ${shown(out)} already exists; pass --force to overwrite it or --resume to continue it`);
             clearCapture(out);
           }
+          // The writer thread loads while the corpus is read and the backend starts.
+          if (writerThread) void prestartWriterThread();
           const corpus = openSourceCorpus(source);
           // the WebGPU engine's forward where it covers the model (tfjs on wasm holds the parameters)
           const engine = await engineDeviceFor(backend, config, 'captures');

@@ -109,12 +109,14 @@ export async function capture(o: CaptureOptions, onProgress: (done: number, tota
       const acts = (o.forward ? await forwardHooked(o.forward, batch, hookNames) : undefined) ?? runHooked(o.params, c, batch, hookNames, pool);
       await sink.write({ firstSeq: b0, endSeq: b0 + batch.length, base: baseColumns(batch, b0, labelNames), acts });
     }
-    shards = await sink.finish();
+    const finishing = sink.finish();
+    finishing.catch(() => {}); // awaited below, unless writing tokens.arrow throws first
+    writeTokensFile(o); // while the shards close
+    shards = await finishing;
   } catch (e) {
     await sink.abort();
     throw e;
   }
-  writeTokensFile(o);
   const manifest: Manifest = {
     format_version: FORMAT_VERSION,
     model: c,

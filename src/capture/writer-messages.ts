@@ -5,15 +5,19 @@ import { ConfigError } from '../errors.ts';
 import type { ShardRecord } from './schema.ts';
 import type { CaptureBatch, ShardStreamsInit } from './shard-streams.ts';
 
-/** The thread's workerData: what its shard streams are made from, and the flag abort() raises (an Int32 on shared memory). */
-export interface WriterThreadData {
-  init: ShardStreamsInit;
-  abortFlag: Int32Array;
-}
-
-export type ToWriter = { kind: 'batch'; batch: CaptureBatch } | { kind: 'finish' } | { kind: 'abort' };
+/**
+ * The thread starts with nothing to write, so that it can load before its capture is known
+ * (prestartWriterThread); the first message gives it what its shard streams are made from, and
+ * the flag abort() raises (an Int32 on shared memory).
+ */
+export type ToWriter =
+  | { kind: 'init'; init: ShardStreamsInit; abortFlag: Int32Array }
+  | { kind: 'batch'; batch: CaptureBatch }
+  | { kind: 'finish' }
+  | { kind: 'abort' };
 
 export type FromWriter =
+  | { kind: 'ready' }
   | { kind: 'written'; endSeq: number; buffers: ArrayBuffer[] }
   | { kind: 'finished'; shards: ShardRecord[] }
   | { kind: 'aborted' }

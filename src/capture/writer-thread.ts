@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
 import type { ShardRecord } from './schema.ts';
 import { actsBuffers, type BatchSink, type CaptureBatch, type ShardStreamsInit } from './shard-streams.ts';
 import { writerThreadEntry } from './writer-bundle.ts';
-import { type FromWriter, revive, type ToWriter, type WriterThreadData } from './writer-messages.ts';
+import { type FromWriter, revive, type ToWriter } from './writer-messages.ts';
 
 /**
  * How far the forward may run ahead of the writing: batches sent but not yet written, up to
@@ -49,15 +49,56 @@ function buffersOf(b: CaptureBatch): ArrayBuffer[] {
  * are given to a worker explicitly (--max-old-space-size, --stack-size, --trace-gc…), though it
  * lets a worker inherit them: with one of those, the thread inherits every flag as before.
  */
-export function startThread(entry: URL, workerData: unknown): Worker {
+export function startThread(entry: URL): Worker {
   const execArgv = withoutLoaders(process.execArgv);
-  if (execArgv.length === process.execArgv.length) return new Worker(entry, { workerData });
+  if (execArgv.length === process.execArgv.length) return new Worker(entry);
   try {
-    return new Worker(entry, { workerData, execArgv });
+    return new Worker(entry, { execArgv });
   } catch (e) {
     if ((e as { code?: unknown }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw e;
-    return new Worker(entry, { workerData });
+    return new Worker(entry);
   }
+}
+
+/** A thread started ahead of its capture; `dead` once it failed to load or exited. */
+let spare: { thread: Worker; ready: Promise<void>; dead: boolean; release(): void } | undefined;
+
+/**
+ * Starts the next capture's writer thread now, so that it loads while the caller does other work
+ * (the CLI: reading the checkpoint and the corpus, starting the backend) rather than beside the
+ * capture's first forward passes. The next WriterThread takes it; until then it does not keep the
+ * process alive. Resolves once the thread has loaded, or failed to (the capture then starts a
+ * thread of its own, whose failure it reports). Calling it again before a capture takes the
+ * thread returns the same one.
+ */
+export function prestartWriterThread(): Promise<void> {
+  if (!spare) {
+    const thread = startThread(writerThreadEntry());
+    thread.unref();
+    let ready = () => {};
+    const died = () => {
+      s.dead = true;
+      ready();
+    };
+    // Only these listeners go when the thread is taken: Node's own on the Worker must stay.
+    const release = () => thread.off('message', ready).off('error', died).off('exit', died);
+    const s = { thread, ready: new Promise<void>((r) => { ready = r; }), dead: false, release };
+    thread.once('message', ready).once('error', died).once('exit', died);
+    spare = s;
+  }
+  return spare.ready;
+}
+
+/** The spare thread if it is alive, else a new one. */
+function takeThread(): Worker {
+  const s = spare;
+  spare = undefined;
+  if (s && !s.dead) {
+    s.release();
+    s.thread.ref();
+    return s.thread;
+  }
+  return startThread(writerThreadEntry());
 }
 
 export class WriterThread implements BatchSink {
@@ -72,12 +113,14 @@ export class WriterThread implements BatchSink {
   private wake: () => void = () => {};
 
   /**
-   * Starts the thread and returns at once: it loads while the first forward pass runs, and
-   * takes the batches sent meanwhile when ready. `written` is called, in order, with the end of
-   * each batch once its bytes are in the shard files, after `recycle` got its activations' buffers back.
+   * Starts the thread, or takes the one prestartWriterThread started, and returns at once: a
+   * thread still loading takes the batches sent meanwhile when ready. `written` is called, in
+   * order, with the end of each batch once its bytes are in the shard files, after `recycle` got
+   * its activations' buffers back.
    */
   constructor(init: ShardStreamsInit, written: (endSeq: number) => void, recycle: (buffers: ArrayBuffer[]) => void) {
-    this.thread = startThread(writerThreadEntry(), { init, abortFlag: this.abortFlag } satisfies WriterThreadData);
+    this.thread = takeThread();
+    this.thread.postMessage({ kind: 'init', init, abortFlag: this.abortFlag } satisfies ToWriter);
     this.thread.on('message', (m: FromWriter) => {
       if (m.kind === 'written') {
         this.inFlightBytes -= this.inFlight.shift() ?? 0;
@@ -89,7 +132,7 @@ export class WriterThread implements BatchSink {
         }
       } else if (m.kind === 'finished') this.shards = m.shards;
       else if (m.kind === 'aborted') this.ended = true;
-      else this.fail(revive(m.error));
+      else if (m.kind === 'error') this.fail(revive(m.error));
       this.wake();
     });
     this.thread.on('error', (e) => {
@@ -120,7 +163,9 @@ export class WriterThread implements BatchSink {
   async finish(): Promise<ShardRecord[]> {
     this.thread.postMessage({ kind: 'finish' } satisfies ToWriter);
     await this.until(() => this.shards !== undefined);
-    await this.thread.terminate();
+    // Done with: stopped without waiting for its teardown (~5 ms), which holds nothing of ours.
+    this.thread.unref();
+    void this.thread.terminate();
     return this.shards as ShardRecord[];
   }
 

@@ -13,6 +13,7 @@ import { type CaptureOptions, capture } from '../../src/capture/capture.ts';
 import { readManifest } from '../../src/capture/read.ts';
 import { initBackend } from '../../src/engine/backend.ts';
 import { ConfigError } from '../../src/errors.ts';
+import { prestartWriterThread } from '../../src/capture/writer-thread.ts';
 import { listFiles, ROOT, runCaptureOptions, sha256, tempDir, trainSmall } from './helpers.ts';
 
 /** 250 sequences of 32 in batches of 8: 32 batches, the last one short. */
@@ -93,6 +94,22 @@ test('capture: the writer thread writes the bytes of the inline writer', async (
       delete process.env.HCPROBE_WRITER_BUNDLE;
     }
     assertSameCapture(path.join(dir, 'thread-float32'), tsx);
+  });
+
+  await t.test('a thread prestarted before the capture is the one it takes, and writes the same bytes', async () => {
+    const first = prestartWriterThread();
+    assert.equal(prestartWriterThread(), first, 'one spare thread at a time');
+    await first;
+    const out = path.join(dir, 'thread-prestarted');
+    await capture(options(out, true));
+    assertSameCapture(path.join(dir, 'thread-float32'), out);
+    // Taken: the next prestart is another thread, which the next capture takes while it still loads.
+    const second = prestartWriterThread();
+    assert.notEqual(second, first, 'the capture took the spare');
+    const loading = path.join(dir, 'thread-prestarted-loading');
+    await capture(options(loading, true));
+    assertSameCapture(path.join(dir, 'thread-float32'), loading);
+    assert.notEqual(prestartWriterThread(), second, 'the second capture took the second spare');
   });
 
   await t.test('stopped on one path and resumed on the other: the bytes of an uninterrupted capture', async () => {
@@ -203,4 +220,18 @@ w.once('message', (flags) => { process.stdout.write(JSON.stringify(flags)); void
   assert.deepEqual(run(['--no-warnings']), ['--no-warnings']);
   // --stack-size may be inherited but not given: the thread inherits all, tsx included
   assert.deepEqual(run(['--stack-size=2000']), ['--stack-size=2000', '--import', 'tsx']);
+});
+
+test('capture: a prestarted writer thread that no capture takes does not keep the process alive', (t) => {
+  const dir = tempDir(t, 'hcprobe-thread-spare-');
+  const child = path.join(dir, 'child.mts');
+  const module = new URL('../../src/capture/writer-thread.ts', import.meta.url).href;
+  fs.writeFileSync(child, `import { prestartWriterThread } from ${JSON.stringify(module)};
+await prestartWriterThread();
+process.stdout.write('loaded');
+`);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', child], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.signal, null, 'ended by itself, not by the timeout');
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'loaded');
 });
