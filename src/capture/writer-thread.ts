@@ -61,7 +61,10 @@ export function startThread(entry: URL): Worker {
 }
 
 /** A thread started ahead of its capture; `dead` once it failed to load or exited. */
-let spare: { thread: Worker; ready: Promise<void>; dead: boolean; release(): void } | undefined;
+let spare: { thread: Worker; ready: Promise<void>; dead: boolean; settings: string; release(): void } | undefined;
+
+/** The settings that choose the thread's entry (writerThreadEntry): a spare started under others is not used. */
+const entrySettings = () => `${process.env.HCPROBE_WRITER_BUNDLE}|${process.env.HCPROBE_CACHE_DIR}`;
 
 /**
  * Starts the next capture's writer thread now, so that it loads while the caller does other work
@@ -82,22 +85,23 @@ export function prestartWriterThread(): Promise<void> {
     };
     // Only these listeners go when the thread is taken: Node's own on the Worker must stay.
     const release = () => thread.off('message', ready).off('error', died).off('exit', died);
-    const s = { thread, ready: new Promise<void>((r) => { ready = r; }), dead: false, release };
+    const s = { thread, ready: new Promise<void>((r) => { ready = r; }), dead: false, settings: entrySettings(), release };
     thread.once('message', ready).once('error', died).once('exit', died);
     spare = s;
   }
   return spare.ready;
 }
 
-/** The spare thread if it is alive, else a new one. */
+/** The spare thread if it is alive and started under the same settings, else a new one. */
 function takeThread(): Worker {
   const s = spare;
   spare = undefined;
-  if (s && !s.dead) {
+  if (s && !s.dead && s.settings === entrySettings()) {
     s.release();
     s.thread.ref();
     return s.thread;
   }
+  if (s && !s.dead) void s.thread.terminate();
   return startThread(writerThreadEntry());
 }
 
