@@ -4,7 +4,8 @@
 //   hooked   the same with the capture's hooks, each hooked tensor read back (dataSync)
 //   capture  capture() itself, in-process, into --out (the CLI's work minus its start-up):
 //            shards built and written on the writer thread, overlapped with the next forward;
-//            the thread started before the model loads, as the CLI starts it
+//            the thread started before the model loads, as the CLI starts it; each capture mode
+//            first runs a 4-batch capture, as the forward modes first run 4 batches
 //   capture-cold  the same with the thread started by capture() itself, beside its first batches
 //   capture-inline  the same with writerThread false: shards written between forward passes
 //   write    ShardWriter alone: the bytes a capture of --tokens writes, from prebuilt batches
@@ -144,12 +145,27 @@ function forwardPass(kind: 'forward' | 'hooks' | 'hooked', limit = windows.lengt
   return sink;
 }
 
-/** capture() itself, into --out, on the writer thread or inline. */
-function runCapture(writerThread: boolean) {
+/** capture() itself, into --out (or `out`), on the writer thread or inline. */
+function runCapture(writerThread: boolean, n = tokens, out = a.out as string) {
   return capture({
-    params, config, checkpoint: ckpt, run, corpus, split: a.split === 'val' ? 'val' : 'train', tokens, sites, layers, dtype: 'float32',
-    batch, shardBytes: 256 * 1024 * 1024, out: a.out as string, resume: false, command: [], writerThread,
+    params, config, checkpoint: ckpt, run, corpus, split: a.split === 'val' ? 'val' : 'train', tokens: n, sites, layers, dtype: 'float32',
+    batch, shardBytes: 256 * 1024 * 1024, out, resume: false, command: [], writerThread,
   });
+}
+
+/**
+ * The capture modes' warm-up: a hooked forward and a capture of 4 batches, as the forward modes
+ * run 4 batches of their own first, so that the capture's code is compiled when timed as the
+ * forward's is. A capture on the writer thread takes the prestarted thread: another is then
+ * started and loaded before the timing, as the CLI's loads while the model does.
+ */
+async function warmUpCapture(writerThread: boolean): Promise<void> {
+  forwardPass('hooked', 4 * batch);
+  const out = `${a.out}.warm-up`;
+  rmSync(out, { recursive: true, force: true });
+  await runCapture(writerThread, 4 * batch * T, out);
+  rmSync(out, { recursive: true, force: true });
+  if (writerThread) await prestartWriterThread();
 }
 
 const rows = windows.length * T;
@@ -161,14 +177,15 @@ if (mode === 'forward' || mode === 'hooks' || mode === 'hooked') {
 } else if (mode === 'capture' || mode === 'capture-cold' || mode === 'capture-inline') {
   if (!a.out) throw new Error('--out is required for capture');
   rmSync(a.out, { recursive: true, force: true });
-  forwardPass('hooked', 4 * batch); // the same warm-up as the forward modes
+  // capture-cold warms up inline, so that its thread is still started by the timed capture
+  await warmUpCapture(mode === 'capture');
   const { value: m, seconds, cpuSeconds, mainCpuSeconds, threads } = await timed(() => runCapture(mode !== 'capture-inline'));
   result = { seconds, cpuSeconds, mainCpuSeconds, threads, bytes: m.shards.reduce((s, x) => s + x.bytes, 0), shards: m.shards.length };
 } else if (mode === 'pair') {
   // Forward and capture alternated in one process, so that each capture is compared with the
   // forwards just before and after it (seconds apart) rather than with another process's.
   if (!a.out) throw new Error('--out is required for pair');
-  forwardPass('hooked', 4 * batch);
+  await warmUpCapture(true);
   const forwards: number[] = [];
   const captures: number[] = [];
   const ratios: number[] = [];
