@@ -102,6 +102,7 @@ export async function capture(o: CaptureOptions, onProgress: (done: number, tota
   const recycle = (buffers: ArrayBuffer[]) => pool.give(buffers);
   const sink: BatchSink = threaded ? new WriterThread(init, written, recycle) : inlineSink(new ShardStreams(init), written, recycle);
   let shards: ShardRecord[];
+  let wroteTokens = false;
   try {
     for (let b0 = start; b0 < windows.length; b0 += o.batch) {
       const batch = windows.slice(b0, b0 + o.batch);
@@ -112,9 +113,12 @@ export async function capture(o: CaptureOptions, onProgress: (done: number, tota
     const finishing = sink.finish();
     finishing.catch(() => {}); // awaited below, unless writing tokens.arrow throws first
     writeTokensFile(o); // while the shards close
+    wroteTokens = true;
     shards = await finishing;
   } catch (e) {
     await sink.abort();
+    // A failed capture leaves no tokens.arrow, however far the writing had got when it failed.
+    if (wroteTokens) rmSync(join(o.out, 'tokens.arrow'), { force: true });
     throw e;
   }
   const manifest: Manifest = {

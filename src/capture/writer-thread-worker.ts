@@ -1,7 +1,8 @@
 // The capture's writer thread (writer-thread.ts): once loaded it says so, then takes its shard
 // streams' init from the first message and is fed one batch per message, in order; it answers
-// each message, or reports the first error it meets and then writes nothing more. An abort is always answered: batches (and a finish) still waiting when it
-// is raised are dropped, so no shard they would complete is recorded and a resume redoes them.
+// each batch, finish and abort, or reports the first error it meets and then writes nothing
+// more. An abort is always answered: batches (and a finish) still waiting when it is raised are
+// dropped, so no shard they would complete is recorded and a resume redoes them.
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { type MessagePort, parentPort } from 'node:worker_threads';

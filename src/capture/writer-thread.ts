@@ -24,17 +24,23 @@ const LOADER_FLAGS = new Set(['--import', '--loader', '--experimental-loader', '
  * The parent's Node flags less those that load code first. A worker inherits them, so under
  * `node --import tsx` the thread would register tsx's loader (and start its thread) before
  * running a bundle that needs none: ~80 ms more start-up, beside the forward pass. The tsx
- * fallback registers tsx itself.
+ * fallback registers tsx itself. (Loaders in NODE_OPTIONS still reach the thread: Node applies
+ * them to every worker.)
  */
 export function withoutLoaders(execArgv: readonly string[]): string[] {
   const kept: string[] = [];
   for (let i = 0; i < execArgv.length; i++) {
     const flag = execArgv[i] as string;
+    const eq = flag.indexOf('=');
     if (LOADER_FLAGS.has(flag)) i++; // its value is the next argument
-    else if (!LOADER_FLAGS.has(flag.slice(0, flag.indexOf('=')))) kept.push(flag);
+    else if (eq < 0 || !LOADER_FLAGS.has(flag.slice(0, eq))) kept.push(flag);
   }
   return kept;
 }
+
+/** Writer threads started by this process, for tests: whether a capture took the prestarted one. */
+let threadsStarted = 0;
+export const writerThreadsStarted = (): number => threadsStarted;
 
 /** Every buffer the batch's arrays live in, once each: the batch is the thread's after sending. */
 function buffersOf(b: CaptureBatch): ArrayBuffer[] {
@@ -50,6 +56,7 @@ function buffersOf(b: CaptureBatch): ArrayBuffer[] {
  * lets a worker inherit them: with one of those, the thread inherits every flag as before.
  */
 export function startThread(entry: URL): Worker {
+  threadsStarted++;
   const execArgv = withoutLoaders(process.execArgv);
   if (execArgv.length === process.execArgv.length) return new Worker(entry);
   try {
@@ -69,22 +76,28 @@ const entrySettings = () => `${process.env.HCPROBE_WRITER_BUNDLE}|${process.env.
 /**
  * Starts the next capture's writer thread now, so that it loads while the caller does other work
  * (the CLI: reading the checkpoint and the corpus, starting the backend) rather than beside the
- * capture's first forward passes. The next WriterThread takes it; until then it does not keep the
- * process alive. Resolves once the thread has loaded, or failed to (the capture then starts a
- * thread of its own, whose failure it reports). Calling it again before a capture takes the
- * thread returns the same one.
+ * capture's first forward passes. The next WriterThread takes it; until then it keeps the process
+ * alive only while it loads. Resolves once the thread has loaded, failed to (the capture then starts a thread
+ * of its own, whose failure it reports) or been taken. Calling it again before a capture takes
+ * the thread returns the same one.
  */
 export function prestartWriterThread(): Promise<void> {
   if (!spare) {
     const thread = startThread(writerThreadEntry());
+    // Unreferenced: once loaded, the thread holds the process no longer. Until then its 'message'
+    // listener does (~50 ms from the bundle), so that awaiting the promise can see it load.
     thread.unref();
     let ready = () => {};
     const died = () => {
       s.dead = true;
       ready();
     };
-    // Only these listeners go when the thread is taken: Node's own on the Worker must stay.
-    const release = () => thread.off('message', ready).off('error', died).off('exit', died);
+    // Only these listeners go when the thread is taken (Node's own on the Worker must stay); the
+    // promise resolves then, if the thread had not loaded yet.
+    const release = () => {
+      thread.off('message', ready).off('error', died).off('exit', died);
+      ready();
+    };
     const s = { thread, ready: new Promise<void>((r) => { ready = r; }), dead: false, settings: entrySettings(), release };
     thread.once('message', ready).once('error', died).once('exit', died);
     spare = s;

@@ -8,12 +8,13 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import * as A from 'apache-arrow';
 import { type CaptureOptions, capture } from '../../src/capture/capture.ts';
 import { readManifest } from '../../src/capture/read.ts';
 import { initBackend } from '../../src/engine/backend.ts';
 import { ConfigError } from '../../src/errors.ts';
-import { prestartWriterThread } from '../../src/capture/writer-thread.ts';
+import { prestartWriterThread, writerThreadsStarted } from '../../src/capture/writer-thread.ts';
 import { listFiles, ROOT, runCaptureOptions, sha256, tempDir, trainSmall } from './helpers.ts';
 
 /** 250 sequences of 32 in batches of 8: 32 batches, the last one short. */
@@ -100,16 +101,22 @@ test('capture: the writer thread writes the bytes of the inline writer', async (
     const first = prestartWriterThread();
     assert.equal(prestartWriterThread(), first, 'one spare thread at a time');
     await first;
+    const started = writerThreadsStarted();
     const out = path.join(dir, 'thread-prestarted');
     await capture(options(out, true));
     assertSameCapture(path.join(dir, 'thread-float32'), out);
-    // Taken: the next prestart is another thread, which the next capture takes while it still loads.
+    assert.equal(writerThreadsStarted(), started, 'the capture took the loaded spare, starting no thread');
+    // Taken while it still loads: the capture takes it all the same, and its promise settles.
     const second = prestartWriterThread();
-    assert.notEqual(second, first, 'the capture took the spare');
     const loading = path.join(dir, 'thread-prestarted-loading');
     await capture(options(loading, true));
     assertSameCapture(path.join(dir, 'thread-float32'), loading);
-    assert.notEqual(prestartWriterThread(), second, 'the second capture took the second spare');
+    assert.equal(writerThreadsStarted(), started + 1, 'one thread started, by the prestart');
+    const settled = await Promise.race([second.then(() => 'settled'), delay(30_000, 'pending', { ref: false })]);
+    assert.equal(settled, 'settled', "a spare's promise settles when a capture takes it");
+    // Without a spare, the capture starts its own.
+    await capture(options(path.join(dir, 'thread-own'), true));
+    assert.equal(writerThreadsStarted(), started + 2);
   });
 
   await t.test('stopped on one path and resumed on the other: the bytes of an uninterrupted capture', async () => {
@@ -198,6 +205,8 @@ test('capture: the writer thread starts without the parent\'s loaders and preloa
   assert.deepEqual(withoutLoaders(['--import=tsx', '--loader', 'x.mjs', '--experimental-loader=y.mjs', '-r', 'z.cjs', '--require=w.cjs']), []);
   assert.deepEqual(withoutLoaders(['--max-old-space-size=4096', '--stack-size=2000', '--import', './a.mjs', '--no-warnings']), ['--max-old-space-size=4096', '--stack-size=2000', '--no-warnings']);
   assert.deepEqual(withoutLoaders([]), []);
+  // a flag that only starts like a loader's stays
+  assert.deepEqual(withoutLoaders(['--loaderx', '--imports=1']), ['--loaderx', '--imports=1']);
 });
 
 test('capture: under node --import tsx the thread runs without tsx, and still starts beside a flag Node will not pass to a worker', (t) => {
@@ -209,7 +218,7 @@ test('capture: under node --import tsx the thread runs without tsx, and still st
   const module = new URL('../../src/capture/writer-thread.ts', import.meta.url).href;
   fs.writeFileSync(child, `import { pathToFileURL } from 'node:url';
 import { startThread } from ${JSON.stringify(module)};
-const w = startThread(pathToFileURL(${JSON.stringify(entry)}), null);
+const w = startThread(pathToFileURL(${JSON.stringify(entry)}));
 w.once('message', (flags) => { process.stdout.write(JSON.stringify(flags)); void w.terminate(); });
 `);
   const run = (flags: string[]) => {
