@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { ConfigError } from '../../src/errors.ts';
 import type { Corpus, Split } from '../../src/data/split.ts';
 import { GRAMMAR } from '../../src/data/synthetic-grammar.ts';
-import { SYNTHETIC_DEFAULTS, syntheticCorpus } from '../../src/data/synthetic.ts';
+import { generateSplit, SYNTHETIC_DEFAULTS, syntheticCorpus } from '../../src/data/synthetic.ts';
 
 const corpus = syntheticCorpus({ seed: 7, trainTokens: 300_000, valTokens: 30_000 });
 
@@ -32,6 +32,23 @@ test('the same seed gives identical tokens and labels; another seed does not', (
   assert.deepEqual(a.train.docStarts, b.train.docStarts);
   assert.notDeepEqual(a.train.tokens, c.train.tokens);
   assert.notDeepEqual(a.train.tokens.subarray(0, 5000), a.val.tokens);
+});
+
+test('each split is generated when first read, once, and equals the split generated at once', () => {
+  const calls: string[] = [];
+  const counting: typeof generateSplit = (seed, stream, n) => {
+    calls.push(stream);
+    return generateSplit(seed, stream, n);
+  };
+  const lazy = syntheticCorpus({ seed: 3, trainTokens: 20_000, valTokens: 5_000 }, counting);
+  assert.deepEqual(calls, [], 'nothing generated before a split is read');
+  assert.deepEqual(lazy.val.tokens, generateSplit(3, 'val', 5_000).tokens);
+  assert.deepEqual(lazy.val.labels, generateSplit(3, 'val', 5_000).labels);
+  assert.deepEqual(calls, ['val'], 'reading val leaves train ungenerated');
+  assert.equal(lazy.val, lazy.val, 'generated once');
+  assert.deepEqual(lazy.train.tokens, syntheticCorpus({ seed: 3, trainTokens: 20_000, valTokens: 5_000 }).train.tokens);
+  void lazy.train;
+  assert.deepEqual(calls, ['val', 'train']);
 });
 
 test('the default corpus has the documented sizes and a vocabulary of at most 256', () => {
