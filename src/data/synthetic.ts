@@ -57,9 +57,8 @@ export const SYNTHETIC_LABELS: LabelSpec[] = [
 
 /**
  * The synthetic corpus: train and val drawn from separate streams of the same seed, each
- * generated when first read. A command that reads only val (capture, diagnose and probe by
- * default) skips the 2M-token train split: ~0.35 s of every such command here. `generate` is
- * for tests.
+ * generated when first read. A command that reads only val (capture and diagnose by default)
+ * skips the 2M-token train split: ~0.35 s of every such command here. `generate` is for tests.
  */
 export function syntheticCorpus(opts: SyntheticOptions, generate: typeof generateSplit = generateSplit): Corpus {
   const trainTokens = count('trainTokens', opts.trainTokens ?? SYNTHETIC_DEFAULTS.trainTokens);
