@@ -4,8 +4,8 @@
 //   hooked   the same with the capture's hooks, each hooked tensor read back (dataSync)
 //   capture  capture() itself, in-process, into --out (the CLI's work minus its start-up):
 //            shards built and written on the writer thread, overlapped with the next forward;
-//            the thread started before the model loads, as the CLI starts it; each capture mode
-//            first runs a 4-batch capture, as the forward modes first run 4 batches
+//            its thread started and loaded before the timing, as the CLI's loads with the model;
+//            each capture mode first runs a 4-batch capture, as the forward modes run 4 batches
 //   capture-cold  the same with the thread started by capture() itself, beside its first batches
 //   capture-inline  the same with writerThread false: shards written between forward passes
 //   write    ShardWriter alone: the bytes a capture of --tokens writes, from prebuilt batches
@@ -53,8 +53,6 @@ if (!mode || !['forward', 'hooks', 'hooked', 'capture', 'capture-cold', 'capture
   process.exit(2);
 }
 
-// As the CLI does: the writer thread loads while the model does.
-if (mode === 'capture' || mode === 'pair') void prestartWriterThread();
 const run = a.run;
 const runCfg = readRunConfig(run);
 const ckpt = latestCheckpoint(runPaths(run)) as string;

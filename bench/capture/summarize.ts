@@ -1,8 +1,8 @@
 // Pools the rounds of bench/capture/run.sh into Markdown tables: median wall and CPU seconds per
 // mode and size, capture ÷ forward (writer thread prestarted as in the CLI, or started cold; and
 // inline), MB/s written, and the CLI's peak RSS from GNU time for each --tokens of RSS_SIZES,
-// with the writer thread and without; and the
-// paired runs of raw-pair.jsonl (capture ÷ the forwards around it, in one process).
+// with the writer thread and without; and the paired runs of raw-pair.jsonl (capture ÷ the
+// forwards around it, in one process).
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 

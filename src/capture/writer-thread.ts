@@ -77,9 +77,9 @@ const entrySettings = () => `${process.env.HCPROBE_WRITER_BUNDLE}|${process.env.
  * Starts the next capture's writer thread now, so that it loads while the caller does other work
  * (the CLI: reading the checkpoint and the corpus, starting the backend) rather than beside the
  * capture's first forward passes. The next WriterThread takes it; until then it keeps the process
- * alive only while it loads. Resolves once the thread has loaded, failed to (the capture then starts a thread
- * of its own, whose failure it reports) or been taken. Calling it again before a capture takes
- * the thread returns the same one.
+ * alive only while it loads. Resolves once the thread has loaded, failed to (the capture then
+ * starts a thread of its own, whose failure it reports) or been taken. Calling it again before a
+ * capture takes the thread returns the same one.
  */
 export function prestartWriterThread(): Promise<void> {
   if (!spare) {
